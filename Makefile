@@ -1,0 +1,45 @@
+# icetally — the two set-up commands are `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+SHARED ?= ../shared/data
+DATA   ?=
+DB     ?= icetally.duckdb
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench eval lint fmt clean venv
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.x (3.11 or newer)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,web,report]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py --db "$(DB)" $(if $(DATA),--data "$(DATA)",--shared "$(SHARED)")
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@mkdir -p bench-results
+	$(PY) -m benchmarks.run --out bench-results
+
+eval: $(STAMP)
+	@mkdir -p bench-results
+	$(PY) -m benchmarks.surge_eval --out bench-results/surge-eval.json
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests scripts benchmarks
+	$(VENV)/bin/ruff format --check src tests scripts benchmarks
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff check --fix src tests scripts benchmarks
+	$(VENV)/bin/ruff format src tests scripts benchmarks
+
+clean:
+	rm -rf $(VENV) bench-results .pytest_cache .ruff_cache *.duckdb

@@ -1,0 +1,5 @@
+"""icetally: verifiable answers from US immigration-enforcement records released under FOIA."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

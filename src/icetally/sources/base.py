@@ -1,0 +1,85 @@
+"""What every reader yields.
+
+A reader knows one release format. Given a path it yields one ``Part`` per table in
+the file (the whole file for a CSV; each data sheet of a workbook). A part carries:
+
+- ``dataset``: which canonical table the rows belong to;
+- ``fields``: raw header -> canonical field (see ``icetally.schema.FIELDS``); headers
+  not in it are kept as ``raw_<snake>`` text columns;
+- ``batches``: an iterator of Arrow record batches whose columns are the raw headers
+  (any Arrow type; text, dates or numbers as the file has them) plus ``source_row``
+  (int64, 1-based row number in the file or sheet, preamble included);
+- ``metadata``: release-level facts (title, FOIA number, coverage dates, footnotes).
+
+Readers never normalize values, never drop rows and never touch the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+SOURCE_ROW = "source_row"
+
+
+class FormatError(ValueError):
+    """A file (or sheet, or row) is not what its format promises.
+
+    The message names the file, the sheet and row where known, and what was expected.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        problem: str,
+        *,
+        sheet: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.sheet = sheet
+        self.row = row
+        self.problem = problem
+        where = self.path
+        if sheet is not None:
+            where += f", sheet {sheet!r}"
+        if row is not None:
+            where += f", row {row}"
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass
+class Part:
+    format: str
+    dataset: str
+    columns: list[str]
+    fields: dict[str, str]
+    batches: Iterator[pa.RecordBatch]
+    sheet: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    # Coverage stated by the release (e.g. a title "... (10/1/2018 - 8/31/2019)").
+    coverage_start: date | None = None
+    coverage_end: date | None = None
+    # Number of data rows if the reader knows it up front (for progress bars).
+    rows_hint: int | None = None
+
+
+class Reader(Protocol):
+    """One release format."""
+
+    name: str
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        """True if the file's content (``head``: first bytes, decompressed when gzip) is
+        this format. Cheap; must not read the whole file."""
+        ...
+
+    def read(self, path: Path) -> Iterator[Part]:
+        """Yield the file's tables. Raise FormatError for a file that claims this
+        format but is broken."""
+        ...
