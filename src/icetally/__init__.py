@@ -3,3 +3,7 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from icetally.api import count, ingest, releases  # noqa: E402
+
+__all__ = ["count", "ingest", "releases", "__version__"]

@@ -1,0 +1,359 @@
+"""Raw release fields -> canonical columns.
+
+Normalization runs inside DuckDB, one Arrow batch at a time: each batch is registered
+as a view and a single ``INSERT ... SELECT`` turns its raw text into typed canonical
+columns, joined to the shipped reference tables (AOR aliases, countries, methods,
+criminality labels, states, counties). Rows that cannot be loaded (an event date
+present but unreadable, a CBP count that is not a number) go to ``quarantine`` with
+their reason and raw values; nothing is dropped.
+
+Rules (documented in docs/normalization.md):
+
+- every redaction variant (``b(6), b(7)c``, ``(B)(7)(E) ``, ``(b)(6),(b)(7)c)`` ...)
+  and the empty/NA tokens become NULL; redactions are counted per column;
+- dates accept M/D/YYYY, ISO dates and timestamps; absurd years (before 1900 or more
+  than a year ahead) are kept and flagged in ``date_flag``;
+- AOR text -> code through ``aor_aliases`` (raw text kept in ``aor_raw``);
+- citizenship -> ISO3 + continent through ``countries`` (unmapped names reported);
+- ``method_class`` from the one ``methods`` table; criminality from ``criminality``;
+- fiscal year starts Oct 1; administrations change on inauguration day.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from icetally.normalize.rules import (
+    ADMINISTRATIONS,
+    DATE_FORMATS,
+    NULL_TOKENS,
+    REDACTION_PATTERN,
+)
+from icetally.schema import COLUMN_NAMES
+
+__all__ = [
+    "ADMINISTRATIONS",
+    "REDACTION_PATTERN",
+    "install",
+    "select_sql",
+    "canonical_fields",
+]
+
+# Fields stored as text in a canonical column of the same name.
+TEXT_FIELDS = (
+    "event_time",
+    "state",
+    "county",
+    "citizenship",
+    "method",
+    "landmark",
+    "operation",
+    "processing_disposition",
+    "gender",
+    "person_id",
+    "program",
+    "case_status",
+    "case_category",
+    "threat_level",
+    "arresting_agency",
+    "departure_country",
+    "final_order",
+    "final_charge",
+    "port_of_departure",
+    "msc_charge",
+    "msc_charge_code",
+    "facility",
+    "facility_code",
+    "facility_city",
+    "detainer_type",
+    "lift_reason",
+    "event_type",
+    "release_reason",
+    "component",
+    "land_border_region",
+    "demographic",
+    "title_of_authority",
+    "encounter_type",
+)
+DATE_FIELDS = (
+    "departed_date",
+    "removal_date",
+    "final_order_date",
+    "msc_conviction_date",
+    "book_out_date",
+)
+# Fields normalization consumes into derived columns.
+DERIVED_FIELDS = (
+    "event_date",
+    "aor",
+    "criminality",
+    "birth_year",
+    "duplicate_likely",
+    "encounter_count",
+    "fiscal_year",
+    "month",
+)
+
+
+def canonical_fields() -> set[str]:
+    """Fields whose value lands in a canonical column; any other header is kept raw."""
+    return {*TEXT_FIELDS, *DATE_FIELDS, *DERIVED_FIELDS}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def install(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the temporary macros normalization uses on this connection."""
+    tokens = ", ".join(_lit(t) for t in NULL_TOKENS)
+    formats = "[" + ", ".join(_lit(f) for f in DATE_FORMATS) + "]"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP MACRO it_redacted(x) AS
+            x IS NOT NULL AND regexp_full_match(x, {_lit(REDACTION_PATTERN)});
+        CREATE OR REPLACE TEMP MACRO it_clean(x) AS
+            CASE WHEN x IS NULL THEN NULL
+                 WHEN upper(trim(x)) IN ({tokens}) THEN NULL
+                 WHEN it_redacted(x) THEN NULL
+                 ELSE trim(regexp_replace(x, '\\s+', ' ', 'g')) END;
+        CREATE OR REPLACE TEMP MACRO it_ts(x) AS try_strptime(x, {formats});
+        CREATE OR REPLACE TEMP MACRO it_alias_key(x) AS
+            trim(regexp_replace(regexp_replace(upper(x),
+                 '\\b(AREA OF RESPONSIBILITY|FIELD OFFICE)\\b', '', 'g'), '\\s+', ' ', 'g'));
+        CREATE OR REPLACE TEMP MACRO it_key(x) AS
+            trim(regexp_replace(upper(strip_accents(x)), '\\s+', ' ', 'g'));
+        CREATE OR REPLACE TEMP MACRO it_county_key(x) AS
+            trim(regexp_replace(regexp_replace(regexp_replace(upper(x),
+                 '\\b(COUNTY|PARISH|BOROUGH|CENSUS AREA|MUNICIPALITY|CITY AND)\\b', '', 'g'),
+                 '\\bSAINT\\b', 'ST', 'g'), '[^A-Z0-9]+', ' ', 'g'));
+        CREATE OR REPLACE TEMP MACRO it_flag_date(d) AS
+            d IS NOT NULL AND (year(d) < 1900 OR d > current_date + INTERVAL 366 DAY);
+        """
+    )
+
+
+def _administration(d: str) -> str:
+    cases = " ".join(
+        f"WHEN {d} >= DATE {_lit(start)} THEN {_lit(code)}"
+        for code, start in reversed(ADMINISTRATIONS)
+    )
+    return f"CASE WHEN {d} IS NULL THEN NULL {cases} ELSE NULL END"
+
+
+def select_sql(
+    *,
+    dataset: str,
+    fields: dict[str, str],
+    raw_columns: dict[str, str],
+    release_id: str,
+    source_file: str,
+    source_sheet: str | None,
+    immigration_pattern: str | None,
+    view: str = "batch",
+) -> tuple[str, str]:
+    """SQL for one batch view: (insert-select of loadable rows, quarantine select).
+
+    ``fields``: raw header -> canonical field; ``raw_columns``: raw header -> the
+    ``raw_*`` column that keeps it.
+    """
+    by_field: dict[str, str] = {}
+    for header, fld in fields.items():
+        by_field.setdefault(fld, header)
+
+    def f(name: str) -> str:
+        """Cleaned text of a field, or NULL when the table lacks it."""
+        header = by_field.get(name)
+        if header is None:
+            return "CAST(NULL AS VARCHAR)"
+        return f"it_clean(CAST(b.{_q(header)} AS VARCHAR))"
+
+    # --- stage 1: cleaned text of every field + raw columns
+    stage = ["b.source_row AS _source_row"]
+    for name in sorted(set(by_field) | {"event_date", "aor", "criminality"}):
+        stage.append(f"{f(name)} AS {_q('f_' + name)}")
+    for header, col in raw_columns.items():
+        stage.append(f"it_clean(CAST(b.{_q(header)} AS VARCHAR)) AS {_q(col)}")
+    raw_json = (
+        "to_json(struct_pack("
+        + ", ".join(
+            f"{_q(h)} := CAST(b.{_q(h)} AS VARCHAR)" for h in fields.keys() | raw_columns.keys()
+        )
+        + "))"
+        if (fields or raw_columns)
+        else "'{}'"
+    )
+    stage.append(f"{raw_json} AS _raw")
+
+    has_crim = "criminality" in by_field or "case_criminality" in by_field
+    is_cbp = dataset == "cbp_encounters"
+    event_src = "f_event_date"
+    if dataset == "removals" and "event_date" not in by_field and "removal_date" in by_field:
+        event_src = "f_removal_date"
+
+    # --- stage 2: parsed values
+    parsed = ["s.*"]
+    if is_cbp:
+        parsed.append(
+            "list_position(['JAN','FEB','MAR','APR','MAY','JUN','JUL','AUG','SEP','OCT',"
+            "'NOV','DEC'], upper(left(f_month, 3))) AS _month"
+        )
+        parsed.append("TRY_CAST(TRY_CAST(f_fiscal_year AS DOUBLE) AS INTEGER) AS _fy")
+        parsed.append(
+            "TRY_CAST(TRY_CAST(replace(f_encounter_count, ',', '') AS DOUBLE) AS BIGINT) AS _n"
+        )
+        parsed.append("CAST(NULL AS TIMESTAMP) AS _ts")
+    else:
+        parsed.append(f"it_ts({event_src}) AS _ts")
+    parsed_sql = ", ".join(parsed)
+
+    if is_cbp:
+        event_date = (
+            "CASE WHEN _month IS NULL OR _fy IS NULL THEN NULL ELSE "
+            "make_date(CASE WHEN _month >= 10 THEN _fy - 1 ELSE _fy END, _month, 1) END"
+        )
+        bad = (
+            "CASE WHEN _fy IS NULL THEN 'fiscal year is not a year: ' "
+            "|| coalesce(f_fiscal_year, '∅') "
+            "WHEN _month IS NULL THEN 'month is not a month name: ' || coalesce(f_month, '∅') "
+            "WHEN _n IS NULL OR _n < 0 THEN 'encounter count is not a whole number: ' "
+            "|| coalesce(f_encounter_count, '∅') END"
+        )
+    else:
+        event_date = "CAST(_ts AS DATE)"
+        bad = (
+            f"CASE WHEN {event_src} IS NOT NULL AND _ts IS NULL "
+            f"THEN 'unreadable event date: ' || {event_src} END"
+        )
+
+    flags = [
+        f"CASE WHEN {event_src} IS NULL THEN 'event_date:missing' END"
+        if not is_cbp
+        else "CAST(NULL AS VARCHAR)",
+        f"CASE WHEN it_flag_date({event_date}) THEN 'event_date:absurd_year' END",
+    ]
+    cols: dict[str, str] = {}
+    for name in DATE_FIELDS:
+        if name in by_field:
+            cols[name] = f"CAST(it_ts(f_{name}) AS DATE)"
+            flags.append(
+                f"CASE WHEN f_{name} IS NOT NULL AND it_ts(f_{name}) IS NULL "
+                f"THEN '{name}:unreadable=' || f_{name} "
+                f"WHEN it_flag_date(CAST(it_ts(f_{name}) AS DATE)) "
+                f"THEN '{name}:absurd_year' END"
+            )
+        else:
+            cols[name] = "CAST(NULL AS DATE)"
+    if dataset == "removals":
+        cols["departed_date"] = event_date  # a removal's event is its departure
+
+    cols["event_date"] = event_date
+    cols["event_time"] = (
+        "CASE WHEN _ts IS NOT NULL AND CAST(_ts AS TIME) <> TIME '00:00:00' "
+        "THEN strftime(_ts, '%H:%M:%S') END"
+        if not is_cbp
+        else "CAST(NULL AS VARCHAR)"
+    )
+    cols["date_flag"] = f"nullif(concat_ws(';', {', '.join(flags)}), '')"
+    cols["aor_raw"] = "f_aor"
+    cols["aor"] = "CAST(NULL AS VARCHAR)" if is_cbp else "ra.code"
+    for name in TEXT_FIELDS:
+        cols[name] = f"f_{name}" if name in by_field else "CAST(NULL AS VARCHAR)"
+    cols["state_abbr"] = "rs.abbr"
+    cols["county_fips"] = "rc.fips"
+    cols["country_iso3"] = "rk.iso3"
+    cols["continent"] = "rk.continent"
+    cols["method_class"] = (
+        "CASE WHEN f_method IS NULL THEN NULL ELSE coalesce(rm.method_class, 'other') END"
+        if "method" in by_field
+        else "CAST(NULL AS VARCHAR)"
+    )
+    crim_raw = "f_criminality"
+    if "case_criminality" in by_field:
+        crim_raw = "coalesce(f_criminality, f_case_criminality)"
+    cols["criminality_raw"] = crim_raw if has_crim else "CAST(NULL AS VARCHAR)"
+    cols["criminality"] = (
+        "coalesce(rcr.criminality, 'unknown')" if has_crim else "CAST(NULL AS VARCHAR)"
+    )
+    if immigration_pattern and ("msc_charge" in by_field or "msc_charge_code" in by_field):
+        text = (
+            "concat_ws(' ', f_msc_charge, f_msc_charge_code)"
+            if ("msc_charge" in by_field and "msc_charge_code" in by_field)
+            else ("f_msc_charge" if "msc_charge" in by_field else "f_msc_charge_code")
+        )
+        cols["immigration_only_conviction"] = (
+            f"CASE WHEN coalesce(rcr.criminality, '') <> 'convicted' OR {text} IS NULL "
+            f"OR {text} = '' THEN NULL "
+            f"ELSE regexp_matches({text}, {_lit(immigration_pattern or '$^')}) END"
+        )
+    else:
+        cols["immigration_only_conviction"] = "CAST(NULL AS BOOLEAN)"
+    if is_cbp:
+        cols["fiscal_year"] = "_fy"
+    else:
+        cols["fiscal_year"] = (
+            f"CAST(year({event_date}) + CASE WHEN month({event_date}) >= 10 THEN 1 ELSE 0 END "
+            "AS INTEGER)"
+        )
+    cols["administration"] = _administration(event_date)
+    if "birth_year" in by_field:
+        cols["birth_year"] = "TRY_CAST(TRY_CAST(f_birth_year AS DOUBLE) AS INTEGER)"
+    elif "birth_date" in by_field:
+        cols["birth_year"] = "CAST(year(it_ts(f_birth_date)) AS INTEGER)"
+    else:
+        cols["birth_year"] = "CAST(NULL AS INTEGER)"
+    cols["n"] = "_n" if is_cbp else "CAST(1 AS BIGINT)"
+    cols["duplicate_likely"] = (
+        "coalesce(TRY_CAST(f_duplicate_likely AS BOOLEAN), false)"
+        if "duplicate_likely" in by_field
+        else "false"
+    )
+    cols["release_id"] = _lit(release_id)
+    cols["source_file"] = _lit(source_file)
+    cols["source_sheet"] = _lit(source_sheet) if source_sheet else "CAST(NULL AS VARCHAR)"
+    cols["source_row"] = "_source_row"
+    missing = set(COLUMN_NAMES) - set(cols)
+    assert not missing, f"normalization lacks {missing}"
+
+    out = [f"{cols[c]} AS {_q(c)}" for c in COLUMN_NAMES]
+    out += [_q(c) for c in raw_columns.values()]
+    state_key = "it_key(f_state)"
+    joins = f"""
+        LEFT JOIN ref_aor_aliases ra ON ra.alias = it_alias_key(p.f_aor)
+        LEFT JOIN ref_state_keys rs ON rs.key = {state_key}
+        LEFT JOIN ref_county_keys rc ON rc.state_abbr = rs.abbr
+                                     AND rc.key = it_county_key(p.f_county)
+        LEFT JOIN ref_countries rk ON rk.key = it_key(p.f_citizenship)
+        LEFT JOIN ref_methods rm ON rm.key = it_key(p.f_method)
+        LEFT JOIN ref_criminality rcr ON rcr.key = it_key({crim_raw.replace("f_", "p.f_")})
+    """
+    if "state" not in by_field:
+        joins = joins.replace(f"ON rs.key = {state_key}", "ON false")
+    if "county" not in by_field:
+        joins = joins.replace("AND rc.key = it_county_key(p.f_county)", "AND false")
+    if "method" not in by_field:
+        joins = joins.replace("ON rm.key = it_key(p.f_method)", "ON false")
+    if not has_crim:
+        joins = joins.replace(f"ON rcr.key = it_key({crim_raw.replace('f_', 'p.f_')})", "ON false")
+    base = f"""
+        WITH s AS (SELECT {", ".join(stage)} FROM {view} b),
+             p AS (SELECT {parsed_sql}, {bad} AS _bad FROM s)
+    """
+    insert = f"{base} SELECT {', '.join(out)} FROM p {joins} WHERE p._bad IS NULL"
+    quarantine = (
+        f"{base} SELECT {_lit(release_id)} AS release_id, {_lit(source_file)} AS source_file, "
+        f"{_lit(source_sheet) if source_sheet else 'CAST(NULL AS VARCHAR)'} AS source_sheet, "
+        f"_source_row AS source_row, _bad AS reason, _raw AS raw "
+        f"FROM p WHERE _bad IS NOT NULL"
+    )
+    return insert, quarantine
+
+
+def redaction_counts_sql(headers: list[str], view: str = "batch") -> str:
+    """One row: number of redacted values per raw header in the batch view."""
+    parts = [f"count_if(it_redacted(CAST({_q(h)} AS VARCHAR))) AS {_q(h)}" for h in headers]
+    return f"SELECT {', '.join(parts)} FROM {view}"

@@ -1,0 +1,81 @@
+"""Readers, one per release format, and the detector that picks one from a file's
+content (never from its name alone)."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from icetally.sources.base import FormatError, Part, Reader
+from icetally.sources.delimited import DelimitedTable, EroLesaCsv
+from icetally.sources.parquet import ParquetTable
+
+HEAD_BYTES = 256 << 10
+
+EXPECTED = (
+    "an ERO-LESA pipe-delimited export (gzip or plain text, preamble then header), "
+    "an ERO-LESA or Deportation Data Project xlsx workbook, a Deportation Data Project "
+    "cleaned csv or parquet file, or a CBP nationwide encounters csv"
+)
+
+
+def _workbook_readers() -> list[Reader]:
+    try:
+        from icetally.sources import workbook
+    except ImportError:  # pragma: no cover - workbook support not built yet
+        return []
+    return list(getattr(workbook, "READERS", []))
+
+
+def readers() -> list[Reader]:
+    """All built-in readers, most specific first."""
+    return [*_workbook_readers(), ParquetTable(), EroLesaCsv(), DelimitedTable()]
+
+
+def read_head(path: Path) -> bytes:
+    """First bytes of the file's content, gunzipped when the file is gzip."""
+    with open(path, "rb") as fh:
+        raw = fh.read(HEAD_BYTES)
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            # a partial stream: decompress what we have without demanding the end
+            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, HEAD_BYTES)
+        except zlib.error as exc:
+            raise FormatError(path, f"not a valid gzip stream: {exc}") from exc
+    return raw
+
+
+def detect(path: Path) -> Reader:
+    """The reader for this file, or FormatError naming the file and what was expected."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise FormatError(path, f"empty file; expected {EXPECTED}")
+    head = read_head(path)
+    if not head.strip():
+        raise FormatError(path, f"no content; expected {EXPECTED}")
+    for reader in readers():
+        if reader.sniff(path, head):
+            return reader
+    raise FormatError(path, f"not a recognized release format; expected {EXPECTED}")
+
+
+def read(
+    path: Path, *, dataset: str | None = None, mapping: dict[str, str] | None = None
+) -> Iterator[Part]:
+    """Parts of one file. With ``mapping`` (raw header -> canonical field) the file is
+    read as a plain delimited extract of ``dataset``."""
+    path = Path(path)
+    if mapping is not None:
+        if dataset is None:
+            raise ValueError("a column mapping needs --dataset")
+        head = read_head(path) if path.is_file() and path.stat().st_size else b""
+        if not head.strip():
+            raise FormatError(path, "empty file; expected a header row")
+        return DelimitedTable(dataset, mapping).read(path)
+    return detect(path).read(path)
+
+
+__all__ = ["FormatError", "Part", "Reader", "detect", "read", "read_head", "readers", "EXPECTED"]

@@ -192,12 +192,16 @@ def detect_dataset(headers: list[str]) -> str | None:
         or "landmark" in keys
     ):
         return "encounters"
-    if "departed_date" in keys and (
-        "removal_date" in keys
-        or "port_of_departure" in keys
-        or "latest_apprehension_date" in keys
-        or "processing_disposition_code" in keys
-    ) and "apprehension_method" not in keys:
+    if (
+        "departed_date" in keys
+        and (
+            "removal_date" in keys
+            or "port_of_departure" in keys
+            or "latest_apprehension_date" in keys
+            or "processing_disposition_code" in keys
+        )
+        and "apprehension_method" not in keys
+    ):
         return "removals"
     if {"apprehension_date", "arrest_date"} & keys:
         return "arrests"
@@ -208,16 +212,28 @@ def detect_dataset(headers: list[str]) -> str | None:
     return None
 
 
+# Per-dataset exceptions: a removal's event is its departure, and its apprehension
+# date is a secondary date kept as a raw column.
+DATASET_OVERRIDES: dict[str, dict[str, str | None]] = {
+    "removals": {
+        "departed_date": "event_date",
+        "apprehension_date": None,
+        "latest_apprehension_date": None,
+    },
+}
+
+
 def map_headers(headers: list[str], dataset: str | None = None) -> dict[str, str]:
     """raw header -> canonical field, one header per field (see HEADER_PRIORITY)."""
     own = set(DATASET_SUFFIXES.get(dataset or "", ()))
+    overrides = DATASET_OVERRIDES.get(dataset or "", {})
     candidates: dict[str, list[str]] = {}
     for h in headers:
         base, suffix = _strip_suffix(h)
         if suffix is not None and own and suffix not in own:
             continue  # a column joined in from another table: keep it raw
         key = header_key(base)
-        fld = HEADER_FIELDS.get(key)
+        fld = overrides[key] if key in overrides else HEADER_FIELDS.get(key)
         if fld is None:
             continue
         candidates.setdefault(fld, []).append(h)

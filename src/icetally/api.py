@@ -1,0 +1,60 @@
+"""The Python API: what the CLI, the report and the web server call.
+
+import icetally
+icetally.ingest(["../shared/data/ice-national-fy2016-2019"], db="ice.duckdb")
+icetally.count("arrests", db="ice.duckdb", date_from="2017-02-06",
+               date_to="2017-02-10", aor="ATL,CHI", by="aor,date")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from icetally.query.count import CountResult
+from icetally.query.count import count as _count
+from icetally.store.db import connect
+from icetally.store.ingest import FileResult, Progress
+from icetally.store.ingest import ingest as _ingest
+
+
+def ingest(
+    paths: Iterable[str | os.PathLike[str]],
+    db: str | os.PathLike[str] | None = None,
+    *,
+    dataset: str | None = None,
+    mapping: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> list[FileResult]:
+    """Load release files/folders into the store; see icetally.store.ingest."""
+    return _ingest(paths, db, dataset=dataset, mapping=mapping, progress=progress)
+
+
+def count(dataset: str = "arrests", **kwargs: Any) -> CountResult:
+    """Count records in a slice; see icetally.query.count.count."""
+    return _count(dataset, **kwargs)
+
+
+def releases(db: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """The releases manifest, one dict per ingested file or sheet."""
+    con = connect(db, read_only=True)
+    try:
+        cur = con.execute(
+            "SELECT * FROM releases ORDER BY dataset, coverage_start, file_name, sheet"
+        )
+        names = [d[0] for d in cur.description]
+        rows = []
+        for row in cur.fetchall():
+            r = dict(zip(names, row, strict=True))
+            for k in ("metadata", "redactions", "unmapped"):
+                if isinstance(r.get(k), str):
+                    r[k] = json.loads(r[k])
+            for k, v in list(r.items()):
+                if hasattr(v, "isoformat"):
+                    r[k] = v.isoformat()
+            rows.append(r)
+        return rows
+    finally:
+        con.close()

@@ -1,0 +1,133 @@
+"""The DuckDB file: canonical tables, the ``releases`` manifest and ``quarantine``.
+
+Writes go through DuckDB's own API (Ibis 12's ``create_table`` fails on DuckDB 2.0);
+reads go through Ibis (``icetally.query``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from icetally import normalize, reference
+from icetally.schema import COLUMNS, DATASETS
+
+DEFAULT_DB = "icetally.duckdb"
+
+RELEASES_DDL = """
+CREATE TABLE IF NOT EXISTS releases (
+    release_id VARCHAR PRIMARY KEY,
+    sha256 VARCHAR NOT NULL,
+    path VARCHAR,
+    file_name VARCHAR,
+    sheet VARCHAR,
+    format VARCHAR,
+    dataset VARCHAR,
+    rows_read BIGINT,
+    rows_loaded BIGINT,
+    rows_quarantined BIGINT,
+    coverage_start DATE,
+    coverage_end DATE,
+    min_event_date DATE,
+    max_event_date DATE,
+    title VARCHAR,
+    metadata JSON,
+    redactions JSON,
+    unmapped JSON,
+    ingested_at TIMESTAMP,
+    icetally_version VARCHAR
+)
+"""
+
+QUARANTINE_DDL = """
+CREATE TABLE IF NOT EXISTS quarantine (
+    release_id VARCHAR,
+    source_file VARCHAR,
+    source_sheet VARCHAR,
+    source_row BIGINT,
+    reason VARCHAR,
+    raw VARCHAR
+)
+"""
+
+
+def resolve_db(db: str | os.PathLike[str] | None) -> Path:
+    """--db, else $ICETALLY_DB, else ./icetally.duckdb."""
+    if db:
+        return Path(db)
+    return Path(os.environ.get("ICETALLY_DB") or DEFAULT_DB)
+
+
+def table_ddl(dataset: str) -> str:
+    cols = ",\n    ".join(f'"{name}" {typ}' for name, typ, _ in COLUMNS)
+    return f'CREATE TABLE IF NOT EXISTS "{dataset}" (\n    {cols}\n)'
+
+
+def connect(
+    db: str | os.PathLike[str] | None = None, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the store. Read-only connections need an existing file."""
+    path = resolve_db(db)
+    if read_only:
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no store at {path}: run `icetally ingest FILES --db {path}` first"
+            )
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute(RELEASES_DDL)
+    con.execute(QUARANTINE_DDL)
+    for dataset in DATASETS:
+        con.execute(table_ddl(dataset))
+    return con
+
+
+def install_reference(con: duckdb.DuckDBPyConnection) -> str:
+    """Load the shipped reference tables as temp tables keyed the way normalization
+    looks them up (one row per key, so a join never multiplies rows). Returns the
+    immigration-offence regex."""
+    normalize.install(con)
+
+    def csv(name: str) -> str:
+        p = str(reference.data_path(name)).replace("'", "''")
+        return f"read_csv('{p}', header=true, all_varchar=true)"
+
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE ref_aor_aliases AS
+            SELECT it_alias_key(alias) AS alias, any_value(code) AS code
+            FROM {csv("aor_aliases.csv")} GROUP BY 1;
+        CREATE OR REPLACE TEMP TABLE ref_state_keys AS
+            SELECT key, any_value(abbr) AS abbr FROM (
+                SELECT it_key(name) AS key, abbr FROM {csv("states.csv")}
+                UNION ALL SELECT it_key(abbr), abbr FROM {csv("states.csv")}
+            ) GROUP BY key;
+        CREATE OR REPLACE TEMP TABLE ref_county_keys AS
+            SELECT state_abbr, key, fips FROM (
+                SELECT state_abbr, it_county_key(county_name) AS key, fips,
+                       row_number() OVER (PARTITION BY state_abbr, it_county_key(county_name)
+                                          ORDER BY (county_name ILIKE '%city%'), fips) AS k
+                FROM {csv("counties.csv")}
+            ) WHERE k = 1;
+        CREATE OR REPLACE TEMP TABLE ref_countries AS
+            SELECT it_key(name) AS key, any_value(nullif(iso3, '')) AS iso3,
+                   any_value(nullif(continent, '')) AS continent
+            FROM {csv("countries.csv")} GROUP BY 1;
+        CREATE OR REPLACE TEMP TABLE ref_methods AS
+            SELECT it_key(method) AS key, any_value(method_class) AS method_class
+            FROM {csv("methods.csv")} GROUP BY 1;
+        CREATE OR REPLACE TEMP TABLE ref_criminality AS
+            SELECT it_key(label) AS key, any_value(criminality) AS criminality
+            FROM {csv("criminality.csv")} GROUP BY 1;
+        """
+    )
+    patterns = [
+        r[0]
+        for r in con.execute(
+            f"SELECT pattern FROM {csv('immigration_offenses.csv')} WHERE pattern IS NOT NULL"
+        ).fetchall()
+    ]
+    return "(?i)(" + "|".join(f"(?:{p})" for p in patterns) + ")" if patterns else ""

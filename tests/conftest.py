@@ -1,0 +1,94 @@
+"""Shared fixtures. Real data is read from ../shared/data beside the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+NATIONAL = SHARED / "ice-national-fy2016-2019"
+PRESS = ROOT.parent / "shared" / "press"
+
+# The AOR names of the national files, written out here so tests check the shipped
+# reference tables against an independent list.
+AOR_NAMES = {
+    "Atlanta": "ATL",
+    "Baltimore": "BAL",
+    "Boston": "BOS",
+    "Buffalo": "BUF",
+    "Chicago": "CHI",
+    "Dallas": "DAL",
+    "Denver": "DEN",
+    "Detroit": "DET",
+    "El Paso": "ELP",
+    "Houston": "HOU",
+    "Los Angeles": "LOS",
+    "Miami": "MIA",
+    "Newark": "NEW",
+    "New Orleans": "NOL",
+    "New York City": "NYC",
+    "Philadelphia": "PHI",
+    "Phoenix": "PHO",
+    "Seattle": "SEA",
+    "San Francisco": "SFR",
+    "Salt Lake City": "SLC",
+    "San Antonio": "SNA",
+    "San Diego": "SND",
+    "St. Paul": "SPM",
+    "Washington": "WAS",
+    "Harlingen": "HLG",
+    "Headquarters": "HQ",
+}
+
+
+def need_shared() -> None:
+    if not NATIONAL.is_dir():
+        pytest.skip(f"real data not found at {SHARED}; clone the project beside ../shared")
+
+
+def raw_national(pattern: str) -> str:
+    """DuckDB read_csv over raw national files, independent of icetally's readers."""
+    files = sorted(str(p) for p in NATIONAL.glob(pattern))
+    return (
+        f"read_csv({files!r}, delim='|', skip=5, header=true, all_varchar=true, "
+        f"quote='\"', filename=true)"
+    )
+
+
+def store_fingerprint(db: Path) -> dict[str, tuple[int, int]]:
+    """(rows, order-independent hash) of every table: equal fingerprints mean equal
+    table contents."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema='main'"
+            ).fetchall()
+        ]
+        return {
+            n: tuple(
+                con.execute(
+                    f'SELECT count(*), coalesce(sum(hash(_r)), 0) FROM "{n}" _r'
+                ).fetchall()[0]
+            )
+            for n in sorted(names)
+        }
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
+def national_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding all 11 national FY2016–2019 files (built once per run)."""
+    need_shared()
+    from icetally import ingest
+
+    db = tmp_path_factory.mktemp("national") / "national.duckdb"
+    results = ingest([NATIONAL], db=db)
+    failed = [r for r in results if r.status != "loaded"]
+    assert not failed, failed
+    return db
