@@ -6,30 +6,35 @@ How a workbook is read
 1. **Scan** (cheap, no cell data): the workbook's sheet list and, for every sheet, the
    first rows of its XML, streamed straight out of the zip (shared strings are
    resolved only for the cells seen). This finds each sheet's header row *by content*
-   (``headers.looks_like_header``, or a date-anchored variant for removals tables whose
-   only date is 'Departed Date'), its preamble and title, and which sheets hold no
+   (``headers.looks_like_header``, or ``is_header_row``'s variant for ERO-LESA sheets
+   whose only date is 'Departed Date' or that have no date), its preamble and title,
+   its dimension (a row hint for progress bars), and which sheets hold no
    records at all ("Summary", "Footnotes", anything without a recognizable header):
    their text becomes release metadata of every data part, which is why it is read
    before any data sheet is streamed.
-2. **Load one data sheet at a time** with fastexcel (calamine) eagerly, every column
-   as text (``dtypes="string"``, ``eager=True``). fastexcel 0.21 has no chunked or
-   record-batch API and ``n_rows`` still parses the whole sheet, so one parse per sheet
-   is the floor; the eager path borrows shared strings instead of copying every cell,
-   and measured on 1M x 25 it peaks at ~1.66 GB against ~1.94 GB for the plain
-   ``load_sheet(...).to_arrow()``. The sheet's Arrow batch is then handed out as
-   zero-copy slices of ``BATCH_ROWS`` rows (only date cells are rewritten per slice), and
-   dropped before the next sheet loads: never a second full copy, never two sheets.
-3. **Fallback**: when calamine rejects a sheet (the Seattle 2018 workbook's dimension
-   record ``ref="1:1416"`` fails with "Range is missing the expected column
-   component"), that workbook is streamed with openpyxl in read-only mode after
-   ``ws.reset_dimensions()``.
+2. **Load one data sheet at a time**, when its part's batches are first iterated, with
+   fastexcel (calamine) eagerly and every column as text (``dtypes="string"``,
+   ``eager=True``). fastexcel 0.21 has no chunked or record-batch API, and ``n_rows``
+   still parses the whole sheet, so one parse per sheet is the floor; the eager path
+   borrows shared strings instead of copying every cell, and measured on 1M x 25 it
+   peaks at ~1.66 GB against ~1.94 GB for a plain ``load_sheet(...).to_arrow()``.
+   The sheet's Arrow batch is handed out as zero-copy slices of ``BATCH_ROWS`` rows
+   (only date cells are rewritten per slice) and released when the batches are
+   exhausted or closed: never a second full copy; one sheet at a time as long as the
+   parts are consumed one after the other.
+3. **Fallback**: when calamine rejects the workbook (the Seattle 2018 workbook's
+   dimension record ``ref="1:1416"`` fails with "Range is missing the expected column
+   component"), its sheets are streamed with openpyxl in read-only mode after
+   ``ws.reset_dimensions()``; ``metadata["calamine_error"]`` says why.
 
 Cell text: a date cell becomes ``YYYY-MM-DD`` (``YYYY-MM-DD HH:MM:SS[.fff]`` when it
 has a time of day), numbers plain (``1985``, ``1.5``, never ``1985.0`` or exponents),
 booleans ``true``/``false``, strings exactly as stored (redactions untouched).
 ``source_row`` is the Excel row number (1-based, preamble included). Rows with no
-non-blank cell are not records; they are skipped and counted in
-``metadata["blank_rows"]`` (final once the part's batches are exhausted).
+non-blank cell are not records: they are skipped and counted in
+``metadata["blank_rows"]``; values in a column with no header are not dropped
+silently but counted and listed in ``metadata["stray_cells"]`` (both final once the
+part's batches are exhausted).
 
 Which format and dataset
 ------------------------
@@ -41,11 +46,12 @@ Which format and dataset
 - The dataset is the one the sheet's title line (the last preamble line) names, when it
   names exactly one (arrests, encounters, removals, detainers, book-ins/detention);
   else the one the sheet's name names; else ``headers.detect_dataset`` (with the
-  workbook-only rules 'Book In Date' -> detention_stints and 'Departed Date' ->
-  removals). The title goes first because ICE's own label is the least ambiguous
-  fact: the Seattle 2018 removals sheets carry only an 'Arrest Date', which the
-  header rules would call arrests. Each sheet is one ``Part``; a dataset continued on
-  further sheets is several parts of the same dataset.
+  workbook-only rules 'Book In Date' -> detention_stints, 'Departed Date' ->
+  removals, 'Event Area of Responsibility' -> encounters). The title goes first
+  because ICE's own label is the least ambiguous fact: the Seattle 2018 removals
+  sheets carry only an 'Arrest Date', which the header rules would call arrests.
+  Each sheet is one ``Part``; a dataset continued on further sheets is several
+  parts of the same dataset.
 """
 
 from __future__ import annotations
@@ -530,12 +536,14 @@ def _row_list(cells: dict[int, str]) -> list[str | None]:
 # --------------------------------------------------------------------------------------
 # The reader
 
+STRAY_EXAMPLES = 100  # stray cells listed in metadata (all are counted)
+
 
 @dataclass
 class _DataSheet:
     head: SheetHead
     columns: list[str]  # header text per kept column, de-duplicated
-    col_index: list[int]  # absolute sheet column of each
+    col_index: list[int]  # sheet column of each
     dataset: str
     dataset_rule: str
     fmt: str
@@ -561,11 +569,33 @@ def _header_columns(cells: dict[int, str]) -> tuple[list[str], list[int]]:
     return names, idx
 
 
+class _Backend:
+    """Which library reads the workbook's cells. Shared by the parts of one read, so
+    once calamine rejects the workbook the remaining sheets go straight to openpyxl."""
+
+    def __init__(self, path: Path, choice: str) -> None:
+        self.path = path
+        self.choice = choice  # auto | calamine | openpyxl
+        self.reason: str | None = None  # why calamine was given up
+
+    def give_up_calamine(self, exc: Exception, sheet: str) -> None:
+        if self.choice == "calamine":
+            raise FormatError(
+                self.path, f"calamine cannot read the sheet: {exc}", sheet=sheet
+            ) from exc
+        self.choice = "openpyxl"
+        self.reason = str(exc).splitlines()[0]
+
+
 class WorkbookReader:
     """ERO-LESA FOIA workbooks and Deportation Data Project raw xlsx releases.
 
-    ``backend``: 'auto' (fastexcel, openpyxl when calamine rejects the workbook),
-    'calamine' or 'openpyxl' (tests compare the two).
+    ``backend``: 'auto' (fastexcel; openpyxl when calamine rejects the workbook),
+    'calamine' or 'openpyxl' (the tests compare the two).
+
+    Parts are cheap to create: a sheet is loaded when its batches are first iterated
+    and released when they are exhausted (or closed), so consuming parts one after the
+    other holds one sheet at a time, whether or not the parts were listed first.
     """
 
     name = "xlsx"
@@ -575,8 +605,6 @@ class WorkbookReader:
             raise ValueError(f"unknown backend {backend!r}")
         self.backend = backend
         self.batch_rows = batch_rows
-
-    # -- detection
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """A zip whose package has xl/workbook.xml. A zip that cannot be opened is
@@ -590,8 +618,6 @@ class WorkbookReader:
         except (zipfile.BadZipFile, OSError, EOFError):
             return True
 
-    # -- reading
-
     def plan(self, path: Path) -> tuple[list[_DataSheet], dict[str, Any]]:
         """Which sheets hold records (and how), and the workbook's metadata text."""
         path = Path(path)
@@ -601,8 +627,8 @@ class WorkbookReader:
         other: dict[str, list[list[str | None]]] = {}
         for sh in sheets:
             if sh.header_at is None:
-                low = sh.name.lower()
-                if "footnote" in low or low.strip() in ("notes", "note"):
+                low = sh.name.lower().strip()
+                if "footnote" in low or low in ("notes", "note"):
                     notes.setdefault("footnotes", []).extend(sh.lines())
                 elif "summary" in low:
                     notes["summary"] = sh.table()
@@ -643,81 +669,42 @@ class WorkbookReader:
     def read(self, path: Path) -> Iterator[Part]:
         path = Path(path)
         data, notes = self.plan(path)
-        backend = self.backend
-        excel = None
-        fallback_reason: str | None = None  # why calamine was given up, for every part
-        if backend in ("auto", "calamine"):
-            try:
-                excel = fastexcel.read_excel(str(path))
-            except fastexcel.FastExcelError as exc:
-                if backend == "calamine":
-                    raise FormatError(path, f"calamine cannot open the workbook: {exc}") from exc
-                backend = "openpyxl"
-                fallback_reason = str(exc).splitlines()[0]
-        book = None
-        previous: Iterator[pa.RecordBatch] | None = None
-        try:
-            for ds in data:
-                if previous is not None:
-                    previous.close()  # frees the sheet before the next one loads
-                    previous = None
-                meta = self._metadata(ds, notes, data)
-                loaded = None
-                if backend != "openpyxl" and excel is not None:
-                    try:
-                        loaded = self._load_calamine(path, excel, ds, meta)
-                    except fastexcel.FastExcelError as exc:
-                        if backend == "calamine":
-                            raise FormatError(
-                                path, f"calamine cannot read the sheet: {exc}", sheet=ds.head.name
-                            ) from exc
-                        backend = "openpyxl"
-                        fallback_reason = str(exc).splitlines()[0]
-                if loaded is not None:
-                    columns, batches, rows_hint = loaded
-                    meta["backend"] = "calamine"
-                else:
-                    if book is None:
-                        book = _open_openpyxl(path)
-                    columns, batches, rows_hint = self._stream_openpyxl(path, book, ds, meta)
-                    meta["backend"] = "openpyxl"
-                    if fallback_reason:
-                        meta["calamine_error"] = fallback_reason
-                start, end = coverage_from_title(ds.title or "")
-                previous = batches
-                yield Part(
-                    format=ds.fmt,
-                    dataset=ds.dataset,
-                    columns=columns,
-                    fields=map_headers(columns, ds.dataset),
-                    batches=batches,
-                    sheet=ds.head.name,
-                    metadata=meta,
-                    coverage_start=start,
-                    coverage_end=end,
-                    rows_hint=rows_hint,
-                )
-        finally:
-            if previous is not None:
-                previous.close()
-            if book is not None:
-                book.close()
+        backend = _Backend(path, self.backend)
+        for ds in data:
+            meta = self._metadata(ds, notes, data)
+            start, end = coverage_from_title(ds.title or "")
+            last = ds.head.last_row
+            header_row = ds.head.header_row or 0
+            yield Part(
+                format=ds.fmt,
+                dataset=ds.dataset,
+                columns=list(ds.columns),
+                fields=map_headers(ds.columns, ds.dataset),
+                batches=self._batches(path, backend, ds, meta),
+                sheet=ds.head.name,
+                metadata=meta,
+                coverage_start=start,
+                coverage_end=end,
+                # from the dimension record: a hint for progress bars, not a count
+                rows_hint=last - header_row if last and last > header_row else None,
+            )
 
     def _metadata(
         self, ds: _DataSheet, notes: dict[str, Any], data: list[_DataSheet]
     ) -> dict[str, Any]:
-        text = " ".join(ds.preamble)
-        same = [d.head.name for d in data if d.dataset == ds.dataset]
         meta: dict[str, Any] = {
             "sheet": ds.head.name,
             "title": ds.title,
             "preamble": ds.preamble,
             "header_row": ds.head.header_row,
             "dataset_rule": ds.dataset_rule,
-            "dataset_sheets": same,
+            "dataset_sheets": [d.head.name for d in data if d.dataset == ds.dataset],
+            # completed while the batches are read:
+            "backend": None,
             "blank_rows": 0,
+            "stray_cells": {"count": 0, "examples": []},
         }
-        foia = _FOIA.search(text)
+        foia = _FOIA.search(" ".join(ds.preamble))
         if foia:
             meta["foia"] = foia.group()
         if ds.head.state != "visible":
@@ -725,60 +712,39 @@ class WorkbookReader:
         meta.update(notes)
         return meta
 
-    # -- calamine (fastexcel)
-
-    def _load_calamine(
-        self, path: Path, excel: Any, ds: _DataSheet, meta: dict[str, Any]
-    ) -> tuple[list[str], Iterator[pa.RecordBatch], int]:
-        # one parse of the whole sheet, every cell as text, shared strings borrowed
-        rb = excel.load_sheet(ds.head.name, header_row=None, dtypes="string", eager=True)
-        try:
-            first_row, first_col = _align(rb, ds.head)
-        except ValueError as exc:
-            raise FormatError(path, str(exc), sheet=ds.head.name) from exc
-        header_i = ds.head.header_row - first_row  # type: ignore[operator]
-        data_start = header_i + 1
-        n_data = max(rb.num_rows - data_start, 0)
-        columns = list(ds.columns)
-        sources: list[int | None] = [c - first_col for c in ds.col_index]
-        # values below an empty header cell are kept, never dropped
-        named = set(ds.col_index)
-        for j in range(rb.num_columns):
-            if j + first_col in named:
-                continue
-            tail = rb.column(j).slice(data_start)
-            if len(tail) and tail.null_count < len(tail):
-                name = f"column_{_col_letter(j + first_col)}"
-                columns.append(name)
-                sources.append(j)
-        sources = [s if s is not None and 0 <= s < rb.num_columns else None for s in sources]
-        batches = _calamine_batches(
-            rb, sources, columns, data_start, first_row, self.batch_rows, meta
-        )
-        return columns, batches, n_data
-
-    # -- openpyxl fallback
-
-    def _stream_openpyxl(
-        self, path: Path, book: Any, ds: _DataSheet, meta: dict[str, Any]
-    ) -> tuple[list[str], Iterator[pa.RecordBatch], int | None]:
-        header_row = ds.head.header_row or 0
-        width = max(ds.col_index) + 1 if ds.col_index else 0
-        last = ds.head.last_row
-        hint = last - header_row if last and last > header_row else None
-        batches = _openpyxl_batches(path, book, ds, width, header_row, self.batch_rows, meta)
-        return list(ds.columns), batches, hint
+    def _batches(
+        self, path: Path, backend: _Backend, ds: _DataSheet, meta: dict[str, Any]
+    ) -> Iterator[pa.RecordBatch]:
+        if backend.choice != "openpyxl":
+            gen = None
+            excel = None
+            try:
+                excel = fastexcel.read_excel(str(path))
+                # one parse of the whole sheet, every cell as text, shared strings
+                # borrowed (eager) rather than copied per cell
+                rb = excel.load_sheet(ds.head.name, header_row=None, dtypes="string", eager=True)
+            except fastexcel.FastExcelError as exc:
+                backend.give_up_calamine(exc, ds.head.name)
+            else:
+                meta["backend"] = "calamine"
+                gen = _calamine_batches(path, rb, ds, self.batch_rows, meta)
+                del rb  # the generator holds the only reference now
+            excel = None  # the open workbook (and its shared strings) is not needed
+            if gen is not None:
+                yield from gen
+                return
+        meta["backend"] = "openpyxl"
+        if backend.reason:
+            meta["calamine_error"] = backend.reason
+        yield from _openpyxl_batches(path, ds, self.batch_rows, meta)
 
 
-def _open_openpyxl(path: Path) -> Any:
-    import openpyxl
-
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for broken packages
-        raise FormatError(
-            path, f"not a readable xlsx workbook ({type(exc).__name__}: {exc})"
-        ) from exc
+def _stray(meta: dict[str, Any], row: int, col: int, value: str) -> None:
+    """A value in a column with no header: reported, never silently dropped."""
+    stray = meta["stray_cells"]
+    stray["count"] += 1
+    if len(stray["examples"]) < STRAY_EXAMPLES:
+        stray["examples"].append({"row": row, "column": _col_letter(col), "value": value})
 
 
 def _align(rb: pa.RecordBatch, head: SheetHead) -> tuple[int, int]:
@@ -833,7 +799,7 @@ def _blank_mask(arrays: list[pa.Array]) -> pa.Array | None:
     """True where every cell of the row is null or whitespace; None if no such row."""
     blank = None
     for a in arrays:
-        b = pc.fill_null(pc.or_(pc.is_null(a), pc.match_substring_regex(a, r"^\s*$")), True)
+        b = pc.fill_null(pc.match_substring_regex(a, r"^\s*$"), True)
         blank = b if blank is None else pc.and_(blank, b)
         if not pc.any(blank).as_py():
             return None
@@ -841,23 +807,25 @@ def _blank_mask(arrays: list[pa.Array]) -> pa.Array | None:
 
 
 def _calamine_batches(
-    rb: pa.RecordBatch,
-    sources: list[int | None],
-    columns: list[str],
-    data_start: int,
-    first_row: int,
-    size: int,
-    meta: dict[str, Any],
+    path: Path, rb: pa.RecordBatch, ds: _DataSheet, size: int, meta: dict[str, Any]
 ) -> Iterator[pa.RecordBatch]:
     """Zero-copy slices of the loaded sheet; ``rb`` is released when this ends."""
     try:
+        try:
+            first_row, first_col = _align(rb, ds.head)
+        except ValueError as exc:
+            raise FormatError(path, str(exc), sheet=ds.head.name) from exc
+        data_start = (ds.head.header_row or 0) - first_row + 1
         total = rb.num_rows
-        names = [*columns, SOURCE_ROW]
+        sources = [c - first_col for c in ds.col_index]
+        sources_ok = [s if 0 <= s < rb.num_columns else None for s in sources]
+        stray = [j for j in range(rb.num_columns) if j not in set(sources)]
+        names = [*ds.columns, SOURCE_ROW]
         for lo in range(data_start, total, size):
             n = min(size, total - lo)
             arrays: list[pa.Array] = []
-            for s in sources:
-                if s is None:
+            for s in sources_ok:
+                if s is None:  # a header over a column calamine saw no value in
                     arrays.append(pa.nulls(n, pa.string()))
                     continue
                 a = rb.column(s).slice(lo, n)
@@ -865,6 +833,12 @@ def _calamine_batches(
                     a = a.cast(pa.string())
                 arrays.append(_fix_dates(a))
             rows = pa.array(range(first_row + lo, first_row + lo + n), type=pa.int64())
+            for j in stray:
+                a = rb.column(j).slice(lo, n)
+                if a.null_count < n:
+                    for i, v in enumerate(a.to_pylist()):
+                        if v is not None and v.strip():
+                            _stray(meta, first_row + lo + i, j + first_col, v)
             batch = pa.RecordBatch.from_arrays([*arrays, rows], names=names)
             blank = _blank_mask(arrays) if arrays else None
             if blank is not None:
@@ -877,19 +851,17 @@ def _calamine_batches(
 
 
 def _openpyxl_batches(
-    path: Path,
-    book: Any,
-    ds: _DataSheet,
-    width: int,
-    header_row: int,
-    size: int,
-    meta: dict[str, Any],
+    path: Path, ds: _DataSheet, size: int, meta: dict[str, Any]
 ) -> Iterator[pa.RecordBatch]:
-    """Stream a sheet with openpyxl read-only (after reset_dimensions, since the
-    dimension record may be the broken part)."""
+    """Stream a sheet with openpyxl read-only, after ``reset_dimensions()`` since the
+    dimension record may be the broken part."""
+    import openpyxl
+
     sheet = ds.head.name
+    header_row = ds.head.header_row or 0
     names = [*ds.columns, SOURCE_ROW]
     picks = list(ds.col_index)
+    named = set(picks)
     buf: list[list[str | None]] = [[] for _ in picks]
     rows: list[int] = []
 
@@ -902,7 +874,13 @@ def _openpyxl_batches(
         return batch
 
     rn = 0
-    pending_blank = 0  # blank rows count only when a record follows (not trailing ones)
+    pending_blank = 0  # empty rows count only between records, as calamine sees them
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken packages
+        raise FormatError(
+            path, f"not a readable xlsx workbook ({type(exc).__name__}: {exc})"
+        ) from exc
     try:
         ws = book[sheet]
         ws.reset_dimensions()
@@ -911,8 +889,6 @@ def _openpyxl_batches(
                 continue
             texts = [cell_text(v) for v in values]
             if all(_blank(t) for t in texts):
-                # whitespace cells count like calamine counts them; empty rows only
-                # between records (calamine's range ends at the last value)
                 if any(t is not None for t in texts):
                     meta["blank_rows"] += 1
                 else:
@@ -920,14 +896,9 @@ def _openpyxl_batches(
                 continue
             meta["blank_rows"] += pending_blank
             pending_blank = 0
-            extra = [i for i in range(width, len(texts)) if not _blank(texts[i])]
-            if extra:
-                raise FormatError(
-                    path,
-                    f"a value in column {_col_letter(extra[0])}, which has no header",
-                    sheet=sheet,
-                    row=rn,
-                )
+            for i, t in enumerate(texts):
+                if i not in named and t is not None and t.strip():
+                    _stray(meta, rn, i, t)
             for b, i in zip(buf, picks, strict=True):
                 b.append(texts[i] if i < len(texts) else None)
             rows.append(rn)
@@ -941,6 +912,8 @@ def _openpyxl_batches(
         raise FormatError(
             path, f"cannot read past row {rn}: {type(exc).__name__}: {exc}", sheet=sheet
         ) from exc
+    finally:
+        book.close()
 
 
 READERS: list[WorkbookReader] = [WorkbookReader()]
