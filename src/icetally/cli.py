@@ -142,28 +142,15 @@ def releases(db: str | None = DbOpt, as_json: bool = JsonOpt) -> None:
     if as_json:
         _emit_json({"releases": rows})
         return
-    t = Table(
-        "release",
-        "file",
-        "sheet",
-        "dataset",
-        "format",
-        "loaded",
-        "quarantined",
-        "coverage",
-        "events",
-    )
+    t = Table("release", "file [sheet]", "dataset", "loaded", "quar.", "events", box=None)
     for r in rows:
         t.add_row(
             r["release_id"],
-            r["file_name"],
-            r["sheet"] or "",
+            r["file_name"] + (f" [{r['sheet']}]" if r["sheet"] else ""),
             r["dataset"],
-            r["format"],
             f"{r['rows_loaded']:,}",
             f"{r['rows_quarantined']:,}",
-            f"{r['coverage_start'] or '?'} → {r['coverage_end'] or '?'}",
-            f"{r['min_event_date']} → {r['max_event_date']}",
+            f"{r['min_event_date'] or '?'} → {r['max_event_date'] or '?'}",
         )
     out.print(t)
 

@@ -154,12 +154,16 @@ def select_sql(
     source_file: str,
     source_sheet: str | None,
     immigration_pattern: str | None,
+    default_aor: tuple[str, str] | None = None,
+    labels: dict[str, str] | None = None,
     view: str = "batch",
 ) -> tuple[str, str]:
     """SQL for one batch view: (insert-select of loadable rows, quarantine select).
 
     ``fields``: raw header -> canonical field; ``raw_columns``: raw header -> the
-    ``raw_*`` column that keeps it.
+    ``raw_*`` column that keeps it. ``default_aor``: (code, text) for releases that name
+    their AOR only in the title ("... for the Seattle Area of Responsibility").
+    ``labels``: batch column -> original header, for the quarantine's raw values.
     """
     by_field: dict[str, str] = {}
     for header, fld in fields.items():
@@ -174,19 +178,18 @@ def select_sql(
 
     # --- stage 1: cleaned text of every field + raw columns
     stage = ["b.source_row AS _source_row"]
-    for name in sorted(set(by_field) | {"event_date", "aor", "criminality"}):
+    # fields the joins below read are always present (NULL when the table lacks them)
+    always = {"event_date", "aor", "criminality", "citizenship", "state", "county", "method"}
+    for name in sorted(set(by_field) | always):
         stage.append(f"{f(name)} AS {_q('f_' + name)}")
     for header, col in raw_columns.items():
         stage.append(f"it_clean(CAST(b.{_q(header)} AS VARCHAR)) AS {_q(col)}")
-    raw_json = (
-        "to_json(struct_pack("
-        + ", ".join(
-            f"{_q(h)} := CAST(b.{_q(h)} AS VARCHAR)" for h in fields.keys() | raw_columns.keys()
-        )
-        + "))"
-        if (fields or raw_columns)
-        else "'{}'"
-    )
+    # the raw values of a quarantined row, under their original header names
+    labels = labels or {}
+    pairs = [
+        f"{_lit(labels.get(h, h))}, CAST(b.{_q(h)} AS VARCHAR)" for h in [*fields, *raw_columns]
+    ]
+    raw_json = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)" if pairs else "'{}'"
     stage.append(f"{raw_json} AS _raw")
 
     has_crim = "criminality" in by_field or "case_criminality" in by_field
@@ -261,6 +264,9 @@ def select_sql(
     cols["date_flag"] = f"nullif(concat_ws(';', {', '.join(flags)}), '')"
     cols["aor_raw"] = "f_aor"
     cols["aor"] = "CAST(NULL AS VARCHAR)" if is_cbp else "ra.code"
+    if default_aor and "aor" not in by_field and not is_cbp:
+        cols["aor"] = _lit(default_aor[0])
+        cols["aor_raw"] = _lit(default_aor[1])
     for name in TEXT_FIELDS:
         cols[name] = f"f_{name}" if name in by_field else "CAST(NULL AS VARCHAR)"
     cols["state_abbr"] = "rs.abbr"

@@ -58,8 +58,10 @@ HEADER_FIELDS: dict[str, str] = {
     # people (no identification: ids are the release's anonymized ones)
     "citizenship": "citizenship",
     "citizenship_country": "citizenship",
+    "country_of_citizenship": "citizenship",
     "gender": "gender",
     "birth_date": "birth_date",
+    "date_of_birth": "birth_date",
     "birth_year": "birth_year",
     "anonymized_identifier": "person_id",
     "unique_identifier": "person_id",
@@ -67,6 +69,7 @@ HEADER_FIELDS: dict[str, str] = {
     # enforcement
     "apprehension_method": "method",
     "arrest_street_custodial": "method",
+    "arrest_method": "method",
     "apprehension_criminality": "criminality",
     "arrest_criminality": "criminality",
     "case_criminality": "case_criminality",
@@ -96,6 +99,7 @@ HEADER_FIELDS: dict[str, str] = {
     "final_charge": "final_charge",
     "msc_charge": "msc_charge",
     "most_serious_conviction_charge": "msc_charge",
+    "most_serious_conviction": "msc_charge",
     "msc_charge_code": "msc_charge_code",
     "msc_conviction_date": "msc_conviction_date",
     "detainer_type": "detainer_type",
@@ -218,6 +222,7 @@ DATASET_OVERRIDES: dict[str, dict[str, str | None]] = {
     "removals": {
         "departed_date": "event_date",
         "apprehension_date": None,
+        "arrest_date": None,
         "latest_apprehension_date": None,
     },
 }

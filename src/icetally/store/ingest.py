@@ -4,9 +4,11 @@ Idempotent by content hash: a file already loaded is ``skipped``."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import signal
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -17,7 +19,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from icetally import __version__, sources
+from icetally import __version__, reference, sources
 from icetally.normalize import canonical_fields, redaction_counts_sql, select_sql
 from icetally.schema import raw_column_name, snake
 from icetally.sources.base import SOURCE_ROW, FormatError, Part
@@ -106,6 +108,19 @@ def _raw_columns(part: Part) -> dict[str, str]:
     return out
 
 
+_TITLE_AOR = re.compile(r"(?:for|in) the ([A-Z][A-Za-z. ]+?) (?:Area of Responsibility|AOR)\b")
+
+
+def aor_from_title(title: str | None) -> tuple[str, str] | None:
+    """(code, phrase) when a release title names one AOR ("... for the Seattle Area of
+    Responsibility", "... in the Seattle AOR")."""
+    m = _TITLE_AOR.search(title or "")
+    if not m:
+        return None
+    code = reference.aor_code(m.group(1))
+    return (code, m.group(0)) if code else None
+
+
 def _crash_point() -> None:
     """Test hook: SIGKILL this process after N batches, to prove a kill mid-file leaves
     the store as it was (tests/test_ingest_errors.py)."""
@@ -137,34 +152,48 @@ def _load_part(
     raw_columns = _raw_columns(part)
     for col in raw_columns.values():
         con.execute(f'ALTER TABLE "{part.dataset}" ADD COLUMN IF NOT EXISTS "{col}" VARCHAR')
+    # Batches are queried under positional names (c0, c1, ...): real headers can be
+    # empty, duplicated or full of punctuation.
+    safe = {h: f"c{i}" for i, h in enumerate(part.columns)}
     insert, quarantine = select_sql(
         dataset=part.dataset,
-        fields={h: f for h, f in part.fields.items() if h not in raw_columns},
-        raw_columns=raw_columns,
+        fields={safe[h]: f for h, f in part.fields.items() if h not in raw_columns},
+        raw_columns={safe[h]: c for h, c in raw_columns.items()},
         release_id=release_id,
         source_file=path.name,
         source_sheet=part.sheet,
         immigration_pattern=immigration_pattern,
+        default_aor=aor_from_title(part.metadata.get("title")),
+        labels={v: k for k, v in safe.items()},
     )
     insert_sql = f'INSERT INTO "{part.dataset}" BY NAME {insert}'
     quarantine_sql = f"INSERT INTO quarantine BY NAME {quarantine}"
-    counts_sql = redaction_counts_sql(part.columns)
+    counts_sql = redaction_counts_sql(list(safe.values()))
     redactions = dict.fromkeys(part.columns, 0)
+    names = [*safe.values(), SOURCE_ROW]
     for batch in part.batches:
         if batch.num_rows == 0:
             continue
-        missing = [c for c in [*part.columns, SOURCE_ROW] if c not in batch.schema.names]
-        if missing:
-            raise FormatError(
-                path, f"reader yielded a batch without columns {missing}", sheet=part.sheet
-            )
+        expected = [*part.columns, SOURCE_ROW]
+        if batch.schema.names == expected:
+            batch = batch.rename_columns(names)
+        else:
+            missing = [c for c in expected if c not in batch.schema.names]
+            if missing:
+                raise FormatError(
+                    path, f"reader yielded a batch without columns {missing}", sheet=part.sheet
+                )
+            batch = pa.RecordBatch.from_arrays([batch.column(c) for c in expected], names=names)
         con.register("batch", pa.Table.from_batches([batch]))
         try:
             loaded = con.execute(insert_sql).fetchall()[0][0]
             quarantined = con.execute(quarantine_sql).fetchall()[0][0]
             row = con.execute(counts_sql).fetchall()[0]
         finally:
-            con.unregister("batch")
+            # after a failed statement DuckDB refuses everything until ROLLBACK; don't
+            # let that mask the original error
+            with contextlib.suppress(duckdb.Error):
+                con.unregister("batch")
         for h, n in zip(part.columns, row, strict=True):
             redactions[h] += int(n or 0)
         result.rows_read += batch.num_rows
@@ -232,7 +261,9 @@ def _unmapped(
 ) -> dict[str, dict[str, int]]:
     """Raw values that did not map to a code, with counts (reported, never dropped)."""
     checks = {
-        "citizenship": "citizenship IS NOT NULL AND country_iso3 IS NULL",
+        # names known to be no country (UNKNOWN, STATELESS...) are not "unmapped"
+        "citizenship": "citizenship IS NOT NULL AND country_iso3 IS NULL "
+        "AND it_key(citizenship) NOT IN (SELECT key FROM ref_countries)",
         "method": "method IS NOT NULL AND it_key(method) NOT IN (SELECT key FROM ref_methods)",
         "criminality": "criminality_raw IS NOT NULL AND criminality = 'unknown'",
     }
