@@ -115,12 +115,16 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP MACRO it_redacted(x) AS
-            x IS NOT NULL AND regexp_full_match(x, {_lit(REDACTION_PATTERN)});
+            x IS NOT NULL AND contains(x, '(')
+            AND regexp_full_match(x, {_lit(REDACTION_PATTERN)});
+        CREATE OR REPLACE TEMP MACRO it_squash(x) AS
+            trim(CASE WHEN contains(x, '  ') OR contains(x, chr(9)) OR contains(x, chr(10))
+                           OR contains(x, chr(13))
+                      THEN regexp_replace(x, '\\s+', ' ', 'g') ELSE x END);
+        CREATE OR REPLACE TEMP MACRO it_untoken(y) AS
+            CASE WHEN length(y) <= 4 AND upper(y) IN ({tokens}) THEN NULL ELSE y END;
         CREATE OR REPLACE TEMP MACRO it_clean(x) AS
-            CASE WHEN x IS NULL THEN NULL
-                 WHEN upper(trim(x)) IN ({tokens}) THEN NULL
-                 WHEN it_redacted(x) THEN NULL
-                 ELSE trim(regexp_replace(x, '\\s+', ' ', 'g')) END;
+            CASE WHEN x IS NULL OR it_redacted(x) THEN NULL ELSE it_untoken(it_squash(x)) END;
         CREATE OR REPLACE TEMP MACRO it_ts(x) AS try_strptime(x, {formats});
         CREATE OR REPLACE TEMP MACRO it_alias_key(x) AS
             trim(regexp_replace(regexp_replace(upper(x),
