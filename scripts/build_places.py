@@ -1,0 +1,191 @@
+"""Regenerate the place-resolution tables in ``src/icetally/reference/data/``:
+
+* ``place_counties.csv`` — US place (city/town name as the Postal Service writes it) in a
+  state -> the county holding most of its ZIP codes, with that share. Derived from the
+  ``zipcodes`` package (MIT; USPS ZIP data embedded in the wheel, no network), reshaped
+  into our own columns and keyed with ``icetally.jurisdictions.resolve.place_key``.
+* ``facility_counties.csv`` — ICE detention facility name in a state -> county FIPS and
+  AOR. Derived from ``../shared/data/reference/detention-facilities.csv.gz`` (UWCHR,
+  ICE's facility list): only the facility name, city, state, the county turned into a FIPS
+  code and the AOR code are kept; plus ``FACILITY_FACTS`` below, public facts about
+  facilities that list lacks, each with its source.
+
+Run from the repository root (needs ``pip install zipcodes`` and ``../shared/data``)::
+
+    .venv/bin/python scripts/build_places.py [--shared DIR] [--out DIR]
+
+Output is deterministic: sorted rows, ``\\n`` line ends, UTF-8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SHARED = REPO.parent / "shared" / "data"
+DEFAULT_OUT = REPO / "src" / "icetally" / "reference" / "data"
+
+# Facilities the ICE list lacks, or where a mailing-address city sits in another county.
+# (name as released, city, state, county FIPS, AOR, source)
+FACILITY_FACTS: tuple[tuple[str, str, str, str, str, str], ...] = (
+    # The largest PA detainer facility in 2007-2015. Mailing address Philipsburg (a
+    # Centre County ZIP) but the prison stands in Decatur Township, Clearfield County.
+    (
+        "MOSHANNON VALLEY CORRECTIONAL",
+        "PHILIPSBURG",
+        "PA",
+        "42033",
+        "PHI",
+        "Moshannon Valley Correctional Center, 555 Geo Drive, Decatur Township, "
+        "Clearfield County PA (BOP/GEO public listings)",
+    ),
+    (
+        "MOSHANNON VALLEY CORRECTIONAL CENTER",
+        "PHILIPSBURG",
+        "PA",
+        "42033",
+        "PHI",
+        "as above",
+    ),
+    (
+        "MOSHANNON VALLEY PROCESSING CENTER",
+        "PHILIPSBURG",
+        "PA",
+        "42033",
+        "PHI",
+        "as above (renamed 2021 when ICE took it over)",
+    ),
+    ("USBOP CI-MOSHANNON VALLEY", "PHILIPSBURG", "PA", "42033", "PHI", "as above"),
+)
+
+
+def _write(path: Path, header: list[str], rows: list[list[object]]) -> int:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+    return len(rows)
+
+
+def build_places(out: Path) -> int:
+    import zipcodes
+
+    from icetally import reference
+    from icetally.jurisdictions.resolve import county_key, place_key
+
+    fips_of: dict[tuple[str, str], str] = {}
+    for c in reference.counties():
+        fips_of.setdefault((c.state_abbr, county_key(c.county_name)), c.fips)
+
+    primary: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    alternate: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    missing: Counter[str] = Counter()
+    for z in zipcodes.list_all():
+        if z["zip_code_type"] == "MILITARY" or not z["county"] or not z["state"]:
+            continue
+        st = z["state"]
+        ck = county_key(z["county"])
+        fips = fips_of.get((st, ck)) or fips_of.get((st, ck + "CITY"))
+        if fips is None:
+            missing[f"{st}:{z['county']}"] += 1
+            continue
+        key = (st, place_key(z["city"]))
+        primary[key][fips] += 1
+        for alt in z.get("acceptable_cities") or []:
+            alternate[(st, place_key(alt))][fips] += 1
+    rows: list[list[object]] = []
+    for table, kind in ((primary, "primary"), (alternate, "alternate")):
+        for (st, key), counts in table.items():
+            if not key or (kind == "alternate" and (st, key) in primary):
+                continue
+            total = sum(counts.values())
+            # ties go to the lowest FIPS, so the output does not depend on dict order
+            best = sorted((-m, f) for f, m in counts.items())[0][1]
+            n = counts[best]
+            rows.append([st, key, best, n, round(n / total, 3), kind])
+    rows.sort(key=lambda r: (str(r[0]), str(r[1])))
+    if missing:
+        print(
+            f"place_counties: {sum(missing.values())} ZIPs in counties not in counties.csv: "
+            f"{dict(missing.most_common(10))}",
+            file=sys.stderr,
+        )
+    return _write(
+        out / "place_counties.csv",
+        ["state_abbr", "place_key", "county_fips", "zips", "share", "kind"],
+        rows,
+    )
+
+
+def build_facilities(shared: Path, out: Path) -> int:
+    from icetally import reference
+    from icetally.jurisdictions.resolve import county_key, facility_key, place_key
+
+    fips_of: dict[tuple[str, str], str] = {}
+    for c in reference.counties():
+        fips_of.setdefault((c.state_abbr, county_key(c.county_name)), c.fips)
+    places: dict[tuple[str, str], str] = {}
+    with (out / "place_counties.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            places[(r["state_abbr"], r["place_key"])] = r["county_fips"]
+    aor_of = {c.fips: c.aor for c in reference.counties()}
+
+    rows: dict[tuple[str, str], list[object]] = {}
+    src = shared / "reference" / "detention-facilities.csv.gz"
+    with gzip.open(src, "rt", encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh, delimiter="|"):
+            st = (r["state"] or "").strip().upper()
+            if len(st) != 2:
+                continue
+            ck = county_key(r["county"])
+            fips = fips_of.get((st, ck)) or fips_of.get((st, ck + "CITY"))
+            how = "county"
+            if fips is None:
+                fips = places.get((st, place_key(r["city"])))
+                how = "city"
+            if fips is None:
+                continue
+            aor = (r["aor"] or "").strip().upper()
+            if aor not in reference.AOR_CODES:
+                aor = aor_of.get(fips, "")
+            key = (st, facility_key(r["name"]))
+            rows.setdefault(
+                key,
+                [
+                    st,
+                    key[1],
+                    " ".join(r["name"].split()),
+                    " ".join((r["city"] or "").split()),
+                    fips,
+                    aor,
+                    f"ICE facility list ({r['detloc']}; county from {how})",
+                ],
+            )
+    for name, city, st, fips, aor, source in FACILITY_FACTS:
+        rows[(st, facility_key(name))] = [st, facility_key(name), name, city, fips, aor, source]
+    return _write(
+        out / "facility_counties.csv",
+        ["state_abbr", "name_key", "name", "city", "county_fips", "aor", "source"],
+        [rows[k] for k in sorted(rows)],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    n_places = build_places(args.out)
+    n_fac = build_facilities(args.shared, args.out)
+    print(f"place_counties.csv: {n_places} rows; facility_counties.csv: {n_fac} rows")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
