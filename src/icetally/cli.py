@@ -57,11 +57,27 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
         return None
     from icetally.schema import FIELDS
 
+    # Names users write for canonical fields (Deportation Data Project column names, the
+    # issue's own spelling): accepted and mapped to the canonical field.
+    aliases = {
+        "detainer_lift_reason": "lift_reason",
+        "facility_state": "state",
+        "apprehension_state": "state",
+        "apprehension_county": "county",
+        "detention_facility": "facility",
+        "detention_facility_code": "facility_code",
+        "detainer_prepare_date": "event_date",
+        "apprehension_date": "event_date",
+        "date": "event_date",
+        "apprehension_method": "method",
+        "citizenship_country": "citizenship",
+    }
     mapping: dict[str, str] = {}
     for item in text.split(","):
         if "=" not in item:
             _fail(f"--columns item {item!r} is not RAW=FIELD")
         raw, fld = (s.strip() for s in item.split("=", 1))
+        fld = aliases.get(fld, fld)
         if fld not in FIELDS:
             _fail(f"--columns maps {raw!r} to unknown field {fld!r}; fields: {', '.join(FIELDS)}")
         mapping[raw] = fld
@@ -230,6 +246,342 @@ def count(
         out.print(t)
     else:
         _fail(f"--format must be table, csv or json, not {fmt!r}")
+
+
+# --- jurisdictions and cooperation (icetally.jurisdictions) ----------------------------
+
+
+def _pct(v: Any) -> str:
+    return "" if v is None else f"{v:.1%}"
+
+
+@app.command()
+def cooperation(
+    county: str | None = typer.Option(None, "--county", help="County FIPS or 'Name County, ST'"),
+    facility: str | None = typer.Option(None, "--facility", help="Facility name (or part)"),
+    aor: str | None = typer.Option(None, "--aor", help="AOR code, e.g. PHI"),
+    level: str | None = typer.Option(
+        None, "--level", help="Rows per facility, county or aor (default: the selector's)"
+    ),
+    by: str = typer.Option("month", "--by", help="month, quarter or year"),
+    date_from: str | None = typer.Option(None, "--from", help="First day, YYYY-MM-DD"),
+    date_to: str | None = typer.Option(None, "--to", help="Last day (inclusive)"),
+    release: str | None = typer.Option(None, "--release", help="Release ids"),
+    min_detainers: int = typer.Option(
+        30, "--min-detainers", help="Fewest detainers on each side of a change point"
+    ),
+    alpha: float = typer.Option(0.01, "--alpha", help="Significance level of a change point"),
+    min_shift: float = typer.Option(
+        0.05, "--min-shift", help="Smallest decline-rate shift reported as a change"
+    ),
+    db: str | None = DbOpt,
+    backend: str | None = BackendOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Detainer outcomes as a cooperation signal: detainers issued, declined by the
+    local agency, booked, lifted; decline rates with 95% Wilson intervals; dated change
+    points in a facility's, county's or AOR's decline rate.
+
+    Example: icetally cooperation --county 42101 --by quarter --json
+    """
+    from icetally import jurisdictions as jur
+
+    try:
+        res = jur.cooperation(
+            db,
+            county=county,
+            facility=facility,
+            aor=aor,
+            level=level,
+            by=by,
+            date_from=date_from,
+            date_to=date_to,
+            release=release,
+            backend=backend,
+            min_n=min_detainers,
+            alpha=alpha,
+            min_shift=min_shift,
+        )
+    except (QueryError, BackendError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if as_json:
+        _emit_json(res)
+        return
+    rs = res["resolution"]
+    err.print(
+        f"{rs['resolved_county']:,} of {rs['detainers']:,} detainers placed in a county "
+        f"({_pct(rs['share'])})"
+        + (
+            "; unresolved: "
+            + ", ".join(f"{u['facility']} ({u['city']}) {u['n']}" for u in rs["unresolved"][:5])
+            if rs["unresolved"]
+            else ""
+        )
+    )
+    name_of = {"facility": "facility", "county": "county", "aor": "aor"}[res["level"]]
+    t = Table(
+        res["level"],
+        "period",
+        "detainers",
+        "declined",
+        "rate",
+        "95% CI",
+        "booked",
+        "lifted",
+        title="Detainer outcomes",
+    )
+    for s in res["series"]:
+        t.add_row(
+            str(s.get(name_of) or s["jurisdiction"]),
+            s["period"],
+            f"{s['detainers']:,}",
+            f"{s['declined']:,}",
+            _pct(s["decline_rate"]),
+            f"{_pct(s['low'])}–{_pct(s['high'])}",
+            f"{s['booked']:,}",
+            f"{s['lifted']:,}",
+        )
+    out.print(t)
+    c = Table(
+        res["level"],
+        "date",
+        "before",
+        "after",
+        "detainers before/after",
+        "p",
+        title="Changes in decline practice",
+    )
+    for ch in res["changes"]:
+        c.add_row(
+            str(ch.get(name_of) or ch["jurisdiction"]),
+            str(ch["date"]),
+            _pct(ch["before_rate"]),
+            _pct(ch["after_rate"]),
+            f"{ch['before_detainers']:,} / {ch['after_detainers']:,}",
+            f"{ch['p_value']:.3f}",
+        )
+    out.print(c)
+
+
+jurisdictions_app = typer.Typer(
+    help="Cooperation status and enforcement intensity per county or AOR; `load` adds "
+    "287(g) lists and policy tables.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(jurisdictions_app, name="jurisdictions")
+
+
+@jurisdictions_app.callback()
+def jurisdictions(
+    ctx: typer.Context,
+    by_aor: bool = typer.Option(False, "--aor", help="One row per AOR instead of per county"),
+    in_aor: str | None = typer.Option(None, "--in-aor", help="Only counties of this AOR"),
+    state: str | None = typer.Option(None, "--state", help="Only counties of this state"),
+    on: str | None = typer.Option(
+        None, "--on", help="Date for agreements and policies in force (default: latest list)"
+    ),
+    show_all: bool = typer.Option(
+        False, "--all", help="Include counties with no agreement, policy, detainer or arrest"
+    ),
+    db: str | None = DbOpt,
+    backend: str | None = BackendOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """One row per county (or AOR with --aor): 287(g) agreements, policies, detainer
+    declines, arrests per 100,000 residents and at-large share.
+
+    Example: icetally jurisdictions --aor --json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from icetally import jurisdictions as jur
+
+    try:
+        res = jur.jurisdictions(
+            db,
+            level="aor" if by_aor else "county",
+            on=on,
+            aor=in_aor,
+            state=state,
+            only_active=not show_all and not by_aor,
+            backend=backend,
+        )
+    except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    for w in res["warnings"]:
+        err.print(f"[yellow]note:[/] {w}")
+    if as_json:
+        _emit_json(
+            {
+                "level": res["level"],
+                "on": res["on"],
+                "rows": res["rows"],
+                "warnings": res["warnings"],
+            }
+        )
+        return
+    key = "aor" if by_aor else "county"
+    t = Table(
+        key,
+        "population",
+        "287(g)",
+        "models",
+        "policies",
+        "detainers",
+        "declined",
+        "arrests/100k/yr",
+        "at-large",
+        "status",
+    )
+    for r in res["rows"]:
+        t.add_row(
+            str(r[key]),
+            f"{r['population']:,}" if r.get("population") else "",
+            str(r["g287_agreements"]),
+            ",".join(r["g287_models"]),
+            "; ".join(r["policies"]),
+            f"{r['detainers']:,}",
+            _pct(r["decline_rate"]),
+            f"{r['arrests_per_100k_per_year']:.1f}" if r["arrests_per_100k_per_year"] else "",
+            _pct(r["at_large_share"]),
+            r["cooperation"],
+        )
+    out.print(t)
+
+
+@jurisdictions_app.command("load")
+def jurisdictions_load(
+    paths: list[Path] = typer.Argument(None, help="287(g) list files or folders"),
+    policies: Path | None = typer.Option(
+        None, "--policies", help="Policy table CSV (docs/jurisdictions.md)"
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Date of the lists (default: a date in the file name)"
+    ),
+    db: str | None = DbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Load 287(g) agreement lists (xlsx/csv, detected from their headers) and/or a
+    policy table into the store.
+
+    Example: icetally jurisdictions load ../shared/data/287g/ --policies my-policies.csv
+    """
+    from datetime import date as _date
+
+    from icetally import jurisdictions as jur
+
+    if not paths and policies is None:
+        _fail("give 287(g) list files/folders and/or --policies CSV")
+    results = []
+    try:
+        when = _date.fromisoformat(as_of) if as_of else None
+        if paths:
+            results += jur.load_287g(paths, db, as_of=when)
+        if policies is not None:
+            results.append(jur.load_policies(policies, db))
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    if as_json:
+        _emit_json({"files": [r.to_dict() for r in results]})
+    else:
+        for r in results:
+            colour = "green" if r.status == "loaded" else "red"
+            err.print(
+                f"[{colour}]{r.status:8}[/] {r.path}  "
+                + (
+                    f"{r.kind}: {r.rows_loaded:,} loaded of {r.rows_read:,} rows "
+                    f"({r.rows_blank:,} blank, {r.rows_rejected:,} rejected), "
+                    f"{r.resolved_county:,} placed in a county"
+                    + (f"; unresolved: {len(r.unresolved)}" if r.unresolved else "")
+                    if r.status == "loaded"
+                    else str(r.error)
+                )
+            )
+    if any(r.status != "loaded" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def intensity(
+    by_county: bool = typer.Option(False, "--by-county", help="Rows per county, not AOR"),
+    by: str = typer.Option("fiscal_year", "--by", help="fiscal_year, year, quarter, month, none"),
+    aor: str | None = typer.Option(None, "--aor", help="AOR codes"),
+    county: str | None = typer.Option(None, "--county", help="County FIPS or 'Name County, ST'"),
+    date_from: str | None = typer.Option(None, "--from"),
+    date_to: str | None = typer.Option(None, "--to"),
+    dataset: str = typer.Option("arrests", "--dataset"),
+    change: str | None = typer.Option(
+        None, "--change", help="With --county: difference in differences around this date"
+    ),
+    metric: str = typer.Option("at_large", "--metric", help="at_large, custodial, other, all"),
+    period_days: int = typer.Option(28, "--period-days"),
+    window_days: int = typer.Option(365, "--window-days"),
+    db: str | None = DbOpt,
+    backend: str | None = BackendOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Enforcement intensity: arrests per 100,000 residents and at-large / custodial
+    shares by AOR (or county) and period; with --county and --change, the difference in
+    differences of the county's arrests against the other counties.
+
+    Example: icetally intensity --by fiscal_year --json
+    """
+    from icetally import jurisdictions as jur
+
+    try:
+        if change:
+            if not county:
+                _fail("--change needs --county")
+            res = jur.did(
+                db,
+                county=county,
+                change=change,
+                metric=metric,
+                dataset=dataset,
+                period_days=period_days,
+                window_days=window_days,
+                backend=backend,
+            )
+            if as_json:
+                _emit_json({"did": res})
+            else:
+                out.print(
+                    f"{res['county']}: {res['metric']} arrests per {period_days} days "
+                    f"{res['treated_before']:.1f} → {res['treated_after']:.1f}; comparison "
+                    f"{res['control_before']:.1f} → {res['control_after']:.1f}; "
+                    f"difference in differences {res['estimate']:+.1f}"
+                    + (f" (95% CI {res['low']:+.1f} to {res['high']:+.1f})" if res["se"] else "")
+                )
+            return
+        res = jur.intensity(
+            db,
+            level="county" if by_county or county else "aor",
+            by=by,
+            dataset=dataset,
+            aor=aor,
+            county=county,
+            date_from=date_from,
+            date_to=date_to,
+            backend=backend,
+        )
+    except (QueryError, BackendError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if as_json:
+        _emit_json(res)
+        return
+    key = "county" if res["level"] == "county" else "aor"
+    t = Table(key, "period", "arrests", "per 100k", "at-large", "custodial")
+    for r in res["rows"]:
+        t.add_row(
+            str(r[key]),
+            r["period"],
+            f"{r['arrests']:,}",
+            f"{r['per_100k']:.1f}" if r["per_100k"] is not None else "",
+            _pct(r["at_large_share"]),
+            _pct(r["custodial_share"]),
+        )
+    out.print(t)
 
 
 def main() -> None:  # pragma: no cover
