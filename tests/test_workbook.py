@@ -423,3 +423,159 @@ def test_parts_listed_first_still_read_every_sheet(tmp_path: Path) -> None:
     assert [p.metadata["backend"] for p in parts] == [None, None, None]  # nothing loaded
     assert [sum(b.num_rows for b in p.batches) for p in parts] == [10, 10, 10]
     assert [p.metadata["backend"] for p in parts] == ["calamine"] * 3
+
+
+# Header rows of the DDP raw layouts (FORMATS.md section 3), abridged where the list
+# is long; each must read as ddp_xlsx and the right dataset from its headers alone.
+DDP_LAYOUTS = {
+    "arrests 2026": ("arrests", list(DDP_ARRESTS_2026_COLUMNS)),
+    "arrests July 2025": (
+        "arrests",
+        [
+            "Apprehension Date",
+            "Apprehension State",
+            "Apprehension County",
+            "Apprehension AOR",
+            "Final Program",
+            "Final Program Group",
+            "Apprehension Method",
+            "Apprehension Criminality",
+            "Case Status",
+            "Case Category",
+            "Departed Date",
+            "Departure Country",
+            "Final Order Yes No",
+            "Final Order Date",
+            "Birth Date",
+            "Birth Year",
+            "Citizenship Country",
+            "Gender",
+            "Apprehension Site Landmark",
+            "Alien File Number",
+            "EID Case ID",
+            "EID Subject ID",
+            "Unique Identifier",
+        ],
+    ),
+    "arrests 2012-2023": (
+        "arrests",
+        [
+            "Apprehension Date",
+            "Apprehension Method",
+            "Arrest Created By",
+            "Case ID",
+            "Subject ID",
+            "Alien File Number",
+            "Anonymized Identifier",
+        ],
+    ),
+    "detainers": (
+        "detainers",
+        [
+            "Detainer Prepare Date",
+            "Facility State",
+            "Facility AOR",
+            "Port of Departure",
+            "Departure Country",
+            "Departed Date",
+            "Case Status",
+            "Detainer Criminality",
+            "Detainer Facility",
+            "Detainer Facility Code",
+            "Facility City",
+            "Gender",
+            "Citizenship Country",
+            "Apprehension Method",
+            "Apprehension Date",
+            "Detainer Lift Reason",
+            "Detainer Type",
+            "Anonymized Identifier",
+        ],
+    ),
+    "detention stints": (
+        "detention_stints",
+        [
+            "Stay Book In Date Time",
+            "Book In Date Time",
+            "Detention Facility",
+            "Book Out Date Time",
+            "Stay Book Out Date Time",
+            "Detention Release Reason",
+            "Stay Book Out Date",
+            "Stay Release Reason",
+            "Gender",
+            "Case Status",
+            "Departed Date",
+            "Book In Criminality",
+            "Book In AOR",
+            "Anonymized Identifier",
+        ],
+    ),
+    "removals": (
+        "removals",
+        [
+            "Departed Date",
+            "Port of Departure",
+            "Departure Country",
+            "Case AOR",
+            "State",
+            "County",
+            "Case Status",
+            "Gender",
+            "Case Criminality",
+            "Case Threat Level",
+            "Processing Disposition",
+            "Case Category",
+            "Final Program",
+            "Arresting Agency",
+            "Latest Apprehension Date",
+            "Final Order",
+            "Anonymized Identifier",
+        ],
+    ),
+    "encounters": (
+        "encounters",
+        [
+            "Event Date",
+            "Event Type",
+            "Event Landmark",
+            "Operation",
+            "Encounter Threat Level",
+            "Responsible AOR",
+            "Responsible Site",
+            "Lead Event Type",
+            "Final Program",
+            "Encounter Criminality",
+            "Processing Disposition",
+            "Birth Year",
+            "Citizenship Country",
+            "Gender",
+            "Anonymized Identifier",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("layout", list(DDP_LAYOUTS))
+def test_ddp_layouts_detected_from_headers(tmp_path: Path, layout: str) -> None:
+    dataset, header = DDP_LAYOUTS[layout]
+    path = tmp_path / "ddp.xlsx"
+    row = [date(2024, 1, 2) if "Date" in h else "x" for h in header]
+    preamble = [
+        "SYNTHETIC",
+        "ERO-LESA Statistical Tracking Unit",
+        "",
+        "FOIA 2025-ICFO-00001",
+        "",
+        "Data release (01/01/2024 - 06/30/2024)",
+    ]  # names no dataset
+    write_xlsx(path, [SheetSpec("Sheet1", header, [row], preamble=preamble)])
+    [(part, table)] = read_all(path)
+    assert (part.format, part.dataset, part.metadata["dataset_rule"]) == (
+        FORMAT_DDP,
+        dataset,
+        "headers",
+    )
+    assert part.metadata["header_row"] == 7
+    assert part.metadata["foia"] == "2025-ICFO-00001"
+    assert table.column(SOURCE_ROW).to_pylist() == [8]
