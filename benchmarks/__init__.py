@@ -1,0 +1,1 @@
+"""Benchmarks and evaluation harnesses (run as modules: python -m benchmarks.<name>)."""
