@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -35,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if importlib.util.find_spec("icetally") is None:  # a checkout without `pip install -e .`
+    sys.path.insert(0, str(ROOT / "src"))
 SEED = 2026
 WRITER_VERSION = 1  # bump when icetally.synth.xlsx output changes
 PREAMBLE = 6

@@ -579,3 +579,26 @@ def test_ddp_layouts_detected_from_headers(tmp_path: Path, layout: str) -> None:
     assert part.metadata["header_row"] == 7
     assert part.metadata["foia"] == "2025-ICFO-00001"
     assert table.column(SOURCE_ROW).to_pylist() == [8]
+
+
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("backend", ["calamine", "openpyxl"])
+def test_writer_strings_round_trip(tmp_path: Path, shared: bool, backend: str) -> None:
+    odd = ["A & B <c>", "  leading and trailing  ", "quote \" and ' apostrophe", "ñandú 東京"]
+    path = tmp_path / "odd.xlsx"
+    write_xlsx(
+        path,
+        [
+            SheetSpec(
+                "Arrests",
+                ["Arrest Date", "Gender", "Apprehension Landmark"],
+                [[date(2020, 1, 1), "Male", s] for s in odd],
+                preamble=["SYNTHETIC", "Arrests <& title>"],
+            )
+        ],
+        shared_strings=shared,
+    )
+    [(part, table)] = read_all(path, backend=backend)
+    assert part.metadata["title"] == "Arrests <& title>"
+    assert table.column("Apprehension Landmark").to_pylist() == odd
+    assert table.column(SOURCE_ROW).to_pylist() == [4, 5, 6, 7]
