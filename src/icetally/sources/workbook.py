@@ -122,7 +122,13 @@ _FOIA = re.compile(r"\b\d{4}-IC[A-Z]{2}-\d+\b")
 _MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$")
 _CELL_REF = re.compile(r"^([A-Z]+)(\d+)$")
 
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+def _rel_id(el: Any) -> str:
+    """The sheet's r:id, whatever the relationships namespace (transitional or strict)."""
+    for key, value in el.attrib.items():
+        if key.endswith("}id") and "relationships" in key:
+            return str(value)
+    return str(el.get("id", ""))
 
 
 def _local(tag: str) -> str:
@@ -350,7 +356,7 @@ def _workbook_parts(zf: zipfile.ZipFile) -> tuple[list[SheetHead], str | None]:
     with zf.open("xl/workbook.xml") as fh:
         for _, el in iterparse(fh):
             if _local(el.tag) == "sheet":
-                rid = el.get(f"{{{_NS_REL}}}id") or el.get("id") or ""
+                rid = _rel_id(el)
                 target = rels.get(rid, ("", ""))[1]
                 if not target:
                     continue  # a chart sheet or a dangling entry: no cells to read
