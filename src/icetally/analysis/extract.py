@@ -1,0 +1,954 @@
+"""Pull checkable claims out of the plain text of a press release or news story.
+
+The extractor is deliberately literal: it finds arrest counts, the dates and places the
+text attaches to them, and stated shares ("a majority of those arrested were ..."), and
+writes them as an editable claims file (``docs/claims.md``). It never invents a number:
+whatever it cannot place in time or space is either left out (listed under
+``skipped`` with the reason) or kept with ``aor: []`` and a ``note`` so ``check`` answers
+``unverifiable`` and a person can fill it in.
+
+>>> ex = extract_claims(
+...     "ICE arrested 212 people in a five-day operation in the Los Angeles area from "
+...     "Feb. 11 to 15.", published="2018-02-20")
+>>> c = ex.claims[0]
+>>> (c["from"], c["to"], c["aor"], c["measure"], c["value"])
+(datetime.date(2018, 2, 11), datetime.date(2018, 2, 15), ['LOS'], 'operation', 212)
+
+How text becomes claims (each rule has a reason in the code):
+
+* **Numbers.** A number is an arrest count when its sentence speaks of arrests
+  (arrested, apprehended, detained, custody ...) and the number is followed by people or
+  arrests ("597 immigrants", "1,300 ICE arrests") or by a place ("80 across New
+  England"). Numbers inside dates, money, percentages, or followed by "states", "days",
+  "continents" ... are not counts. Numbers after "meaning that" are the writer's own
+  arithmetic and are skipped.
+* **Dates.** "September 21 to 25", "Sept. 21-25", "Sept. 30 to Oct. 3", "Feb. 6, 2017",
+  "in June", "March of this year", "since the start of the 2017 fiscal year", "in 2011",
+  "last month", "that week". A missing year is the latest one not after ``published``.
+  A number takes the date in its own clause, else the nearest date before it in the
+  sentence, else (when the sentence speaks of "the operation", "those arrested" ...)
+  the window of the last operation with exact dates. "That week" is the seven days from
+  that operation's first day.
+* **Measure.** ``operation`` when the sentence speaks of an operation, surge, raid,
+  sweep or roundup ("Enforcement and Removal Operations" does not count); ``count``
+  for weekly and yearly totals; ``share`` for proportions. An operation dated only by a
+  month ("a five-day operation in June") gets the month as its window, ``days`` when
+  known and ``exact_window: false``.
+* **Places** (``icetally.reference.places``): regions, states, cities, counties and
+  field offices in the number's clause (else earlier in the sentence). "Across the
+  United States" or no place at all means nationwide for counts; "across 12 states"
+  with the states unnamed gives ``aor: []`` and a note. When the regional figures of an
+  operation add up to its total, the total is checked over their AORs.
+* **Shares.** "a (significant) majority / most / 63 percent of those arrested were ..."
+  and "317 had criminal convictions" (relative to the operation's total). Criminality
+  words map to ``numerator.criminality``; "from Mexico and Central America" to
+  ``numerator.citizenship`` (ISO3). When the text says ICE counts illegal entry or
+  re-entry as crimes, a second claim leaves immigration-only convictions out.
+"""
+
+from __future__ import annotations
+
+import re
+from calendar import monthrange
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import yaml
+
+from icetally import reference
+from icetally.reference import places
+
+__all__ = ["Extraction", "extract_claims", "claims_yaml", "detect_published"]
+
+# ----------------------------------------------------------------------------- text
+
+_ABBREV = {
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "mr", "mrs", "ms", "dr", "st", "no", "vs", "jr", "sr", "inc", "gov", "sen", "rep",
+    "lt", "gen", "col", "sgt", "u.s", "d.c", "e.g", "i.e", "a.m", "p.m", "ft", "mt",
+}  # fmt: skip
+_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": " - "})
+
+
+def _clean_lines(text: str) -> tuple[list[str], list[str]]:
+    """(prose lines, standalone short lines). Markdown headings, links and bylines are
+    not prose: joining them into the next sentence would hand it a wrong date or place."""
+    prose, loose = [], []
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = raw.strip().translate(_QUOTES).replace("\\$", "$").replace("\\", "")
+        if not line:
+            continue
+        if line.startswith("#") or re.fullmatch(r"[*_]*\[.*\]\(.*\)[*_]*", line):
+            loose.append(line.lstrip("# "))
+            continue
+        if len(line.split()) <= 8 and not re.search(r"[.!?:;,\"']$", line):
+            loose.append(line)  # a byline or dateline
+            continue
+        prose.append(line)
+    return prose, loose
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of the prose (lines joined first, so a paragraph broken mid-sentence
+    reads as one sentence)."""
+    prose, _ = _clean_lines(text)
+    joined = " ".join(prose)
+    out = []
+    start = 0
+    for m in re.finditer(r'[.!?]["\')]?\s+(?=["\'(]?[A-Z0-9$])', joined):
+        before = joined[start : m.start() + 1]
+        word = re.search(r"([\w.]+)\.$", before)
+        if word and (word.group(1).lower() in _ABBREV or re.fullmatch(r"[A-Z]", word.group(1))):
+            continue
+        out.append(joined[start : m.end()].strip())
+        start = m.end()
+    tail = joined[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+# ----------------------------------------------------------------------------- dates
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
+    "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+_MON = (
+    r"(?:Jan(?:uary|\.)?|Feb(?:ruary|\.)?|Mar(?:ch|\.)?|Apr(?:il|\.)?|May|June?\.?|July?\.?|"
+    r"Aug(?:ust|\.)?|Sept?(?:ember|\.)?|Oct(?:ober|\.)?|Nov(?:ember|\.)?|Dec(?:ember|\.)?)"
+)
+_D = r"(\d{1,2})(?:st|nd|rd|th)?"
+_Y = r"(?:,?\s*((?:19|20)\d\d))"
+_TO = r"\s*(?:to|through|thru|until|-|and)\s*"
+_WORD_NUM = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "a": 1,
+}  # fmt: skip
+
+_P_RANGE2 = re.compile(rf"\b(?:from\s+|between\s+)?({_MON})\s+{_D}{_Y}?{_TO}({_MON})\s+{_D}{_Y}?")
+_P_RANGE1 = re.compile(rf"\b(?:from\s+|between\s+)?({_MON})\s+{_D}{_TO}{_D}\b{_Y}?")
+_P_DAY = re.compile(rf"\b({_MON})\s+{_D}\b{_Y}?")
+_P_DAY_UK = re.compile(rf"\b{_D}\s+({_MON}){_Y}")
+_P_SINCE_FY = re.compile(
+    r"\bsince\s+(?:the\s+(?:start|beginning)\s+of\s+)?(?:the\s+)?(?:fiscal\s+year\s+|FY\s*)?"
+    rf"((?:19|20)\d\d)(?:\s+fiscal\s+year)?(?:\s+(?:to|through|until)\s+({_MON})"
+    r"(?:\s+of\s+(this|last)\s+year|,?\s*((?:19|20)\d\d))?)?",
+    re.IGNORECASE,
+)
+_P_FY = re.compile(
+    r"\b(?:in\s+|during\s+)?(?:fiscal\s+year\s+|FY\s*)((?:19|20)\d\d)\b|"
+    r"\b(?:in\s+|during\s+)?the\s+((?:19|20)\d\d)\s+fiscal\s+year\b",
+    re.IGNORECASE,
+)
+_P_MONTH = re.compile(
+    rf"\b(?:(in|during|throughout|since|early|mid|late|last|this)[- ]\s*)?({_MON})"
+    r"(?:\s+of\s+(this|last)\s+year|,?\s*((?:19|20)\d\d))?(?!\s*\d)"
+)
+_P_YEAR = re.compile(r"\b(?:in|during|throughout)\s+((?:19|20)\d\d)\b(?!\s*fiscal)")
+_P_REL = re.compile(
+    r"\b(last|this|that|the\s+same|previous)\s+(week|month|year)\b|\bthe\s+week\s+before\b",
+    re.IGNORECASE,
+)
+_P_DURATION = re.compile(
+    r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen)[- ]day\b|\b(?:spanning|over|lasting|for|in|during)\s+(\d+|two|three|four|"
+    r"five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen)\s+days\b|"
+    r"\b(week-?long|one-week|two-week)\b",
+    re.IGNORECASE,
+)
+_REPORTING = re.compile(
+    r"\b(?:published|released|announced|reported|issued|dated|posted|said)\s+(?:on\s+|in\s+)?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class DateExpr:
+    start: int
+    end: int
+    kind: str  # range | day | month | year | fiscal | since | week_anaphor | relative
+    date_from: date | None
+    date_to: date | None
+    text: str
+
+
+def _month(token: str) -> int:
+    return _MONTHS[token.lower()[:3]]
+
+
+def _year_for(month: int, day: int, published: date | None, explicit: str | None) -> int | None:
+    if explicit:
+        return int(explicit)
+    if published is None:
+        return None
+    y = published.year
+    try:
+        if date(y, month, day) > published:
+            y -= 1
+    except ValueError:
+        return None
+    return y
+
+
+def _safe(y: int | None, m: int, d: int) -> date | None:
+    if y is None:
+        return None
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _month_span(y: int | None, m: int) -> tuple[date | None, date | None]:
+    if y is None:
+        return None, None
+    return date(y, m, 1), date(y, m, monthrange(y, m)[1])
+
+
+def find_dates(sentence: str, published: date | None) -> list[DateExpr]:
+    """Date expressions in a sentence, non-overlapping, most specific first."""
+    found: list[DateExpr] = []
+
+    def add(m: re.Match[str], kind: str, lo: date | None, hi: date | None) -> None:
+        if _REPORTING.search(sentence[max(0, m.start() - 25) : m.start()]):
+            return  # "statistics published in July": when it was said, not when it happened
+        found.append(DateExpr(m.start(), m.end(), kind, lo, hi, m.group(0)))
+
+    for m in _P_SINCE_FY.finditer(sentence):
+        lo = date(int(m.group(1)) - 1, 10, 1)
+        hi: date | None = published
+        if m.group(2):
+            mon = _month(m.group(2))
+            if m.group(4):
+                y = int(m.group(4))
+            elif m.group(3) and published:
+                y = published.year - (m.group(3).lower() == "last")
+            else:
+                y = _year_for(mon, 1, published, None)
+            hi = _month_span(y, mon)[1]
+        add(m, "since", lo, hi)
+    for m in _P_FY.finditer(sentence):
+        fy = int(m.group(1) or m.group(2))
+        add(m, "fiscal", date(fy - 1, 10, 1), date(fy, 9, 30))
+    for m in _P_RANGE2.finditer(sentence):
+        m1, d1, y1, m2, d2, y2 = m.groups()
+        mo1, mo2 = _month(m1), _month(m2)
+        y_end = _year_for(mo2, int(d2), published, y2)
+        y_start = int(y1) if y1 else (y_end - (mo1 > mo2) if y_end else None)
+        add(m, "range", _safe(y_start, mo1, int(d1)), _safe(y_end, mo2, int(d2)))
+    for m in _P_RANGE1.finditer(sentence):
+        mon_t, d1, d2, y = m.groups()
+        mon = _month(mon_t)
+        if int(d2) <= int(d1):
+            continue
+        yy = _year_for(mon, int(d2), published, y)
+        add(m, "range", _safe(yy, mon, int(d1)), _safe(yy, mon, int(d2)))
+    for m in _P_DAY.finditer(sentence):
+        mon_t, d, y = m.groups()
+        mon = _month(mon_t)
+        yy = _year_for(mon, int(d), published, y)
+        day = _safe(yy, mon, int(d))
+        add(m, "day", day, day)
+    for m in _P_DAY_UK.finditer(sentence):
+        d, mon_t, y = m.groups()
+        day = _safe(int(y), _month(mon_t), int(d))
+        add(m, "day", day, day)
+    for m in _P_MONTH.finditer(sentence):
+        lead, mon_t, rel_year, y = m.groups()
+        if mon_t.lower().startswith("may") and not (lead or y or rel_year):
+            continue  # "may" the verb
+        if mon_t[0].islower():
+            continue
+        mon = _month(mon_t)
+        if y:
+            yy: int | None = int(y)
+        elif rel_year and published:
+            yy = published.year - (rel_year.lower() == "last")
+        else:
+            yy = _year_for(mon, 1, published, None)
+            if lead and lead.lower() == "last" and yy is not None and published:
+                # "last June" written in June means a year ago
+                yy = yy - 1 if (yy, mon) == (published.year, published.month) else yy
+        lo, hi = _month_span(yy, mon)
+        add(m, "month", lo, hi)
+    for m in _P_YEAR.finditer(sentence):
+        y = int(m.group(1))
+        add(m, "year", date(y, 1, 1), date(y, 12, 31))
+    for m in _P_REL.finditer(sentence):
+        which = (m.group(1) or "").lower().replace("  ", " ")
+        unit = (m.group(2) or "week").lower()
+        if which in ("that", "the same") and unit == "week":
+            add(m, "week_anaphor", None, None)
+            continue
+        if published is None or which in ("that", "the same"):
+            continue
+        if unit == "month":
+            y, mo = published.year, published.month
+            if which in ("last", "previous"):
+                y, mo = (y - 1, 12) if mo == 1 else (y, mo - 1)
+            lo, hi = _month_span(y, mo)
+            add(m, "month", lo, min(hi, published) if hi else hi)
+        elif unit == "year":
+            y = published.year - (which in ("last", "previous"))
+            add(m, "year", date(y, 1, 1), min(date(y, 12, 31), published))
+        else:
+            monday = published - timedelta(days=published.weekday())
+            if which in ("last", "previous"):
+                monday -= timedelta(days=7)
+            add(m, "relative", monday, monday + timedelta(days=6))
+    # Keep the longest expression where they overlap ("March of this year" inside a
+    # "since ... to March of this year" range).
+    order = {"since": 0, "fiscal": 1, "range": 2, "day": 3, "month": 4, "year": 5}
+    found.sort(key=lambda e: (-(e.end - e.start), order.get(e.kind, 9)))
+    chosen: list[DateExpr] = []
+    for e in found:
+        if all(e.end <= c.start or e.start >= c.end for c in chosen):
+            chosen.append(e)
+    return sorted(chosen, key=lambda e: e.start)
+
+
+def find_duration(sentence: str) -> int | None:
+    m = _P_DURATION.search(sentence)
+    if not m:
+        return None
+    if m.group(3):
+        return 14 if m.group(3).lower().startswith("two") else 7
+    tok = (m.group(1) or m.group(2)).lower()
+    return int(tok) if tok.isdigit() else _WORD_NUM.get(tok)
+
+
+# ----------------------------------------------------------------------------- numbers
+
+_NUM = re.compile(
+    r"(?<![\w$.,/-])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s+(million|thousand|billion))?(?![\w%])"
+)
+_QUALIFIER_BEFORE = re.compile(
+    r"(nearly|almost|about|around|approximately|roughly|some|more\s+than|over|at\s+least|"
+    r"fewer\s+than|less\s+than|up\s+to|upwards\s+of)\s+$",
+    re.IGNORECASE,
+)
+_QUAL_MAP = {
+    "more than": "more_than", "over": "more_than", "at least": "more_than",
+    "upwards of": "more_than", "fewer than": "fewer_than", "less than": "fewer_than",
+    "up to": "fewer_than",
+}  # fmt: skip
+_ARREST_WORDS = re.compile(
+    r"\b(arrest\w*|apprehen\w*|detain\w*|custody|rounded\s+up|round-?up|booked|removed|"
+    r"deported|removals?|deportations?|encounters?)\b",
+    re.IGNORECASE,
+)
+_PEOPLE = re.compile(
+    r"^(?:\W*\w+\W+){0,3}?\W*(immigrants?|people|persons?|individuals?|aliens?|noncitizens?|"
+    r"non-citizens?|migrants?|foreign\s+nationals?|men|women|workers?|fugitives?|"
+    r"undocumented|adults?|children|detainees?|criminals?|others|arrests?|apprehensions?|"
+    r"removals?|deportations?|encounters?|detainers?)\b",
+    re.IGNORECASE,
+)
+_NON_COUNT = re.compile(
+    r"^\W*(?:US\s+|U\.S\.\s+)?(states?|countries|continents?|days?|weeks?|months?|years?|"
+    r"hours?|percent|per\s+cent|cities|counties|facilities|agencies|jurisdictions|times|"
+    r"field\s+offices?|offices?|dollars|refugees|miles|plants?|sites?|locations?|"
+    r"businesses|companies|officers|agents|votes?)\b",
+    re.IGNORECASE,
+)
+_PLACE_PREP = re.compile(r"^\s*(?:in|across|from|at|throughout|within)\b", re.IGNORECASE)
+_INFERENCE = re.compile(r"\b(meaning\s+that|which\s+means|in\s+other\s+words)\b", re.IGNORECASE)
+_OPERATION = re.compile(
+    r"\b(operations?|surges?|raids?|sweeps?|round-?ups?|crackdowns?|targeted\s+enforcement)\b",
+    re.IGNORECASE,
+)
+_ERO_NAME = re.compile(r"Enforcement\s+and\s+Removal\s+Operations", re.IGNORECASE)
+_WEEK = re.compile(
+    r"\b(that|this|the\s+same|a|per|each)\s+week\b|\bweekly\b|\bin\s+a\s+week\b", re.IGNORECASE
+)
+_REFERS_TO_OP = re.compile(
+    r"\b(the|this|that)\s+(operation|surge|raids?|sweep|round-?up)\b|\bthose\s+arrested\b|"
+    r"\bof\s+(?:those|them|the\s+(?:arrested|detained))\b|\bthe\s+arrests\b",
+    re.IGNORECASE,
+)
+_CLAUSE_SPLIT = re.compile(
+    r";|,\s+(?=(?:which|with|while|but|meaning|including|whereas)\b)|\s+-\s+", re.IGNORECASE
+)
+
+
+@dataclass
+class Number:
+    start: int
+    end: int
+    value: float
+    qualifier: str
+    text: str
+
+
+def find_numbers(sentence: str, dates: Iterable[DateExpr]) -> list[Number]:
+    spans = [(d.start, d.end) for d in dates]
+    out = []
+    for m in _NUM.finditer(sentence):
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        raw = m.group(1).replace(",", "")
+        value = float(raw + (m.group(2) or ""))
+        if m.group(3):
+            value *= {"thousand": 1e3, "million": 1e6, "billion": 1e9}[m.group(3).lower()]
+        elif "," not in m.group(1) and 1900 <= value <= 2100 and not m.group(2):
+            continue  # a year
+        qual = "about"
+        start = m.start()
+        q = _QUALIFIER_BEFORE.search(sentence[max(0, m.start() - 20) : m.start()])
+        if q:
+            qual = _QUAL_MAP.get(" ".join(q.group(1).lower().split()), "about")
+            start = m.start() - (len(q.group(0)))
+        out.append(Number(start, m.end(), value, qual, sentence[start : m.end()]))
+    return out
+
+
+# ----------------------------------------------------------------------------- shares
+
+_SHARE = re.compile(
+    r"\b(?P<q>(?:an?|the)\s+(?:(?:significant|vast|overwhelming|large|great|clear|"
+    r"substantial|slim|narrow)\s+)?majority|most|nearly\s+all|almost\s+all|virtually\s+all|"
+    r"(?:more|less|fewer)\s+than\s+half|half|two-thirds|two\s+thirds|a\s+third|a\s+quarter|"
+    r"three-quarters|(?P<pct>\d+(?:\.\d+)?)\s*(?:%|percent|per\s+cent))\s+of\s+"
+    r"(?:those|the|them|these|all)\b(?P<rest>[^.;]*)",
+    re.IGNORECASE,
+)
+_SHARE_COUNT = re.compile(
+    r"\b(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:of\s+(?:them|those|the\s+\w+)\s+)?"
+    r"(?:had|have|were|are|with)\s+(?P<rest>(?:prior\s+|previous\s+)?(?:criminal\s+)?"
+    r"(?:convictions?|records?|histor(?:y|ies)|charges|convicted|pending)[^.;]*)",
+    re.IGNORECASE,
+)
+_IMMIGRATION_CRIMES = re.compile(r"illegal\s+(?:entry|re-?entry)|re-?entry", re.IGNORECASE)
+
+# Country groups a press release names instead of countries (ISO 3166-1 alpha-3).
+COUNTRY_GROUPS: dict[str, tuple[str, ...]] = {
+    "central america": ("BLZ", "CRI", "SLV", "GTM", "HND", "NIC", "PAN"),
+    "northern triangle": ("SLV", "GTM", "HND"),
+    "the northern triangle": ("SLV", "GTM", "HND"),
+}
+
+
+def _criminality_of(pred: str) -> tuple[list[str], str]:
+    p = pred.lower()
+    conv = bool(re.search(r"convict", p))
+    pend = bool(re.search(r"pending|charged|charges", p))
+    if conv and pend:
+        return ["convicted", "pending_charges"], ""
+    if conv:
+        return ["convicted"], ""
+    if pend:
+        return ["pending_charges"], ""
+    if re.search(r"criminal", p):
+        return (
+            ["convicted", "pending_charges"],
+            "'criminal' is read as convicted or facing pending charges, as ICE uses it",
+        )
+    return [], ""
+
+
+def _countries_of(pred: str) -> list[str]:
+    m = re.search(r"\b(?:from|citizens\s+of|nationals\s+of)\s+(.*)$", pred, re.IGNORECASE)
+    if not m:
+        return []
+    head = re.split(r",\s*but\b|\bbut\b|\bwhile\b", m.group(1))[0]
+    out: list[str] = []
+    for part in re.split(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+", head):
+        name = part.strip().strip(".")
+        if not name:
+            continue
+        key = name.lower().removeprefix("the ")
+        if key in COUNTRY_GROUPS:
+            out.extend(COUNTRY_GROUPS[key])
+            continue
+        hit = reference.country(name) or reference.country(name.removeprefix("the "))
+        if hit is None:
+            return []  # an unknown word: do not guess a partial list
+        out.append(hit[0])
+    return sorted(set(out))
+
+
+# ----------------------------------------------------------------------------- output
+
+
+@dataclass
+class Extraction:
+    claims: list[dict[str, Any]]
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    source: str | None = None
+    published: date | None = None
+
+    def document(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {}
+        if self.source:
+            doc["source"] = self.source
+        if self.published:
+            doc["published"] = self.published
+        doc["extracted_by"] = "icetally check --text"
+        doc["claims"] = self.claims
+        if self.skipped:
+            doc["skipped"] = self.skipped
+        return doc
+
+
+_HEADER = """\
+# Claims extracted by `icetally check --text` (icetally.analysis.extract).
+# Edit freely, then run: icetally check THIS_FILE --db ice.duckdb
+# Each claim: id, text (the sentence it came from), dataset, from/to (inclusive ISO
+# dates), aor (AOR codes; [] = the place maps to no AOR), measure (count | operation |
+# share), value. `exact_window: false` marks a window the text only bounds ("a five-day
+# operation in June"). `skipped` lists numbers the extractor saw but could not use.
+# Format: docs/claims.md
+"""
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for claims, flow style for short lists (``aor: [CHI, DET]``), and no
+    YAML anchors (``&id001``) when two claims share a date object."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(not isinstance(v, dict | list) for v in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def claims_yaml(extraction: Extraction) -> str:
+    """The extraction as an editable claims YAML document, with a header comment."""
+    body = yaml.dump(
+        extraction.document(),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+        default_flow_style=False,
+    )
+    return _HEADER + body
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def detect_published(text: str) -> date | None:
+    """A standalone dateline near the top ("7 October 2019", "October 7, 2019")."""
+    _, loose = _clean_lines("\n".join(text.splitlines()[:20]))
+    for line in loose:
+        s = line.strip()
+        for pat, order in (
+            (re.compile(rf"^{_D}\s+({_MON}),?\s+((?:19|20)\d\d)$"), "dmy"),
+            (re.compile(rf"^({_MON})\s+{_D},?\s+((?:19|20)\d\d)$"), "mdy"),
+        ):
+            m = pat.match(s)
+            if m:
+                a, b, y = m.groups()
+                d, mon = (a, b) if order == "dmy" else (b, a)
+                return _safe(int(y), _month(mon), int(d))
+        try:
+            return date.fromisoformat(s)
+        except ValueError:
+            continue
+    return None
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s[:limit].rstrip("-") or "claim"
+
+
+def _clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
+    cuts = [0] + [m.end() for m in _CLAUSE_SPLIT.finditer(sentence)] + [len(sentence) + 1]
+    starts = [m.start() for m in _CLAUSE_SPLIT.finditer(sentence)] + [len(sentence)]
+    for i in range(len(cuts) - 1):
+        lo, hi = cuts[i], starts[i] if i < len(starts) else len(sentence)
+        if lo <= pos <= hi:
+            return lo, hi
+    return 0, len(sentence)
+
+
+def _dataset_for(head: str, sentence: str) -> str:
+    h = head.lower()
+    if re.search(r"remov|deport", h):
+        return "removals"
+    if re.search(r"detainer", h):
+        return "detainers"
+    if re.search(r"apprehension|encounter", h) and re.search(
+        r"\bCBP\b|Border\s+Patrol|Customs\s+and\s+Border", sentence
+    ):
+        return "cbp_encounters"
+    if re.search(r"encounter", h):
+        return "encounters"
+    return "arrests"
+
+
+@dataclass
+class _Op:
+    claim: dict[str, Any]
+    start: date
+    end: date
+    members: list[dict[str, Any]] = field(default_factory=list)
+    dependents: list[dict[str, Any]] = field(default_factory=list)
+
+
+def extract_claims(
+    text: str, *, published: str | date | None = None, source: str | None = None
+) -> Extraction:
+    """Claims found in ``text``; ``published`` (ISO date) supplies missing years and
+    "last month"; without it a standalone dateline near the top is used."""
+    pub = date.fromisoformat(published) if isinstance(published, str) else published
+    pub = pub or detect_published(text)
+    claims: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    ids: set[str] = set()
+    op: _Op | None = None
+    mentions_immigration_crimes = bool(_IMMIGRATION_CRIMES.search(text.translate(_QUOTES)))
+
+    def new_id(base: str) -> str:
+        cid, k = base, 2
+        while cid in ids:
+            cid, k = f"{base}-{k}", k + 1
+        ids.add(cid)
+        return cid
+
+    def skip(sentence: str, number: str, reason: str) -> None:
+        skipped.append({"text": sentence, "number": number, "reason": reason})
+
+    for sentence in split_sentences(text):
+        scan = _ERO_NAME.sub("ERO", sentence)
+        # Same length as `sentence` is not needed: all positions below are in `scan`.
+        dates = find_dates(scan, pub)
+        numbers = find_numbers(scan, dates)
+        is_op_sentence = bool(_OPERATION.search(scan))
+        refers_to_op = bool(_REFERS_TO_OP.search(scan))
+        duration = find_duration(scan)
+        inference = _INFERENCE.search(scan)
+        share_spans: list[tuple[int, int]] = []
+
+        # --- shares
+        for m in _SHARE.finditer(scan):
+            share_spans.append((m.start(), m.end()))
+            rest = m.group("rest")
+            crim, crim_note = _criminality_of(rest)
+            countries = [] if crim else _countries_of(rest)
+            if not crim and not countries:
+                skip(sentence, m.group(0).strip(), "a share of something other than "
+                     "criminality or citizenship")  # fmt: skip
+                continue
+            value: Any = (
+                f"{m.group('pct')}%" if m.group("pct") else " ".join(m.group("q").lower().split())
+            )
+            base = _share_claim(sentence, source, value, crim, countries, crim_note)
+            _place_share(base, scan, dates, op, refers_to_op)
+            what = "criminality" if crim else "citizenship"
+            start_txt = base["from"].isoformat() if base.get("from") else "undated"
+            base["id"] = new_id(f"{start_txt}-share-{what}")
+            claims.append(base)
+            if op is not None and base.get("_inherit"):
+                op.dependents.append(base)
+            if crim and "convicted" in crim and mentions_immigration_crimes:
+                alt = {k: v for k, v in base.items()}
+                alt["numerator"] = {**base["numerator"], "exclude_immigration_only": True}
+                alt["note"] = _join_notes(
+                    base.get("note"),
+                    "the text says ICE counts illegal entry and re-entry as crimes: this "
+                    "variant leaves out convictions whose most serious offence is an "
+                    "immigration offence",
+                )
+                alt["id"] = new_id(f"{base['id']}-excluding-immigration-only")
+                claims.append(alt)
+                if op is not None and base.get("_inherit"):
+                    op.dependents.append(alt)
+        for m in _SHARE_COUNT.finditer(scan):
+            share_spans.append((m.start(), m.end()))
+            n = int(m.group("n").replace(",", ""))
+            crim, crim_note = _criminality_of(m.group("rest"))
+            total = _denominator(scan, m.start(), numbers, op)
+            if not crim or not total or n > total:
+                skip(sentence, m.group("n"), "a count of people with a record but no total "
+                     "to take it from")  # fmt: skip
+                continue
+            base = _share_claim(
+                sentence, source, round(n / total, 4), crim, [], crim_note,
+                extra_note=f"{n:,} of {total:,}",
+            )  # fmt: skip
+            _place_share(base, scan, dates, op, refers_to_op or True)
+            start_txt = base["from"].isoformat() if base.get("from") else "undated"
+            base["id"] = new_id(f"{start_txt}-share-criminality")
+            claims.append(base)
+            if op is not None and base.get("_inherit"):
+                op.dependents.append(base)
+
+        if not _ARREST_WORDS.search(scan):
+            continue
+        # --- counts
+        for num in numbers:
+            if any(a <= num.start < b for a, b in share_spans):
+                continue
+            after = scan[num.end :]
+            if _NON_COUNT.match(after):
+                continue
+            if not (_PEOPLE.match(after) or _PLACE_PREP.match(after)):
+                continue
+            if inference and num.start > inference.start():
+                skip(sentence, num.text, "the writer's arithmetic ('meaning that'), not a "
+                     "stated figure")  # fmt: skip
+                continue
+            c_lo, c_hi = _clause_bounds(scan, num.start)
+            clause = scan[c_lo:c_hi]
+            head = after[:60]
+            week = _WEEK.search(scan[num.start : min(c_hi, num.end + 60)])
+            # date: own clause, else nearest before in the sentence
+            in_clause = [d for d in dates if c_lo <= d.start < c_hi]
+            before = [d for d in dates if d.end <= num.start]
+            dexpr = None
+            if in_clause:
+                dexpr = min(in_clause, key=lambda d: abs(d.start - num.start))
+            elif before:
+                dexpr = before[-1]
+            is_week = bool(week) or (dexpr is not None and dexpr.kind == "week_anaphor")
+            measure = "count" if is_week else ("operation" if is_op_sentence else "count")
+            claim: dict[str, Any] = {
+                "id": "",
+                "source": source,
+                "text": sentence,
+                "dataset": _dataset_for(head, scan),
+            }
+            notes: list[str] = []
+            inherit = False
+            d_from = d_to = None
+            exact = True
+            days = None
+            if is_week:
+                if op is None:
+                    skip(sentence, num.text, "'that week' with no operation dated before it")
+                    continue
+                d_from, d_to = op.start, op.start + timedelta(days=6)
+                notes.append(
+                    "'that week' is read as the seven days from the operation's first day; "
+                    "edit if the release means a calendar week"
+                )
+            elif dexpr is not None and dexpr.kind != "week_anaphor":
+                if dexpr.date_from is None or dexpr.date_to is None:
+                    skip(sentence, num.text, "the date has no year; give --published")
+                    continue
+                d_from, d_to = dexpr.date_from, dexpr.date_to
+                if measure == "operation":
+                    span = (d_to - d_from).days + 1
+                    if duration and duration < span:
+                        days, exact = duration, False
+                        notes.append(
+                            f"the text gives a {duration}-day operation in "
+                            f"{_bare(dexpr.text)}, not its days"
+                        )
+                    elif (
+                        dexpr.kind in ("month", "year", "fiscal", "since", "relative") and span > 1
+                    ):
+                        exact = False
+                        notes.append(
+                            f"the text dates the operation only by '{_bare(dexpr.text)}', "
+                            "not its days"
+                        )
+                if dexpr.kind == "year" and measure == "count":
+                    notes.append("'in YYYY' is read as the calendar year; edit for a fiscal year")
+            elif op is not None and (refers_to_op or measure == "operation"):
+                d_from, d_to = op.start, op.end
+                inherit = True
+            else:
+                skip(sentence, num.text, "no date range for this figure")
+                continue
+            claim["from"], claim["to"] = d_from, d_to
+            if not exact:
+                claim["exact_window"] = False
+                if days:
+                    claim["days"] = days
+            # place: own clause, else earlier in the sentence
+            aors, place_text, place_note, unplaced = _place_for(scan, clause, c_lo)
+            if unplaced:
+                claim["aor"] = []
+                notes.append(unplaced)
+            elif aors:
+                claim["aor"] = aors
+                claim["place"] = place_text
+                if place_note:
+                    notes.append(place_note)
+            elif place_note:
+                notes.append(place_note)
+            elif inherit and op is not None and op.claim.get("aor"):
+                claim["aor"] = list(op.claim["aor"])
+            else:
+                notes.append("no place named: checked nationwide")
+            claim["measure"] = measure
+            if num.text[0].isdigit():
+                claim["value"] = int(num.value) if num.value == int(num.value) else num.value
+            else:
+                # "nearly 1,300", "more than 200": keep the words, the checker reads them
+                claim["value"] = " ".join(num.text.split())
+            if notes:
+                claim["note"] = "; ".join(notes)
+            if is_week:
+                role = "week"
+            elif aors:
+                role = _slug(place_text, 30)
+            else:
+                role = "total" if measure == "operation" else "nationwide"
+            stem = d_from.isoformat() if exact else d_from.strftime("%Y-%m")
+            claim["id"] = new_id(f"{stem}-{measure}-{role}")
+            claims.append(claim)
+            if measure == "operation" and exact and not inherit and d_from and d_to:
+                if op is None or (op.start, op.end) != (d_from, d_to):
+                    op = _Op(claim, d_from, d_to)
+                elif aors:
+                    op.members.append(claim)
+            elif inherit and op is not None and measure == "operation" and aors:
+                op.members.append(claim)
+
+        # operations whose regional figures were in this sentence: handled at the end
+    _finish_ops(claims)
+    for c in claims:
+        c.pop("_inherit", None)
+        c.pop("_op", None)
+        if c.get("source") is None:
+            c.pop("source", None)
+    return Extraction(claims, skipped, source, pub)
+
+
+def _bare(date_text: str) -> str:
+    """'in June' -> 'June' (for notes)."""
+    return re.sub(r"^(?:in|during|throughout|since)\s+", "", date_text.strip(), flags=re.I)
+
+
+def _join_notes(*notes: str | None) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _share_claim(
+    sentence: str,
+    source: str | None,
+    value: Any,
+    crim: list[str],
+    countries: list[str],
+    note: str,
+    extra_note: str = "",
+) -> dict[str, Any]:
+    claim: dict[str, Any] = {"id": "", "source": source, "text": sentence, "dataset": "arrests"}
+    claim["measure"] = "share"
+    claim["value"] = value
+    claim["numerator"] = {"criminality": crim} if crim else {"citizenship": countries}
+    n = _join_notes(extra_note, note)
+    if n:
+        claim["note"] = n
+    return claim
+
+
+def _place_share(
+    claim: dict[str, Any],
+    scan: str,
+    dates: list[DateExpr],
+    op: _Op | None,
+    refers_to_op: bool,
+) -> None:
+    """A share's window and places: its own date if it has one, else the operation's."""
+    own = [d for d in dates if d.kind not in ("week_anaphor",) and d.date_from]
+    out: dict[str, Any] = {}
+    if own:
+        out["from"], out["to"] = own[0].date_from, own[0].date_to
+    elif op is not None and refers_to_op:
+        out["from"], out["to"] = op.start, op.end
+        out["_inherit"] = True
+        out["_op"] = op
+    else:
+        out["from"] = out["to"] = None
+        claim["note"] = _join_notes(claim.get("note"), "no date range found for this share")
+    # keep key order readable: id, source, text, dataset, from, to, (aor), measure ...
+    items = list(claim.items())
+    claim.clear()
+    for k, v in items:
+        if k == "measure":
+            claim.update(out)
+        claim[k] = v
+
+
+def _denominator(scan: str, pos: int, numbers: list[Number], op: _Op | None) -> int | None:
+    """The total a "317 had criminal convictions" is taken from: a count earlier in the
+    sentence ("Of the 680 arrested, 317 ..."), else the operation's figure."""
+    earlier = [n for n in numbers if n.end <= pos]
+    if earlier:
+        return int(earlier[-1].value)
+    if op is not None:
+        return int(op.claim["value"])
+    return None
+
+
+def _place_for(scan: str, clause: str, c_lo: int) -> tuple[list[str], str, str, str]:
+    """(AORs, place text, note, unplaced note) for a number's clause."""
+    unnamed = places.unnamed_states(clause)
+    matches = [m for m in places.find_places(clause) if m.place]
+    if not matches and not unnamed and not places.national_scope(clause):
+        # "... Mississippi poultry plants, which detained 680 workers": the place is in
+        # the clause before.
+        earlier = scan[:c_lo]
+        if not places.national_scope(earlier):
+            matches = [m for m in places.find_places(earlier) if m.place]
+    if matches:
+        aors = sorted({a for m in matches for a in m.aors})
+        text = ", ".join(m.text for m in matches)
+        note = "; ".join(m.note for m in matches if m.note)
+        return aors, text, note, ""
+    if unnamed:
+        return [], "", "", f"the text says '{unnamed}' without naming them; fill in aor to check"
+    if places.national_scope(clause):
+        return [], "", "the text says nationwide: no AOR filter", ""
+    return [], "", "", ""
+
+
+def _finish_ops(claims: list[dict[str, Any]]) -> None:
+    """Give an operation's total the AORs of its regional figures when they add up to
+    it, and hand the total's AORs to shares and figures that inherited its window."""
+    by_window: dict[tuple[date, date], list[dict[str, Any]]] = {}
+    for c in claims:
+        if c.get("measure") == "operation" and c.get("exact_window", True) and c.get("from"):
+            by_window.setdefault((c["from"], c["to"]), []).append(c)
+    for group in by_window.values():
+        total = next((c for c in group if "aor" not in c), None)
+        parts = [c for c in group if c is not total and c.get("aor")]
+        if total is None or not parts:
+            continue
+        s = sum(c["value"] for c in parts)
+        if abs(s - total["value"]) <= 0.01 * total["value"]:
+            total["aor"] = sorted({a for c in parts for a in c["aor"]})
+            note = (
+                f"the {len(parts)} regional figures add up to {s:,}: the total is checked "
+                "over their AORs"
+            )
+            old = total.get("note", "")
+            for said in ("no place named: checked nationwide",
+                         "the text says nationwide: no AOR filter"):  # fmt: skip
+                old = old.replace(said, "").strip("; ")
+            total["note"] = _join_notes(old or None, note)
+            _move_after(total, "aor", "to")
+    for c in claims:
+        op = c.get("_op")
+        if op is not None and "aor" not in c and op.claim.get("aor"):
+            c["aor"] = list(op.claim["aor"])
+            _move_after(c, "aor", "to")
+
+
+def _move_after(d: dict[str, Any], key: str, after: str) -> None:
+    """Re-insert ``key`` right after ``after`` so the YAML reads in a natural order."""
+    if key not in d:
+        return
+    val = d.pop(key)
+    items = list(d.items())
+    d.clear()
+    for k, v in items:
+        d[k] = v
+        if k == after:
+            d[key] = val
+    d.setdefault(key, val)
