@@ -24,6 +24,7 @@ from icetally.jurisdictions.resolve import Place, resolver
 from icetally.jurisdictions.store import (
     LoadResult,
     PolicyError,
+    g287_counts,
     load_policies,
 )
 from icetally.jurisdictions.store import (
@@ -37,6 +38,7 @@ __all__ = [
     "PolicyError",
     "cooperation",
     "did",
+    "g287_counts",
     "intensity",
     "jurisdictions",
     "load_287g",

@@ -24,7 +24,10 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at k = 0 (or k = n) the bound is exactly 0 (1); float rounding must not move it
+    lo = 0.0 if k == 0 else max(0.0, centre - half)
+    hi = 1.0 if k == n else min(1.0, centre + half)
+    return lo, hi
 
 
 def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -422,3 +422,44 @@ def load_policies(
     res.rows_read = res.rows_loaded = len(rows)
     res.resolved_county = sum(1 for r in rows if r["county_fips"])
     return res
+
+
+def g287_counts(
+    db: str | os.PathLike[str] | None = None,
+    *,
+    on: str | date | None = None,
+    status: str = "participating",
+) -> dict[str, dict[str, int]]:
+    """Per state: distinct agencies and agreements (agency x support model) on the 287(g)
+    list in force on ``on`` (the latest list dated on or before it; default the latest
+    list). Agencies are told apart by name as listed (``g287.agency_key``)."""
+    from icetally.store.db import resolve_db
+
+    when = date.fromisoformat(on) if isinstance(on, str) else on
+    path = resolve_db(db)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        if not con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'jurisdictions'"
+        ).fetchone()[0]:
+            return {}
+        dates = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT as_of FROM jurisdictions WHERE status = ? AND as_of IS NOT NULL "
+                "ORDER BY 1",
+                [status],
+            ).fetchall()
+        ]
+        if when is not None:
+            dates = [d for d in dates if d <= when]
+        if not dates:
+            return {}
+        rows = con.execute(
+            "SELECT coalesce(state_abbr, state_raw, '?'), count(DISTINCT agency_key), count(*) "
+            "FROM jurisdictions WHERE status = ? AND as_of = ? GROUP BY 1 ORDER BY 1",
+            [status, dates[-1]],
+        ).fetchall()
+    finally:
+        con.close()
+    return {s: {"agencies": int(a), "agreements": int(n)} for s, a, n in rows}

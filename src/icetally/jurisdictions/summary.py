@@ -19,24 +19,29 @@ from icetally.query.filters import QueryError
 from icetally.store.db import resolve_db
 
 
-def _store_rows(db: str | os.PathLike[str] | None, sql: str) -> list[dict[str, Any]] | None:
-    """Rows of a query on the store's own tables; None when the table is absent."""
+def _store_rows(
+    db: str | os.PathLike[str] | None, table: str, sql: str
+) -> list[dict[str, Any]] | None:
+    """Rows of a query on one of the store's tables; None when the table is absent."""
     path = resolve_db(db)
     if not path.exists():
         raise FileNotFoundError(f"no store at {path}: run `icetally ingest FILES --db {path}`")
     con = duckdb.connect(str(path), read_only=True)
     try:
+        # a missing table must not be looked up among Python variables of the same
+        # name (DuckDB's replacement scans): check the catalog first
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if table not in tables:
+            return None
         cur = con.execute(sql)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    except duckdb.CatalogException:
-        return None
     finally:
         con.close()
 
 
 def _has_rows(db: str | os.PathLike[str] | None, dataset: str) -> bool:
-    rows = _store_rows(db, f'SELECT count(*) AS n FROM "{dataset}"')
+    rows = _store_rows(db, dataset, f'SELECT count(*) AS n FROM "{dataset}"')
     return bool(rows and rows[0]["n"])
 
 
@@ -66,6 +71,7 @@ def jurisdictions(
     # --- 287(g) agreements in force on the date (or on the latest list)
     agreements = _store_rows(
         db,
+        "jurisdictions",
         "SELECT status, scope, state_abbr, county_fips, aor, agency_key, model, start_date, "
         "end_date, as_of, source_kind FROM jurisdictions",
     )
@@ -90,6 +96,7 @@ def jurisdictions(
     policies = (
         _store_rows(
             db,
+            "jurisdiction_policies",
             "SELECT jurisdiction, scope, state_abbr, county_fips, aor, policy, start_date, "
             "end_date FROM jurisdiction_policies",
         )
