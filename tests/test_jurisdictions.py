@@ -423,3 +423,20 @@ def test_national_files_present() -> None:
     if not NATIONAL.is_dir():
         pytest.skip("national files absent")
     assert any(NATIONAL.glob("EROArrests_*.csv.gz"))
+
+
+def test_shipped_place_tables_rebuild_identically(tmp_path: Path) -> None:
+    """The shipped place/facility tables are what scripts/build_places.py makes."""
+    pytest.importorskip("zipcodes", reason="scripts/build_places.py needs the zipcodes package")
+    need_shared()
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_places.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    shipped = ROOT / "src" / "icetally" / "reference" / "data"
+    for name in ("place_counties.csv", "facility_counties.csv"):
+        assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name
