@@ -584,6 +584,115 @@ def intensity(
     out.print(t)
 
 
+# --- check: claims against the records (icetally.analysis.claims) ---------------------
+
+_VERDICT_STYLE = {
+    "consistent": "green",
+    "overstated": "red",
+    "understated": "yellow",
+    "exceeds_records": "red",
+    "below_excess": "yellow",
+    "unverifiable": "dim",
+}
+
+
+def _claim_number(r: dict[str, Any], key: str) -> str:
+    v = r.get(key)
+    if v is None:
+        return ""
+    text = f"{v:,.0f}"
+    if r.get("measure") == "share" and key in ("stated", "observed"):
+        text = f"{v:.0%}" if key == "stated" else f"{v:.1%}"
+    if key == "stated":
+        text = {"more_than": ">", "fewer_than": "<"}.get(r.get("qualifier") or "", "") + text
+    return text
+
+
+@app.command()
+def check(
+    claims_file: Path | None = typer.Argument(None, help="Claims YAML (see docs/claims.md)"),
+    text: Path | None = typer.Option(
+        None, "--text", help="Press release or news story (plain text): extract, then check"
+    ),
+    published: str | None = typer.Option(
+        None, "--published", help="Publication date YYYY-MM-DD (year for dates without one)"
+    ),
+    write_claims: Path | None = typer.Option(
+        None, "--write-claims", help="With --text: write the extracted claims YAML here"
+    ),
+    tolerance: float | None = typer.Option(
+        None, "--tolerance", help="Default tolerance for claims without one (e.g. 0.1)"
+    ),
+    db: str | None = DbOpt,
+    backend: str | None = BackendOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Check a press release's numbers against the records: verdict, observed, baseline.
+
+    Examples: icetally check examples/claims/2018-02-los-angeles.yaml
+              icetally check --text release.txt --published 2019-10-07 --write-claims c.yaml
+    """
+    from datetime import date as _date
+
+    from icetally.analysis import claims as claims_mod
+    from icetally.analysis import extract as extract_mod
+
+    if (claims_file is None) == (text is None):
+        _fail("give a claims file or --text FILE (one of the two)")
+    if write_claims is not None and text is None:
+        _fail("--write-claims needs --text")
+    try:
+        if text is not None:
+            try:
+                body = text.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                _fail(f"{text}: cannot read: {exc}")
+            if published:
+                try:
+                    _date.fromisoformat(published)
+                except ValueError:
+                    _fail(f"--published must be YYYY-MM-DD, got {published!r}")
+            ex = extract_mod.extract_claims(body, published=published, source=str(text))
+            if not ex.claims:
+                _fail(f"{text}: no checkable claims found in the text")
+            if write_claims is not None:
+                write_claims.write_text(extract_mod.claims_yaml(ex), encoding="utf-8")
+                if not as_json:
+                    err.print(f"wrote {len(ex.claims)} claims to {write_claims}")
+            report = claims_mod.check(ex.document(), db=db, backend=backend, tolerance=tolerance)
+        else:
+            assert claims_file is not None
+            report = claims_mod.check(claims_file, db=db, backend=backend, tolerance=tolerance)
+    except claims_mod.ClaimsError as exc:
+        _fail(str(exc))
+    except (QueryError, BackendError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if as_json:
+        _emit_json(report.to_dict())
+        return
+    t = Table(title="claims against the records")
+    t.add_column("id", overflow="fold")
+    t.add_column("measure")
+    t.add_column("verdict", no_wrap=True)
+    for name in ("stated", "observed", "expected", "excess"):
+        t.add_column(name, justify="right")
+    for r in report.results:
+        style = _VERDICT_STYLE.get(r["verdict"], "")
+        t.add_row(
+            r["id"],
+            r["measure"],
+            f"[{style}]{r['verdict']}[/]",
+            _claim_number(r, "stated"),
+            _claim_number(r, "observed"),
+            _claim_number(r, "expected"),
+            _claim_number(r, "excess"),
+        )
+    out.print(t)
+    for r in report.results:
+        style = _VERDICT_STYLE.get(r["verdict"], "")
+        out.print(f"[bold]{r['id']}[/] [{style}]{r['verdict']}[/]: {r['explanation']}")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

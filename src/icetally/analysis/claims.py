@@ -248,7 +248,7 @@ def parse_share(value: Any) -> tuple[float, str, str]:
     text = " ".join(value.strip().lower().split())
     qual = "about"
     m = _QUAL_RE.match(text)
-    if m and not text.startswith(("more than half", "over half", "less than half")):
+    if m and text not in SHARE_PHRASES:  # "nearly all" is a phrase, not "nearly" + "all"
         qual = _QUAL_WORDS[m.group(1).lower()]
         text = text[m.end() :]
     if text in SHARE_PHRASES:
@@ -744,11 +744,31 @@ def _field_reasons(claim: Claim, con: Any, cov_ok: bool) -> list[str]:
     )
     present = _present_fields(con, where, needed)
     scope = "these records" if cov_ok else f"any {DATASET_NOUNS[claim.dataset]} release"
-    return [
+    out = [
         f"the {FIELD_LABELS.get(c, c)} field is absent from {scope} (no values to test)"
         for c, n in sorted(present.items())
         if n == 0
     ]
+    if num.get("exclude_immigration_only") and present.get("criminality"):
+        # The flag is NULL for everyone not convicted, so "absent" means: convictions
+        # exist but none carries a most-serious-conviction charge to classify.
+        t = table(con, claim.dataset)
+        f = where.apply(t)
+        conv = f.criminality == "convicted"
+        row = (
+            f.aggregate(
+                convicted=conv.sum(),
+                flagged=(conv & f.immigration_only_conviction.notnull()).sum(),
+            )
+            .to_pyarrow()
+            .to_pylist()[0]
+        )
+        if (row["convicted"] or 0) > 0 and not row["flagged"]:
+            out.append(
+                f"the most-serious-conviction charge is absent from {scope}, so "
+                "immigration-only convictions cannot be told apart"
+            )
+    return out
 
 
 def check_claims(
