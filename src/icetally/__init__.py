@@ -4,6 +4,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from icetally.api import count, ingest, releases  # noqa: E402
+from icetally.api import count, ingest, releases, surges  # noqa: E402
 
-__all__ = ["count", "ingest", "releases", "__version__"]
+__all__ = ["count", "ingest", "releases", "surges", "__version__"]

@@ -13,6 +13,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from icetally.analysis.operations import SurgesResult
+from icetally.analysis.operations import surges as _surges
 from icetally.query.count import CountResult
 from icetally.query.count import count as _count
 from icetally.store.db import connect
@@ -35,6 +37,11 @@ def ingest(
 def count(dataset: str = "arrests", **kwargs: Any) -> CountResult:
     """Count records in a slice; see icetally.query.count.count."""
     return _count(dataset, **kwargs)
+
+
+def surges(dataset: str = "arrests", **kwargs: Any) -> SurgesResult:
+    """Find surges (multi-day operations); see icetally.analysis.operations.surges."""
+    return _surges(dataset, **kwargs)
 
 
 def releases(db: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:

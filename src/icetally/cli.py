@@ -693,6 +693,70 @@ def check(
         out.print(f"[bold]{r['id']}[/] [{style}]{r['verdict']}[/]: {r['explanation']}")
 
 
+@app.command()
+def surges(
+    dataset: str = typer.Option("arrests", "--dataset", help="Any dataset with an event date"),
+    metric: str = typer.Option("all", "--metric", help="all, at_large, custodial or other"),
+    date_from: str | None = typer.Option(None, "--from", help="Report windows from this day"),
+    date_to: str | None = typer.Option(None, "--to", help="... to this day (inclusive)"),
+    aor: str | None = typer.Option(None, "--aor", help="AOR codes, e.g. ATL,CHI"),
+    min_excess: float = typer.Option(0, "--min-excess", help="Smallest excess to report"),
+    threshold: float = typer.Option(
+        0.01, "--threshold", help="Largest p-value (chance per AOR-year under no surge)"
+    ),
+    max_window: int = typer.Option(14, "--max-window", help="Longest window in days"),
+    db: str | None = DbOpt,
+    backend: str | None = BackendOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Find enforcement operations: multi-day windows above each AOR's baseline.
+
+    Example: icetally surges --metric at_large --from 2017-02-01 --to 2017-02-28
+    """
+    try:
+        result = api.surges(
+            dataset,
+            metric=metric,
+            db=db,
+            backend=backend,
+            date_from=date_from,
+            date_to=date_to,
+            aor=aor,
+            min_excess=min_excess,
+            threshold=threshold,
+            max_window=max_window,
+        )
+    except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {note}")
+    t = Table(
+        "id",
+        "window",
+        "AORs",
+        "observed",
+        "expected",
+        "excess (95%)",
+        "p",
+        title=f"{dataset} surges ({metric}): {len(result.surges)}",
+        box=None,
+    )
+    for s in result.surges:
+        t.add_row(
+            s.id,
+            f"{s.start} → {s.end}",
+            ", ".join(f"{a.aor} {a.start:%m-%d}→{a.end:%m-%d}" for a in s.aors),
+            f"{s.observed:,}",
+            f"{s.expected:,.0f}",
+            f"{s.excess:,.0f} ({s.excess_low:,.0f}–{s.excess_high:,.0f})",
+            f"{s.p_value:.1g}",
+        )
+    out.print(t)
+
+
 def main() -> None:  # pragma: no cover
     app()
 
