@@ -1,0 +1,136 @@
+"""`make bench`: every benchmark, each writing JSON into the output folder, and a
+summary (`bench-results/summary.json`).
+
+Figures are ratios against a baseline measured in the same run (machines here are
+shared and noisy); absolute seconds are reported for context only.
+
+    python -m benchmarks.run --out bench-results [--only ingest,workbook,surges,spark,web]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+NATIONAL = SHARED / "ice-national-fy2016-2019"
+
+
+def bench_ingest(out: Path) -> dict[str, Any]:
+    """Ingest rows/s of the national arrests, against DuckDB's bare read_csv of the same
+    files in the same run (the floor: no normalization, nothing written)."""
+    import duckdb
+
+    from icetally import ingest
+
+    files = sorted(NATIONAL.glob("EROArrests_FY20*.csv.gz"))
+    if not files:
+        return {"skipped": f"no national arrests at {NATIONAL}"}
+    runs = []
+    for _ in range(2):
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            res = ingest(files, db=Path(tmp) / "bench.duckdb")
+            runs.append(time.perf_counter() - t0)
+    rows = sum(r.rows_loaded for r in res)
+    t0 = time.perf_counter()
+    floor_rows = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*) FROM read_csv({[str(f) for f in files]!r}, delim='|', skip=5, "
+            "header=true, all_varchar=true)"
+        )
+        .fetchall()[0][0]
+    )
+    floor = time.perf_counter() - t0
+    best = min(runs)
+    report = {
+        "benchmark": "ingest_national_arrests",
+        "files": [f.name for f in files],
+        "rows": rows,
+        "seconds": round(best, 3),
+        "seconds_all": [round(r, 3) for r in runs],
+        "rows_per_second": round(rows / best),
+        "duckdb_read_csv_seconds": round(floor, 3),
+        "duckdb_read_csv_rows": floor_rows,
+        "ratio_to_read_csv": round(best / floor, 2),
+    }
+    (out / "bench-ingest.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def bench_workbook(out: Path) -> dict[str, Any]:
+    from benchmarks import bench_workbook
+
+    rows = int(os.environ.get("ICETALLY_BENCH_WORKBOOK_ROWS", "1000000"))
+    # openpyxl needs minutes per million rows; measure it on a tenth and scale linearly
+    pandas_rows = int(os.environ.get("ICETALLY_BENCH_PANDAS_ROWS", str(max(rows // 10, 1000))))
+    return bench_workbook.run(out, rows, pandas_rows=pandas_rows)
+
+
+def bench_surges(out: Path) -> dict[str, Any]:
+    from benchmarks import surge_speed
+
+    report = surge_speed.run(repeats=3)
+    (out / "bench-surges.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _optional(module: str) -> Callable[[Path], dict[str, Any]]:
+    def run(out: Path) -> dict[str, Any]:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            return {"skipped": f"{module} not available: {exc}"}
+        return mod.run(out)
+
+    return run
+
+
+BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "ingest": bench_ingest,
+    "workbook": bench_workbook,
+    "surges": bench_surges,
+    "spark": _optional("benchmarks.bench_spark"),
+    "web": _optional("benchmarks.bench_web"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="bench-results")
+    ap.add_argument("--only", default=",".join(BENCHES))
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary: dict[str, Any] = {}
+    failed = False
+    for name in [n for n in args.only.split(",") if n]:
+        if name not in BENCHES:
+            ap.error(f"unknown benchmark {name!r}; choose from {', '.join(BENCHES)}")
+        print(f"== bench {name}", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        try:
+            summary[name] = BENCHES[name](out)
+        except Exception as exc:  # noqa: BLE001 - one failed bench must not hide others
+            traceback.print_exc()
+            summary[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            failed = True
+        summary[name]["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print(json.dumps(summary, indent=2, default=str))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
