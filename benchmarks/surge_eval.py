@@ -429,7 +429,7 @@ def speed(repeats: int = 3, seed: int = 12345) -> dict[str, Any]:
 
 def evaluate(
     n_datasets: int = 10,
-    n_null: int = 4,
+    n_null: int = 6,
     seed: int = 2024,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> dict[str, Any]:
@@ -509,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, help="write the JSON results here")
     ap.add_argument("--datasets", type=int, default=10)
-    ap.add_argument("--null-datasets", type=int, default=4)
+    ap.add_argument("--null-datasets", type=int, default=6)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     ap.add_argument("--no-speed", action="store_true")

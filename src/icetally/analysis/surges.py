@@ -358,6 +358,35 @@ def _biweight(r: np.ndarray, c: float = _BIWEIGHT_C) -> np.ndarray:
     return np.where(np.abs(u) < 1.0, (1.0 - u**2) ** 2, 0.0)
 
 
+def _phi_median(y: np.ndarray, mu: np.ndarray, mask: np.ndarray) -> float | None:
+    """Robust overdispersion: the phi for which the median squared Pearson residual
+    equals the median of a chi-square(1), 0.4549 (like a MAD scale; up to half the days
+    may be outliers). Days with mean < 2 are left out: their residuals are too discrete.
+    None when fewer than 20 such days."""
+    sel = mask & (mu >= 2.0)
+    if sel.sum() < 20:
+        return None
+    r2 = (y[sel] - mu[sel]) ** 2
+    m = mu[sel]
+
+    def med(phi: float) -> float:
+        return float(np.median(r2 / (m * (1.0 + phi * m))))
+
+    target = 0.4549
+    if med(0.0) <= target:
+        return _PHI_FLOOR
+    lo, hi = 0.0, 1.0
+    while med(hi) > target and hi < 1e3:
+        hi *= 4.0
+    for _ in range(30):  # relative precision ~1e-9 of the bracket: ample
+        mid = 0.5 * (lo + hi)
+        if med(mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    return max(0.5 * (lo + hi), _PHI_FLOOR)
+
+
 def _fit_nb_robust(
     y: np.ndarray,
     X: np.ndarray,
@@ -388,6 +417,7 @@ def _fit_nb_robust(
     beta[:n_trend] = math.log(level)
     eta = Xs @ beta
     phi = 0.1
+    phi_r: float | None = None
     rw = fit_mask.astype(float)
     for it in range(max_iter):
         mu = np.maximum(np.exp(eta), _EPS_MU)
@@ -404,8 +434,12 @@ def _fit_nb_robust(
             beta_new = beta + (beta_new - beta) * (3.0 / step)
         beta, eta = beta_new, eta_new
         mu = np.maximum(np.exp(eta), _EPS_MU)
-        # Overdispersion by moments over clear inliers (|r| < c with the current phi).
-        r = _nb_deviance_residual(y, mu, phi)
+        # Overdispersion by moments over clear inliers. Inliers are judged with a
+        # median-based phi, not the moment one: on a short series a surge inflates the
+        # moment estimate, which then makes the surge look like an inlier, and so on.
+        if it < 3 or it % 4 == 0:  # it settles fast; recomputing every time costs
+            phi_r = _phi_median(y, mu, fit_mask)
+        r = _nb_deviance_residual(y, mu, phi if phi_r is None else phi_r)
         inl = fit_mask & (np.abs(r) < _BIWEIGHT_C)
         if inl.sum() > p:
             num = float(((y[inl] - mu[inl]) ** 2 - mu[inl]).sum())
