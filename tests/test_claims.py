@@ -574,6 +574,23 @@ def test_extraction_dates_and_published_year() -> None:
     assert share["numerator"] == {"criminality": ["convicted"]}
 
 
+def test_extraction_places_each_figure_of_a_list() -> None:
+    ex = extract_claims(
+        "ICE officers arrested 232 people during a four-day operation Feb. 25-28 in "
+        "Northern California. In Los Angeles, officers arrested 212 people in a five-day "
+        "operation from Feb. 11 to 15, including 45 in Orange County and 12 in Riverside "
+        "County.",
+        published="2018-03-02",
+    )
+    got = {c["value"]: (c.get("aor"), c.get("county")) for c in ex.claims}
+    assert got == {
+        232: (["SFR"], None),
+        212: (["LOS"], None),
+        45: (["LOS"], ["06059"]),  # Orange County, California (the sentence is in CA)
+        12: (["LOS"], ["06065"]),
+    }
+
+
 # --------------------------------------------------------------------------- CLI
 
 

@@ -5,9 +5,10 @@ claims; each names a slice of one dataset (window, AORs, other filters), a measu
 the stated value. ``check`` answers every claim with a verdict, the observed and
 baseline figures, an explanation a reporter can quote and the query behind them.
 
->>> report = check("examples/claims/2018-02-northern-california.yaml", db="ice.duckdb")
->>> report.results[0]["verdict"]
-'consistent'
+Example (needs a store with the FY2016-2019 national files)::
+
+    report = check("examples/claims/2018-02-northern-california.yaml", db="ice.duckdb")
+    report.results[0]["verdict"]   # 'consistent'
 
 Verdict rules (``t`` = the claim's tolerance, default ``DEFAULT_TOLERANCE``):
 
@@ -58,6 +59,8 @@ __all__ = [
     "parse_claims",
     "check",
     "check_claims",
+    "check_text",
+    "loads_claims",
 ]
 
 # Relative tolerance for count and operation claims. Press figures are tallied during
@@ -462,6 +465,15 @@ def parse_claims(data: Any, origin: str = "<claims>") -> list[Claim]:
     return claims
 
 
+def loads_claims(text: str, origin: str = "<claims>") -> list[Claim]:
+    """Validate claims YAML given as a string (e.g. the body of ``POST /api/check``)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ClaimsError(f"{origin}: not valid YAML: {exc}") from None
+    return parse_claims(data, origin)
+
+
 def load_claims(path: str | os.PathLike[str]) -> list[Claim]:
     """Read and validate a claims YAML file (errors name the file and the claim)."""
     p = Path(path)
@@ -469,11 +481,7 @@ def load_claims(path: str | os.PathLike[str]) -> list[Claim]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ClaimsError(f"{p}: cannot read claims file: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ClaimsError(f"{p}: not valid YAML: {exc}") from None
-    return parse_claims(data, str(p))
+    return loads_claims(text, str(p))
 
 
 # --------------------------------------------------------------------------- store facts
@@ -1158,3 +1166,31 @@ def check(
         if r.get("query"):
             r["query"]["backend"] = backend_name
     return report
+
+
+def check_text(
+    text: str,
+    *,
+    published: str | date | None = None,
+    source: str | None = None,
+    db: str | os.PathLike[str] | None = None,
+    backend: str | None = None,
+    con: Any = None,
+    tolerance: float | None = None,
+    baseline: BaselineFn = window_baseline,
+) -> tuple[Any, CheckReport]:
+    """Extract claims from a press text and check them: ``(extraction, report)``.
+
+    ``extraction`` is an ``icetally.analysis.extract.Extraction``; write it with
+    ``claims_yaml(extraction)`` for a person to edit. Raises ``ClaimsError`` when the
+    text holds no checkable claim.
+    """
+    from icetally.analysis.extract import extract_claims
+
+    ex = extract_claims(text, published=published, source=source)
+    if not ex.claims:
+        raise ClaimsError(f"{source or '<text>'}: no checkable claims found in the text")
+    report = check(
+        ex.document(), db=db, backend=backend, con=con, tolerance=tolerance, baseline=baseline
+    )
+    return ex, report

@@ -701,7 +701,6 @@ def extract_claims(
                      "stated figure")  # fmt: skip
                 continue
             c_lo, c_hi = _clause_bounds(scan, num.start)
-            clause = scan[c_lo:c_hi]
             head = after[:60]
             week = _WEEK.search(scan[num.start : min(c_hi, num.end + 60)])
             # date: own clause, else nearest before in the sentence
@@ -769,17 +768,22 @@ def extract_claims(
                 if days:
                     claim["days"] = days
             # place: own clause, else earlier in the sentence
-            aors, place_text, place_note, unplaced = _place_for(scan, clause, c_lo)
-            if unplaced:
+            # figures of people separate the places of a list; "12 states" does not
+            figures = [n for n in numbers if not _NON_COUNT.match(scan[n.end :])]
+            where = _place_for(scan, num, figures, c_lo, c_hi)
+            aors, place_text = where.aors, where.text
+            if where.unplaced:
                 claim["aor"] = []
-                notes.append(unplaced)
+                notes.append(where.unplaced)
             elif aors:
                 claim["aor"] = aors
+                if where.fips:
+                    claim["county"] = where.fips
                 claim["place"] = place_text
-                if place_note:
-                    notes.append(place_note)
-            elif place_note:
-                notes.append(place_note)
+                if where.note:
+                    notes.append(where.note)
+            elif where.note:
+                notes.append(where.note)
             elif inherit and op is not None and op.claim.get("aor"):
                 claim["aor"] = list(op.claim["aor"])
             else:
@@ -886,26 +890,67 @@ def _denominator(scan: str, pos: int, numbers: list[Number], op: _Op | None) -> 
     return None
 
 
-def _place_for(scan: str, clause: str, c_lo: int) -> tuple[list[str], str, str, str]:
-    """(AORs, place text, note, unplaced note) for a number's clause."""
-    unnamed = places.unnamed_states(clause)
-    matches = [m for m in places.find_places(clause) if m.place]
-    if not matches and not unnamed and not places.national_scope(clause):
-        # "... Mississippi poultry plants, which detained 680 workers": the place is in
-        # the clause before.
-        earlier = scan[:c_lo]
-        if not places.national_scope(earlier):
-            matches = [m for m in places.find_places(earlier) if m.place]
-    if matches:
-        aors = sorted({a for m in matches for a in m.aors})
-        text = ", ".join(m.text for m in matches)
-        note = "; ".join(m.note for m in matches if m.note)
-        return aors, text, note, ""
-    if unnamed:
-        return [], "", "", f"the text says '{unnamed}' without naming them; fill in aor to check"
-    if places.national_scope(clause):
-        return [], "", "the text says nationwide: no AOR filter", ""
-    return [], "", "", ""
+@dataclass
+class _Where:
+    aors: list[str] = field(default_factory=list)
+    text: str = ""
+    note: str = ""
+    unplaced: str = ""  # why the place maps to no AOR
+    fips: list[str] = field(default_factory=list)  # counties, when only counties are named
+
+
+def _sentence_states(scan: str) -> set[str]:
+    """States the sentence places itself in (unambiguous places only), to tell which
+    "Orange County" is meant."""
+    out: set[str] = set()
+    for m in places.find_places(scan):
+        if m.place and len(m.place.states) == 1:
+            out |= m.place.states
+    return out
+
+
+def _place_for(scan: str, num: Number, numbers: list[Number], c_lo: int, c_hi: int) -> _Where:
+    """Where a figure is: the places between it and the next figure of its clause ("45 in
+    Orange County and 12 in Riverside County"), else those just before it ("In Los
+    Angeles, officers arrested 212"), else those earlier in the sentence ("... Mississippi
+    poultry plants, which detained 680 workers")."""
+    nxt = min([n.start for n in numbers if num.start < n.start < c_hi] + [c_hi])
+    prev = max([n.end for n in numbers if c_lo <= n.end <= num.start] + [c_lo])
+    segments = [scan[num.end : nxt], scan[prev : num.start]]
+    ctx = _sentence_states(scan)
+    for seg in segments:
+        unnamed = places.unnamed_states(seg)
+        if unnamed:
+            return _Where(
+                unplaced=f"the text says '{unnamed}' without naming them; fill in aor to check"
+            )
+        if places.national_scope(seg):
+            return _Where(note="the text says nationwide: no AOR filter")
+        matches = [m for m in places.find_places(seg, ctx) if m.place]
+        if matches:
+            return _where_of(matches)
+    earlier = scan[:c_lo]
+    if earlier and not places.national_scope(earlier):
+        matches = [m for m in places.find_places(earlier) if m.place]
+        if matches:
+            return _where_of(matches)
+    return _Where()
+
+
+def _where_of(matches: list[places.PlaceMatch]) -> _Where:
+    w = _Where(
+        aors=sorted({a for m in matches for a in m.aors}),
+        text=", ".join(m.text for m in matches),
+        note="; ".join(m.note for m in matches if m.note),
+    )
+    if all(m.place and m.place.kind == "county" for m in matches):
+        # A county is finer than an AOR: filter by county too, so a release without
+        # county data answers "unverifiable" instead of comparing with the whole AOR.
+        w.fips = sorted({f for m in matches if m.place for f in m.place.fips})
+        w.note = _join_notes(
+            w.note or None, "checked by county (a release without counties cannot answer)"
+        )
+    return w
 
 
 def _finish_ops(claims: list[dict[str, Any]]) -> None:

@@ -49,6 +49,7 @@ Cities are listed with their county FIPS; their AOR is read from the shipped
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -63,6 +64,7 @@ class Place:
     aors: tuple[str, ...]  # sorted AOR codes
     states: frozenset[str]  # postal codes the place lies in
     kind: str  # region | city | state | county | field_office
+    fips: tuple[str, ...] = ()  # county FIPS, for counties (finer than an AOR)
 
 
 @dataclass(frozen=True)
@@ -216,8 +218,19 @@ def state_place(abbr: str, name: str | None = None) -> Place | None:
     return Place(name or abbr, aors, frozenset({abbr}), "state")
 
 
+def _fold_direction(key: str) -> str:
+    """'northern california' -> 'north california', so either spelling finds a region."""
+    first, _, rest = key.partition(" ")
+    return f"{_direction(first)} {rest}" if rest else key
+
+
+@cache
+def _regions_folded() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    return {_fold_direction(k): v for k, v in REGIONS.items()}
+
+
 def _region(key: str) -> Place | None:
-    hit = REGIONS.get(key)
+    hit = REGIONS.get(key) or _regions_folded().get(_fold_direction(key))
     if hit is None:
         return None
     aors, states = hit
@@ -376,7 +389,7 @@ def _county_matches(text: str, states_in_text: set[str]) -> list[PlaceMatch]:
                     text[start : m.end()],
                     start,
                     m.end(),
-                    Place(name.title(), aors, states, "county"),
+                    Place(name.title(), aors, states, "county", tuple(c.fips for c in hits)),
                     note,
                 )
             )
@@ -398,11 +411,13 @@ def _field_office_matches(text: str) -> list[PlaceMatch]:
     return out
 
 
-def find_places(text: str) -> list[PlaceMatch]:
+def find_places(text: str, context_states: Iterable[str] = ()) -> list[PlaceMatch]:
     """Places named in ``text``, in order, longest match first, resolved to AORs.
 
     A state that only locates a more specific place before it ("Long Island in New
-    York") is dropped, so it does not widen the AOR list to the whole state.
+    York") is dropped, so it does not widen the AOR list to the whole state. A county
+    name found in several states ("Orange County") is narrowed to the states named in
+    ``text`` or given as ``context_states`` (e.g. those of the surrounding sentence).
     """
     cands: list[PlaceMatch] = []
     cands += _field_office_matches(text)
@@ -420,7 +435,7 @@ def find_places(text: str) -> list[PlaceMatch]:
             continue
         cands.append(PlaceMatch(raw, m.start(1), m.end(1), place))
     states_in_text = {s for c in cands if c.place for s in c.place.states}
-    cands += _county_matches(text, states_in_text)
+    cands += _county_matches(text, states_in_text | set(context_states))
     # Non-overlapping, longest first at each position.
     cands.sort(key=lambda c: (c.start, -(c.end - c.start)))
     chosen: list[PlaceMatch] = []
