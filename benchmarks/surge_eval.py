@@ -105,6 +105,7 @@ class Detection:
     excess_low: float = math.nan
     excess_high: float = math.nan
     group: int = -1  # detected operation it belongs to
+    evidence: str = "aor"  # icetally: significant alone ("aor") or jointly ("joint")
 
 
 # --------------------------------------------------------------------------- data
@@ -230,6 +231,7 @@ def run_icetally(df: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD) -> list
                     a.excess_low,
                     a.excess_high,
                     g,
+                    a.evidence,
                 )
             )
     return out
@@ -318,28 +320,42 @@ def score(planted: list[Planted], dets: list[Detection]) -> dict[str, Any]:
     res = prf(all_idx, False)
     res["subset_50pct_3days"] = prf([i for i in all_idx if planted[i].big], True)
 
-    ds, de, rel, cover, exact = [], [], [], [], 0
+    ds, de, rel, cover, cover_exact, exact = [], [], [], [], [], 0
+    by_evidence: dict[str, list[int]] = {}
     for i, (_ov, j) in best.items():
         p, d = planted[i], dets[j]
         ds.append(abs(d.start - p.start))
         de.append(abs(d.end - p.end))
-        exact += d.start == p.start and d.end == p.end
+        is_exact = d.start == p.start and d.end == p.end
+        exact += is_exact
+        by_evidence.setdefault(d.evidence, []).append(int(is_exact))
         if p.excess > 0:
             rel.append((d.excess - p.excess) / p.excess)
         if not math.isnan(d.excess_low):
             cover.append(d.excess_low <= p.excess <= d.excess_high)
+            if is_exact:
+                cover_exact.append(cover[-1])
     n = max(len(best), 1)
     res["boundary_error_days"] = {
         "mean_abs_start": round(float(np.mean(ds)), 3) if ds else None,
         "mean_abs_end": round(float(np.mean(de)), 3) if de else None,
         "mean_abs": round(float(np.mean(ds + de)), 3) if ds else None,
         "exact_window_share": round(exact / n, 4),
+        "exact_window_share_by_evidence": {
+            k: {"matches": len(v), "exact_share": round(float(np.mean(v)), 4)}
+            for k, v in sorted(by_evidence.items())
+        },
     }
     res["excess_error"] = {
         "median_abs_relative": round(float(np.median(np.abs(rel))), 4) if rel else None,
         "median_relative": round(float(np.median(rel)), 4) if rel else None,
         "mean_abs_relative": round(float(np.mean(np.abs(rel))), 4) if rel else None,
         "interval95_coverage": round(float(np.mean(cover)), 4) if cover else None,
+        # The interval covers count noise and baseline error for the window reported;
+        # it does not cover a wrong window. Coverage where the window is exact:
+        "interval95_coverage_exact_windows": round(float(np.mean(cover_exact)), 4)
+        if cover_exact
+        else None,
     }
     # Recall by planted size and duration.
     bins = [(0.1, 0.25), (0.25, 0.5), (0.5, 1.0), (1.0, 2.0), (2.0, 3.01)]
@@ -398,6 +414,7 @@ def _pool(planted_all: list[list[Planted]], dets_all: list[list[Detection]]) -> 
                 d.excess_low,
                 d.excess_high,
                 d.group + 1000 * k if d.group >= 0 else -1,
+                d.evidence,
             )
             for d in ds
         ]
