@@ -621,6 +621,19 @@ def _window(claim: Claim) -> str:
     return f"from {claim.date_from} to {claim.date_to}"
 
 
+def _country_names(values: Iterable[str]) -> list[str]:
+    """ISO3 codes -> readable names ('MEX' -> 'Mexico'); other values as given."""
+    names: dict[str, str] = {}
+    for c in reference.countries():
+        if c.iso3 and (c.iso3 not in names or len(c.name) < len(names[c.iso3])):
+            names[c.iso3] = c.name
+    out = []
+    for v in values:
+        name = names.get(v.upper())
+        out.append(name.title() if name else v)
+    return out
+
+
 def _numerator_words(num: Mapping[str, Any]) -> str:
     parts = []
     if num.get("criminality"):
@@ -633,7 +646,7 @@ def _numerator_words(num: Mapping[str, Any]) -> str:
         parts.append("(convictions for immigration offences alone, such as illegal entry, "
                      "not counted)")  # fmt: skip
     if num.get("citizenship"):
-        parts.append(f"citizens of {_join(num['citizenship'])}")
+        parts.append(f"citizens of {_join(_country_names(num['citizenship']))}")
     if num.get("continent"):
         parts.append(f"from {_join(num['continent'])}")
     if num.get("method_class"):
@@ -800,6 +813,13 @@ def _check_one(claim: Claim, con: Any, cov: _Coverage, baseline: BaselineFn) -> 
     res = _base_result(claim)
     res["coverage"] = [{"from": a.isoformat(), "to": b.isoformat()} for a, b in cov.spans]
     reasons: list[str] = []
+    if claim.measure == "share" and not claim.exact_window and claim.date_from:
+        # A share over a whole month is not the share of one operation's arrests.
+        length = f"{_days_words(claim.days)} " if claim.days else ""
+        reasons.append(
+            f"the text does not say which {length}days between {claim.date_from} and "
+            f"{claim.date_to}, so the arrests the share is of cannot be picked out"
+        )
     if claim.unplaced:
         where = f"'{claim.place}'" if claim.place else "the claim's place"
         why = f": {claim.note}" if claim.note else ""

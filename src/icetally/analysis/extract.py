@@ -590,11 +590,11 @@ def _dataset_for(head: str, sentence: str) -> str:
 
 @dataclass
 class _Op:
+    """A figure later sentences refer back to, and its window."""
+
     claim: dict[str, Any]
     start: date
     end: date
-    members: list[dict[str, Any]] = field(default_factory=list)
-    dependents: list[dict[str, Any]] = field(default_factory=list)
 
 
 def extract_claims(
@@ -607,7 +607,8 @@ def extract_claims(
     claims: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     ids: set[str] = set()
-    op: _Op | None = None
+    op: _Op | None = None  # the last operation with exact days: "the operation" refers here
+    subject: _Op | None = None  # the last figure: "those arrested" in a share refers here
     mentions_immigration_crimes = bool(_IMMIGRATION_CRIMES.search(text.translate(_QUOTES)))
 
     def new_id(base: str) -> str:
@@ -645,13 +646,11 @@ def extract_claims(
                 f"{m.group('pct')}%" if m.group("pct") else " ".join(m.group("q").lower().split())
             )
             base = _share_claim(sentence, source, value, crim, countries, crim_note)
-            _place_share(base, scan, dates, op, refers_to_op)
+            _place_share(base, scan, dates, subject, refers_to_op)
             what = "criminality" if crim else "citizenship"
             start_txt = base["from"].isoformat() if base.get("from") else "undated"
             base["id"] = new_id(f"{start_txt}-share-{what}")
             claims.append(base)
-            if op is not None and base.get("_inherit"):
-                op.dependents.append(base)
             if crim and "convicted" in crim and mentions_immigration_crimes:
                 alt = {k: v for k, v in base.items()}
                 alt["numerator"] = {**base["numerator"], "exclude_immigration_only": True}
@@ -663,13 +662,11 @@ def extract_claims(
                 )
                 alt["id"] = new_id(f"{base['id']}-excluding-immigration-only")
                 claims.append(alt)
-                if op is not None and base.get("_inherit"):
-                    op.dependents.append(alt)
         for m in _SHARE_COUNT.finditer(scan):
             share_spans.append((m.start(), m.end()))
             n = int(m.group("n").replace(",", ""))
             crim, crim_note = _criminality_of(m.group("rest"))
-            total = _denominator(scan, m.start(), numbers, op)
+            total = _denominator(scan, m.start(), numbers, subject)
             if not crim or not total or n > total:
                 skip(sentence, m.group("n"), "a count of people with a record but no total "
                      "to take it from")  # fmt: skip
@@ -678,12 +675,10 @@ def extract_claims(
                 sentence, source, round(n / total, 4), crim, [], crim_note,
                 extra_note=f"{n:,} of {total:,}",
             )  # fmt: skip
-            _place_share(base, scan, dates, op, refers_to_op or True)
+            _place_share(base, scan, dates, subject, True)
             start_txt = base["from"].isoformat() if base.get("from") else "undated"
             base["id"] = new_id(f"{start_txt}-share-criminality")
             claims.append(base)
-            if op is not None and base.get("_inherit"):
-                op.dependents.append(base)
 
         if not _ARREST_WORDS.search(scan):
             continue
@@ -805,15 +800,16 @@ def extract_claims(
             stem = d_from.isoformat() if exact else d_from.strftime("%Y-%m")
             claim["id"] = new_id(f"{stem}-{measure}-{role}")
             claims.append(claim)
-            if measure == "operation" and exact and not inherit and d_from and d_to:
-                if op is None or (op.start, op.end) != (d_from, d_to):
-                    op = _Op(claim, d_from, d_to)
-                elif aors:
-                    op.members.append(claim)
-            elif inherit and op is not None and measure == "operation" and aors:
-                op.members.append(claim)
-
-        # operations whose regional figures were in this sentence: handled at the end
+            if inherit:
+                subject = op  # "The operation saw ...": back to that operation
+            elif not is_week and d_from and d_to:
+                subject = _Op(claim, d_from, d_to)
+                if (
+                    measure == "operation"
+                    and exact
+                    and (op is None or (op.start, op.end) != (d_from, d_to))
+                ):
+                    op = subject
     _finish_ops(claims)
     for c in claims:
         c.pop("_inherit", None)
@@ -858,13 +854,19 @@ def _place_share(
     op: _Op | None,
     refers_to_op: bool,
 ) -> None:
-    """A share's window and places: its own date if it has one, else the operation's."""
+    """A share's window and places: its own date if it has one, else those of the figure
+    it refers to ("of those arrested")."""
     own = [d for d in dates if d.kind not in ("week_anaphor",) and d.date_from]
     out: dict[str, Any] = {}
     if own:
         out["from"], out["to"] = own[0].date_from, own[0].date_to
     elif op is not None and refers_to_op:
         out["from"], out["to"] = op.start, op.end
+        if op.claim.get("exact_window") is False:
+            # "of those arrested" in an operation known only by its month
+            out["exact_window"] = False
+            if op.claim.get("days"):
+                out["days"] = op.claim["days"]
         out["_inherit"] = True
         out["_op"] = op
     else:
@@ -980,9 +982,12 @@ def _finish_ops(claims: list[dict[str, Any]]) -> None:
             _move_after(total, "aor", "to")
     for c in claims:
         op = c.get("_op")
-        if op is not None and "aor" not in c and op.claim.get("aor"):
+        if op is not None and "aor" not in c and "aor" in op.claim:
             c["aor"] = list(op.claim["aor"])
             _move_after(c, "aor", "to")
+            if op.claim.get("county"):
+                c["county"] = list(op.claim["county"])
+                _move_after(c, "county", "aor")
 
 
 def _move_after(d: dict[str, Any], key: str, after: str) -> None:
