@@ -125,7 +125,8 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
             CASE WHEN length(y) <= 4 AND upper(y) IN ({tokens}) THEN NULL ELSE y END;
         CREATE OR REPLACE TEMP MACRO it_clean(x) AS
             CASE WHEN x IS NULL OR it_redacted(x) THEN NULL ELSE it_untoken(it_squash(x)) END;
-        CREATE OR REPLACE TEMP MACRO it_ts(x) AS try_strptime(x, {formats});
+        CREATE OR REPLACE TEMP MACRO it_ts(x) AS
+            coalesce(TRY_CAST(x AS TIMESTAMP), try_strptime(x, {formats}));
         CREATE OR REPLACE TEMP MACRO it_alias_key(x) AS
             trim(regexp_replace(regexp_replace(upper(x),
                  '\\b(AREA OF RESPONSIBILITY|FIELD OFFICE)\\b', '', 'g'), '\\s+', ' ', 'g'));
@@ -161,6 +162,7 @@ def select_sql(
     default_aor: tuple[str, str] | None = None,
     labels: dict[str, str] | None = None,
     view: str = "batch",
+    raw_view: str = "batch_raw",
 ) -> tuple[str, str]:
     """SQL for one batch view: (insert-select of loadable rows, quarantine select).
 
@@ -168,6 +170,7 @@ def select_sql(
     ``raw_*`` column that keeps it. ``default_aor``: (code, text) for releases that name
     their AOR only in the title ("... for the Seattle Area of Responsibility").
     ``labels``: batch column -> original header, for the quarantine's raw values.
+    ``view`` holds the cleaned batch (normalize/clean.py), ``raw_view`` the batch as read.
     """
     by_field: dict[str, str] = {}
     for header, fld in fields.items():
@@ -178,7 +181,7 @@ def select_sql(
         header = by_field.get(name)
         if header is None:
             return "CAST(NULL AS VARCHAR)"
-        return f"it_clean(CAST(b.{_q(header)} AS VARCHAR))"
+        return f"b.{_q(header)}"  # cleaned already (normalize/clean.py)
 
     # --- stage 1: cleaned text of every field + raw columns
     stage = ["b.source_row AS _source_row"]
@@ -187,14 +190,14 @@ def select_sql(
     for name in sorted(set(by_field) | always):
         stage.append(f"{f(name)} AS {_q('f_' + name)}")
     for header, col in raw_columns.items():
-        stage.append(f"it_clean(CAST(b.{_q(header)} AS VARCHAR)) AS {_q(col)}")
+        stage.append(f"b.{_q(header)} AS {_q(col)}")
     # the raw values of a quarantined row, under their original header names
+    # the raw values of a quarantined row, as released, under their original headers
     labels = labels or {}
     pairs = [
-        f"{_lit(labels.get(h, h))}, CAST(b.{_q(h)} AS VARCHAR)" for h in [*fields, *raw_columns]
+        f"{_lit(labels.get(h, h))}, CAST(r.{_q(h)} AS VARCHAR)" for h in [*fields, *raw_columns]
     ]
     raw_json = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)" if pairs else "'{}'"
-    stage.append(f"{raw_json} AS _raw")
 
     has_crim = "criminality" in by_field or "case_criminality" in by_field
     is_cbp = dataset == "cbp_encounters"
@@ -216,6 +219,10 @@ def select_sql(
         parsed.append("CAST(NULL AS TIMESTAMP) AS _ts")
     else:
         parsed.append(f"it_ts({event_src}) AS _ts")
+    # secondary dates parsed once here, read several times below
+    for name in DATE_FIELDS:
+        if name in by_field:
+            parsed.append(f"CAST(it_ts(f_{name}) AS DATE) AS _d_{name}")
     parsed_sql = ", ".join(parsed)
 
     if is_cbp:
@@ -246,12 +253,11 @@ def select_sql(
     cols: dict[str, str] = {}
     for name in DATE_FIELDS:
         if name in by_field:
-            cols[name] = f"CAST(it_ts(f_{name}) AS DATE)"
+            cols[name] = f"_d_{name}"
             flags.append(
-                f"CASE WHEN f_{name} IS NOT NULL AND it_ts(f_{name}) IS NULL "
+                f"CASE WHEN f_{name} IS NOT NULL AND _d_{name} IS NULL "
                 f"THEN '{name}:unreadable=' || f_{name} "
-                f"WHEN it_flag_date(CAST(it_ts(f_{name}) AS DATE)) "
-                f"THEN '{name}:absurd_year' END"
+                f"WHEN it_flag_date(_d_{name}) THEN '{name}:absurd_year' END"
             )
         else:
             cols[name] = "CAST(NULL AS DATE)"
@@ -357,13 +363,8 @@ def select_sql(
     quarantine = (
         f"{base} SELECT {_lit(release_id)} AS release_id, {_lit(source_file)} AS source_file, "
         f"{_lit(source_sheet) if source_sheet else 'CAST(NULL AS VARCHAR)'} AS source_sheet, "
-        f"_source_row AS source_row, _bad AS reason, _raw AS raw "
+        f"_source_row AS source_row, _bad AS reason, "
+        f"(SELECT {raw_json} FROM {raw_view} r WHERE r.source_row = p._source_row) AS raw "
         f"FROM p WHERE _bad IS NOT NULL"
     )
     return insert, quarantine
-
-
-def redaction_counts_sql(headers: list[str], view: str = "batch") -> str:
-    """One row: number of redacted values per raw header in the batch view."""
-    parts = [f"count_if(it_redacted(CAST({_q(h)} AS VARCHAR))) AS {_q(h)}" for h in headers]
-    return f"SELECT {', '.join(parts)} FROM {view}"

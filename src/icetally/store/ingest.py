@@ -20,7 +20,8 @@ import duckdb
 import pyarrow as pa
 
 from icetally import __version__, reference, sources
-from icetally.normalize import canonical_fields, redaction_counts_sql, select_sql
+from icetally.normalize import canonical_fields, select_sql
+from icetally.normalize.clean import clean_batch
 from icetally.schema import raw_column_name, snake
 from icetally.sources.base import SOURCE_ROW, FormatError, Part
 from icetally.store.db import connect, install_reference
@@ -157,7 +158,7 @@ def _load_part(
     safe = {h: f"c{i}" for i, h in enumerate(part.columns)}
     insert, quarantine = select_sql(
         dataset=part.dataset,
-        fields={safe[h]: f for h, f in part.fields.items() if h not in raw_columns},
+        fields={safe[h]: f for h, f in part.fields.items()},
         raw_columns={safe[h]: c for h, c in raw_columns.items()},
         release_id=release_id,
         source_file=path.name,
@@ -168,7 +169,6 @@ def _load_part(
     )
     insert_sql = f'INSERT INTO "{part.dataset}" BY NAME {insert}'
     quarantine_sql = f"INSERT INTO quarantine BY NAME {quarantine}"
-    counts_sql = redaction_counts_sql(list(safe.values()))
     redactions = dict.fromkeys(part.columns, 0)
     names = [*safe.values(), SOURCE_ROW]
     for batch in part.batches:
@@ -184,18 +184,20 @@ def _load_part(
                     path, f"reader yielded a batch without columns {missing}", sheet=part.sheet
                 )
             batch = pa.RecordBatch.from_arrays([batch.column(c) for c in expected], names=names)
-        con.register("batch", pa.Table.from_batches([batch]))
+        cleaned, counts = clean_batch(batch)
+        con.register("batch", pa.Table.from_batches([cleaned]))
+        con.register("batch_raw", pa.Table.from_batches([batch]))
         try:
             loaded = con.execute(insert_sql).fetchall()[0][0]
             quarantined = con.execute(quarantine_sql).fetchall()[0][0]
-            row = con.execute(counts_sql).fetchall()[0]
         finally:
             # after a failed statement DuckDB refuses everything until ROLLBACK; don't
             # let that mask the original error
             with contextlib.suppress(duckdb.Error):
                 con.unregister("batch")
-        for h, n in zip(part.columns, row, strict=True):
-            redactions[h] += int(n or 0)
+                con.unregister("batch_raw")
+        for h, n in zip(part.columns, counts, strict=True):
+            redactions[h] += n
         result.rows_read += batch.num_rows
         result.rows_loaded += int(loaded)
         result.rows_quarantined += int(quarantined)
