@@ -1,9 +1,44 @@
-"""icetally: verifiable answers from US immigration-enforcement records released under FOIA."""
+"""icetally: verifiable answers from US immigration-enforcement records released under FOIA.
+
+    import icetally
+    icetally.ingest(["releases/"], db="ice.duckdb")
+    icetally.count("arrests", db="ice.duckdb", by="aor,month")
+    icetally.surges("arrests", metric="at_large", db="ice.duckdb")
+    icetally.check("claims.yaml", db="ice.duckdb")
+
+The API is imported lazily, so reading a file with icetally.sources stays cheap.
+(`icetally.jurisdictions` is the subpackage; its summary function is
+`icetally.api.jurisdictions`.)
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
 
-from icetally.api import count, ingest, releases, surges  # noqa: E402
+_API = (
+    "check",
+    "check_text",
+    "cooperation",
+    "count",
+    "did",
+    "g287_counts",
+    "ingest",
+    "intensity",
+    "jurisdictions",
+    "load_287g",
+    "load_policies",
+    "releases",
+    "surges",
+)
 
-__all__ = ["count", "ingest", "releases", "surges", "__version__"]
+__all__ = [*_API, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from icetally import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'icetally' has no attribute {name!r}")

@@ -13,6 +13,9 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from icetally.analysis.claims import CheckReport
+from icetally.analysis.claims import check as _check
+from icetally.analysis.claims import check_text as _check_text
 from icetally.analysis.operations import SurgesResult
 from icetally.analysis.operations import surges as _surges
 from icetally.query.count import CountResult
@@ -44,6 +47,33 @@ def surges(dataset: str = "arrests", **kwargs: Any) -> SurgesResult:
     return _surges(dataset, **kwargs)
 
 
+def check(
+    claims: Any,
+    db: str | os.PathLike[str] | None = None,
+    *,
+    backend: str | None = None,
+    tolerance: float | None = None,
+) -> CheckReport:
+    """Check a claims file (path, parsed YAML or list of claims) against the records;
+    see icetally.analysis.claims and docs/claims.md."""
+    return _check(claims, db=db, backend=backend, tolerance=tolerance)
+
+
+def check_text(
+    text: str,
+    db: str | os.PathLike[str] | None = None,
+    *,
+    published: str | None = None,
+    source: str | None = None,
+    backend: str | None = None,
+    tolerance: float | None = None,
+) -> tuple[Any, CheckReport]:
+    """Extract claims from a press release's text and check them: (extraction, report)."""
+    return _check_text(
+        text, published=published, source=source, db=db, backend=backend, tolerance=tolerance
+    )
+
+
 def releases(db: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """The releases manifest, one dict per ingested file or sheet."""
     con = connect(db, read_only=True)
@@ -65,3 +95,31 @@ def releases(db: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
         return rows
     finally:
         con.close()
+
+
+# Cooperation and enforcement intensity by jurisdiction (docs/jurisdictions.md).
+from icetally.jurisdictions import (  # noqa: E402
+    cooperation,
+    did,
+    g287_counts,
+    intensity,
+    jurisdictions,
+    load_287g,
+    load_policies,
+)
+
+__all__ = [
+    "check",
+    "check_text",
+    "cooperation",
+    "count",
+    "did",
+    "g287_counts",
+    "ingest",
+    "intensity",
+    "jurisdictions",
+    "load_287g",
+    "load_policies",
+    "releases",
+    "surges",
+]
