@@ -462,6 +462,25 @@ def evaluate(
         naive_all.append(run_naive(df))
     ice_res = _pool(planted_all, ice_all)
     naive_res = _pool(planted_all, naive_all)
+    # The naive detector as specified (8 weeks, 2 sd) plus stricter variants, so that
+    # the comparison does not rest on a weak setting of the baseline method.
+    variants = {}
+    for lookback, k_sd in [(8, 3.0), (26, 2.0), (26, 3.0), (52, 3.0)]:
+        dets = []
+        for k in range(n_datasets):
+            df, _ = make_dataset(seed + k)
+            dets.append(run_naive(df, lookback, k_sd))
+        v = _pool(planted_all, dets)
+        variants[f"{lookback} weeks, {k_sd:g} sd"] = {
+            "precision": v["precision"],
+            "recall": v["recall"],
+            "f1": v["f1"],
+            "subset_50pct_3days": {
+                "recall": v["subset_50pct_3days"]["recall"],
+                "precision": v["subset_50pct_3days"]["precision"],
+            },
+        }
+    naive_res["variants"] = variants
 
     # Calibration: the same generator with no operations planted. Every detection is a
     # false one; compare the rate per AOR-year with the nominal threshold.
