@@ -568,7 +568,8 @@ def _nb_llr(C: np.ndarray, B: np.ndarray, extra: np.ndarray) -> np.ndarray:
     k = B**2 / np.maximum(extra, _PHI_FLOOR * np.maximum(B, _EPS_MU))
     with np.errstate(divide="ignore", invalid="ignore"):
         llr = C * np.log(C / B) - (C + k) * np.log1p((C - B) / (B + k))
-    return np.where(C > B, np.nan_to_num(llr, nan=0.0, posinf=0.0), 0.0)
+    # C > B > 0 wherever the value is kept, so the masked-out NaNs (C = 0) never leak.
+    return np.where(C > B, llr, 0.0)
 
 
 def _window_sums(cs: np.ndarray, w: int) -> np.ndarray:
@@ -605,11 +606,11 @@ def _null_maxima(
     max_window: int,
     n_sim: int,
     rng: np.random.Generator,
-    penalty: float,
-) -> tuple[np.ndarray, np.ndarray]:
+    penalty: float | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Scan n_sim null series of days lo..hi; return the maximum window LLR of each and
-    the penalised contributions max(LLR - penalty, 0) of every window (for the joint
-    multi-AOR null), shape (n_sim, max_window, hi - lo + 1), float32.
+    (unless penalty is None) the penalised contributions max(LLR - penalty, 0) of every
+    window for the joint multi-AOR null, shape (n_sim, max_window, hi - lo + 1), float32.
 
     Each replicate draws a baseline from the fitted coefficients' sampling distribution
     and then NB counts around it, and is scanned against the fitted baseline, exactly as
@@ -627,7 +628,7 @@ def _null_maxima(
         L = v_ * np.sqrt(np.maximum(w_, 0))
     n = len(mu)
     maxima = np.zeros(n_sim)
-    contrib = np.zeros((n_sim, max_window, n), dtype=np.float32)
+    contrib = None if penalty is None else np.zeros((n_sim, max_window, n), dtype=np.float32)
     batch = max(1, min(n_sim, 1_000_000 // max(n, 1)))
     for s in range(0, n_sim, batch):
         m = min(batch, n_sim - s)
@@ -641,7 +642,8 @@ def _null_maxima(
         for w, sc in enumerate(_scan_scores(ysim, mu, u, phi, max_window), start=1):
             if sc.shape[-1]:
                 best = np.maximum(best, sc.max(axis=-1))
-                contrib[s : s + m, w - 1, : n - w + 1] = np.maximum(sc - penalty, 0.0)
+                if contrib is not None:
+                    contrib[s : s + m, w - 1, : n - w + 1] = np.maximum(sc - penalty, 0.0)
         maxima[s : s + m] = best
     return maxima, contrib
 
@@ -716,7 +718,7 @@ class _AorScan:
     gum: _Gumbel
     day_p: np.ndarray
     taken: np.ndarray
-    null_contrib: np.ndarray  # penalised null contributions over the fitted range
+    null_contrib: np.ndarray | None  # penalised null contributions over the fitted range
     f_lo: int
 
     def window_ok(self, w: int) -> np.ndarray:
@@ -738,7 +740,7 @@ def _prepare_scan(
     max_window: int,
     n_sim: int,
     seed: int,
-    penalty: float,
+    penalty: float | None,
 ) -> _AorScan:
     fit_idx = np.flatnonzero(bl.fit_mask)
     # The null is simulated over the whole fitted range whatever the reporting range, so
@@ -860,6 +862,9 @@ def _select_aor(
 
 def _joint_stage(
     scans: Mapping[str, _AorScan],
+    null_t: np.ndarray,
+    covered: np.ndarray,
+    g0: int,
     *,
     threshold: float,
     penalty: float,
@@ -880,19 +885,8 @@ def _joint_stage(
     AORs contributing (LLR > penalty), each with its own refined window."""
     if len(scans) < 2:
         return []
-    g0 = min(sc.bl.first_day for sc in scans.values())
-    g1 = max(sc.bl.first_day + sc.bl.n_days for sc in scans.values())
-    n_glob = g1 - g0
-    n_sim = next(iter(scans.values())).null_contrib.shape[0]
-    null_t = np.zeros((n_sim, max_window, n_glob), dtype=np.float32)
-    covered = np.zeros(n_glob, dtype=bool)
-    for sc in scans.values():
-        off = sc.bl.first_day + sc.f_lo - g0
-        n = sc.null_contrib.shape[2]
-        null_t[:, :, off : off + n] += sc.null_contrib
-        covered[off : off + n] = True
+    n_sim, _, n_glob = null_t.shape
     gum = _fit_gumbel(null_t.reshape(n_sim, -1).max(axis=1), int(covered.sum()))
-    del null_t
     t_star = gum.score_for(threshold)
 
     aors = sorted(scans)
@@ -1103,10 +1097,22 @@ def detect_surges(
         baselines = {a: b for a, b in baselines.items() if a in set(wanted)}
     d_from = _date_to_day(date_from) if date_from is not None else None
     d_to = _date_to_day(date_to) if date_to is not None else None
-    common = dict(max_window=max_window, n_sim=n_sim, seed=seed, penalty=joint_penalty)
+    use_joint = joint and len(baselines) > 1
+    common = dict(
+        max_window=max_window,
+        n_sim=n_sim,
+        seed=seed,
+        penalty=joint_penalty if use_joint else None,
+    )
     select = dict(threshold=threshold, min_excess=min_excess, max_window=max_window)
     found: list[AorSurge] = []
     scans: dict[str, _AorScan] = {}
+    # The joint scan's null: every AOR's penalised replicate scores summed day by day on
+    # one calendar (accumulated AOR by AOR so that only one AOR's replicates are held).
+    g0 = min((b.first_day for b in baselines.values()), default=0)
+    g1 = max((b.first_day + b.n_days for b in baselines.values()), default=0)
+    null_t = np.zeros((n_sim, max_window, g1 - g0) if use_joint else (0, 0, 0), np.float32)
+    covered = np.zeros(g1 - g0, dtype=bool)
     for aor in sorted(baselines):
         bl = baselines[aor]
         fit_idx = np.flatnonzero(bl.fit_mask)
@@ -1140,9 +1146,15 @@ def detect_surges(
                 i, j = bl.window_index(a.start, a.end)
                 sc.taken[i : j + 1] = True
             found.extend(keep)
+        if use_joint and sc.null_contrib is not None:
+            off = bl.first_day + sc.f_lo - g0
+            n = sc.null_contrib.shape[2]
+            null_t[:, :, off : off + n] += sc.null_contrib
+            covered[off : off + n] = True
+        sc.null_contrib = None
         scans[aor] = sc
-    if joint and len(scans) > 1:
-        found.extend(_joint_stage(scans, penalty=joint_penalty, **select))
+    if use_joint and len(scans) > 1:
+        found.extend(_joint_stage(scans, null_t, covered, g0, penalty=joint_penalty, **select))
     final = {a: sc.bl for a, sc in scans.items()}
     merged: list[AorSurge] = []
     for aor in sorted(final):
