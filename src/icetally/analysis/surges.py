@@ -196,6 +196,10 @@ def _to_day_numbers(values: Any) -> np.ndarray:
         return arr.astype("datetime64[D]").astype(np.int64)
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64)
+    try:  # date objects and ISO strings convert in one vectorised call
+        return arr.astype("datetime64[D]").astype(np.int64)
+    except (TypeError, ValueError):
+        pass
     out = np.empty(len(arr), dtype=np.int64)
     for i, v in enumerate(arr):
         if isinstance(v, date):
