@@ -700,7 +700,9 @@ def surges(
     date_from: str | None = typer.Option(None, "--from", help="Report windows from this day"),
     date_to: str | None = typer.Option(None, "--to", help="... to this day (inclusive)"),
     aor: str | None = typer.Option(None, "--aor", help="AOR codes, e.g. ATL,CHI"),
-    min_excess: float = typer.Option(0, "--min-excess", help="Smallest excess to report"),
+    min_excess: float = typer.Option(
+        10, "--min-excess", help="Smallest excess (records above baseline) to report"
+    ),
     threshold: float = typer.Option(
         0.01, "--threshold", help="Largest p-value (chance per AOR-year under no surge)"
     ),

@@ -15,6 +15,12 @@ from icetally.query.filters import QueryError, Slice
 from icetally.query.series import coverage, daily_expr, daily_series, metric_slice
 
 
+# Weekend at-large baselines can be near zero, where a handful of arrests is already
+# "significant"; an operation worth reporting stands at least this many records above
+# its baseline. Pass min_excess=0 to see every significant window.
+DEFAULT_MIN_EXCESS = 10
+
+
 @dataclass
 class SurgesResult:
     surges: list[Surge]
@@ -42,7 +48,7 @@ def surges(
     date_from: str | None = None,
     date_to: str | None = None,
     aor: str | list[str] | None = None,
-    min_excess: float = 0,
+    min_excess: float = DEFAULT_MIN_EXCESS,
     threshold: float = DEFAULT_THRESHOLD,
     max_window: int = 14,
     con: Any = None,
