@@ -42,7 +42,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-__all__ = ["Baseline", "BaselineError", "window_baseline", "DEFAULT_WEEKS", "MIN_REFERENCE_DAYS"]
+__all__ = [
+    "Baseline",
+    "BaselineError",
+    "window_baseline",
+    "model_window_baseline",
+    "DEFAULT_WEEKS",
+    "MIN_REFERENCE_DAYS",
+]
 
 DEFAULT_WEEKS = 8
 # Fewer than this many reference values for a day (e.g. a window at the very edge of a
@@ -191,4 +198,52 @@ def window_baseline(
         method=f"same-weekday interquartile mean, {weeks} weeks before and after",
         days_used=used,
         per_day=per_day,
+    )
+
+
+def model_window_baseline(
+    daily: Mapping[date, int],
+    start: date,
+    end: date,
+    *,
+    coverage: tuple[date, date],
+    holidays: Iterable[date] = (),
+) -> Baseline:
+    """The surge detector's baseline for one window, with ``window_baseline``'s
+    signature (``icetally.check(..., baseline=model_window_baseline)``).
+
+    A robust negative-binomial model of the daily series (trend, weekday, holidays; see
+    docs/methods.md, "Surge detection") fitted with the window's own days excluded;
+    ``low``/``high`` bound the window's normal total at 80% (as ``window_baseline``'s
+    10th-90th percentiles do). Less transparent than the same-weekday mean, but the
+    same model the surge figures use."""
+    import numpy as np
+    import pandas as pd
+
+    from icetally.analysis.surges import fit_baselines
+
+    days = sorted(d for d in daily if coverage[0] <= d <= coverage[1])
+    if not days:
+        raise BaselineError("no days inside coverage")
+    frame = pd.DataFrame({"date": days, "aor": "ALL", "n": [daily[d] for d in days]})
+    fits = fit_baselines(
+        frame, coverage=coverage, holidays=list(holidays) or None, incomplete_tail_days=0
+    )
+    if "ALL" not in fits:
+        raise BaselineError("no days to fit a model on")
+    fit = fits["ALL"]
+    i, j = fit.window_index(start, end)
+    if j < 0 or i >= fit.n_days:
+        raise BaselineError("window outside coverage")
+    exclude = np.zeros(fit.n_days, dtype=bool)
+    exclude[max(i, 0) : j + 1] = True
+    fit = fit.refit(exclude)
+    w = fit.window(start, end, level=0.8)
+    return Baseline(
+        expected=w["expected"],
+        low=max(w["observed"] - w["excess_high"], 0.0),
+        high=w["observed"] - w["excess_low"],
+        method="robust negative-binomial model of the daily series, window excluded "
+        "(the surge baseline)",
+        days_used=int((fit.fit_mask & ~exclude).sum()),
     )
