@@ -21,6 +21,8 @@ Rules (documented in docs/normalization.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import duckdb
 
 from icetally.normalize.rules import (
@@ -161,6 +163,7 @@ def select_sql(
     immigration_pattern: str | None,
     default_aor: tuple[str, str] | None = None,
     labels: dict[str, str] | None = None,
+    codes: Iterable[str] = (),
     view: str = "batch",
     raw_view: str = "batch_raw",
 ) -> tuple[str, str]:
@@ -171,10 +174,18 @@ def select_sql(
     their AOR only in the title ("... for the Seattle Area of Responsibility").
     ``labels``: batch column -> original header, for the quarantine's raw values.
     ``view`` holds the cleaned batch (normalize/clean.py), ``raw_view`` the batch as read.
+    ``codes``: the ``_code_*`` columns of the view (normalize/codes.py).
     """
     by_field: dict[str, str] = {}
     for header, fld in fields.items():
         by_field.setdefault(fld, header)
+
+    codes = set(codes)
+
+    def code(name: str) -> str:
+        """A looked-up code (normalize/codes.py), or NULL when the batch has none."""
+        col = f"_code_{name}"
+        return col if col in codes else "CAST(NULL AS VARCHAR)"
 
     def f(name: str) -> str:
         """Cleaned text of a field, or NULL when the table lacks it."""
@@ -185,12 +196,14 @@ def select_sql(
 
     # --- stage 1: cleaned text of every field + raw columns
     stage = ["b.source_row AS _source_row"]
-    # fields the joins below read are always present (NULL when the table lacks them)
+    # fields read below whether or not the table has them (NULL when it lacks them)
     always = {"event_date", "aor", "criminality", "citizenship", "state", "county", "method"}
     for name in sorted(set(by_field) | always):
         stage.append(f"{f(name)} AS {_q('f_' + name)}")
     for header, col in raw_columns.items():
         stage.append(f"b.{_q(header)} AS {_q(col)}")
+    for name in sorted(codes):
+        stage.append(f"b.{_q(name)}")
     # the raw values of a quarantined row, under their original header names
     # the raw values of a quarantined row, as released, under their original headers
     labels = labels or {}
@@ -273,27 +286,23 @@ def select_sql(
     )
     cols["date_flag"] = f"nullif(concat_ws(';', {', '.join(flags)}), '')"
     cols["aor_raw"] = "f_aor"
-    cols["aor"] = "CAST(NULL AS VARCHAR)" if is_cbp else "ra.code"
+    cols["aor"] = "CAST(NULL AS VARCHAR)" if is_cbp else code("aor")
     if default_aor and "aor" not in by_field and not is_cbp:
         cols["aor"] = _lit(default_aor[0])
         cols["aor_raw"] = _lit(default_aor[1])
     for name in TEXT_FIELDS:
         cols[name] = f"f_{name}" if name in by_field else "CAST(NULL AS VARCHAR)"
-    cols["state_abbr"] = "rs.abbr"
-    cols["county_fips"] = "rc.fips"
-    cols["country_iso3"] = "rk.iso3"
-    cols["continent"] = "rk.continent"
-    cols["method_class"] = (
-        "CASE WHEN f_method IS NULL THEN NULL ELSE coalesce(rm.method_class, 'other') END"
-        if "method" in by_field
-        else "CAST(NULL AS VARCHAR)"
-    )
+    cols["state_abbr"] = code("state_abbr")
+    cols["county_fips"] = code("county_fips")
+    cols["country_iso3"] = code("iso3")
+    cols["continent"] = code("continent")
+    cols["method_class"] = code("method_class")
     crim_raw = "f_criminality"
     if "case_criminality" in by_field:
         crim_raw = "coalesce(f_criminality, f_case_criminality)"
     cols["criminality_raw"] = crim_raw if has_crim else "CAST(NULL AS VARCHAR)"
     cols["criminality"] = (
-        "coalesce(rcr.criminality, 'unknown')" if has_crim else "CAST(NULL AS VARCHAR)"
+        f"coalesce({code('criminality')}, 'unknown')" if has_crim else "CAST(NULL AS VARCHAR)"
     )
     if immigration_pattern and ("msc_charge" in by_field or "msc_charge_code" in by_field):
         text = (
@@ -302,7 +311,7 @@ def select_sql(
             else ("f_msc_charge" if "msc_charge" in by_field else "f_msc_charge_code")
         )
         cols["immigration_only_conviction"] = (
-            f"CASE WHEN coalesce(rcr.criminality, '') <> 'convicted' OR {text} IS NULL "
+            f"CASE WHEN coalesce({code('criminality')}, '') <> 'convicted' OR {text} IS NULL "
             f"OR {text} = '' THEN NULL "
             f"ELSE regexp_matches({text}, {_lit(immigration_pattern or '$^')}) END"
         )
@@ -337,29 +346,11 @@ def select_sql(
 
     out = [f"{cols[c]} AS {_q(c)}" for c in COLUMN_NAMES]
     out += [_q(c) for c in raw_columns.values()]
-    state_key = "it_key(f_state)"
-    joins = f"""
-        LEFT JOIN ref_aor_aliases ra ON ra.alias = it_alias_key(p.f_aor)
-        LEFT JOIN ref_state_keys rs ON rs.key = {state_key}
-        LEFT JOIN ref_county_keys rc ON rc.state_abbr = rs.abbr
-                                     AND rc.key = it_county_key(p.f_county)
-        LEFT JOIN ref_countries rk ON rk.key = it_key(p.f_citizenship)
-        LEFT JOIN ref_methods rm ON rm.key = it_key(p.f_method)
-        LEFT JOIN ref_criminality rcr ON rcr.key = it_key({crim_raw.replace("f_", "p.f_")})
-    """
-    if "state" not in by_field:
-        joins = joins.replace(f"ON rs.key = {state_key}", "ON false")
-    if "county" not in by_field:
-        joins = joins.replace("AND rc.key = it_county_key(p.f_county)", "AND false")
-    if "method" not in by_field:
-        joins = joins.replace("ON rm.key = it_key(p.f_method)", "ON false")
-    if not has_crim:
-        joins = joins.replace(f"ON rcr.key = it_key({crim_raw.replace('f_', 'p.f_')})", "ON false")
     base = f"""
         WITH s AS (SELECT {", ".join(stage)} FROM {view} b),
              p AS (SELECT {parsed_sql}, {bad} AS _bad FROM s)
     """
-    insert = f"{base} SELECT {', '.join(out)} FROM p {joins} WHERE p._bad IS NULL"
+    insert = f"{base} SELECT {', '.join(out)} FROM p WHERE p._bad IS NULL"
     quarantine = (
         f"{base} SELECT {_lit(release_id)} AS release_id, {_lit(source_file)} AS source_file, "
         f"{_lit(source_sheet) if source_sheet else 'CAST(NULL AS VARCHAR)'} AS source_sheet, "

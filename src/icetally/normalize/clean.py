@@ -43,7 +43,9 @@ def clean_column(col: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.Chunked
         redacted_n = int(pc.sum(redacted).as_py() or 0)
     out = pc.utf8_trim_whitespace(text)
     # collapse runs of white space only where there are any (rare)
-    if pc.any(pc.match_substring_regex(out, r"\s\s|[\t\n\r]")).as_py():
+    # collapse runs of spaces only where there are any (rare); a tab or line break
+    # inside a value is kept as released
+    if pc.any(pc.match_substring(out, "  ")).as_py():
         out = pc.replace_substring_regex(out, r"\s+", " ")
     empty = pc.or_kleene(
         pc.equal(out, ""),

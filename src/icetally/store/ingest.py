@@ -22,6 +22,7 @@ import pyarrow as pa
 from icetally import __version__, reference, sources
 from icetally.normalize import canonical_fields, select_sql
 from icetally.normalize.clean import clean_batch
+from icetally.normalize.codes import code_columns, code_names
 from icetally.schema import raw_column_name, snake
 from icetally.sources.base import SOURCE_ROW, FormatError, Part
 from icetally.store.db import connect, install_reference
@@ -156,9 +157,11 @@ def _load_part(
     # Batches are queried under positional names (c0, c1, ...): real headers can be
     # empty, duplicated or full of punctuation.
     safe = {h: f"c{i}" for i, h in enumerate(part.columns)}
+    fields = {safe[h]: f for h, f in part.fields.items()}
     insert, quarantine = select_sql(
         dataset=part.dataset,
-        fields={safe[h]: f for h, f in part.fields.items()},
+        fields=fields,
+        codes=code_names(fields),
         raw_columns={safe[h]: c for h, c in raw_columns.items()},
         release_id=release_id,
         source_file=path.name,
@@ -185,6 +188,10 @@ def _load_part(
                 )
             batch = pa.RecordBatch.from_arrays([batch.column(c) for c in expected], names=names)
         cleaned, counts = clean_batch(batch)
+        codes = code_columns(cleaned, fields)
+        if codes:
+            for name, arr in codes.items():
+                cleaned = cleaned.append_column(name, arr)
         con.register("batch", pa.Table.from_batches([cleaned]))
         con.register("batch_raw", pa.Table.from_batches([batch]))
         try:
