@@ -671,8 +671,8 @@ def check(
         _emit_json(report.to_dict())
         return
     t = Table(title="claims against the records")
-    t.add_column("id", overflow="fold")
-    t.add_column("measure")
+    t.add_column("id", overflow="fold", min_width=14)
+    t.add_column("measure", no_wrap=True)
     t.add_column("verdict", no_wrap=True)
     for name in ("stated", "observed", "expected", "excess"):
         t.add_column(name, justify="right")
@@ -691,6 +691,36 @@ def check(
     for r in report.results:
         style = _VERDICT_STYLE.get(r["verdict"], "")
         out.print(f"[bold]{r['id']}[/] [{style}]{r['verdict']}[/]: {r['explanation']}")
+
+
+@app.command()
+def export(
+    parquet: Path = typer.Option(
+        ..., "--parquet", help="Output directory (created; an earlier export there is replaced)"
+    ),
+    db: str | None = DbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Export the store as Parquet, partitioned by dataset and fiscal year, with the
+    releases manifest, for Spark (--backend spark --db DIR) or any Parquet reader.
+
+    Example: icetally export --parquet ice-parquet/
+    """
+    import duckdb
+
+    from icetally.store.export import ExportError, export_parquet
+
+    try:
+        manifest = export_parquet(db, parquet)
+    except (FileNotFoundError, ExportError, duckdb.Error) as exc:
+        _fail(str(exc))
+    if as_json:
+        _emit_json(manifest)
+        return
+    t = Table("table", "rows", "fiscal-year partitions", box=None, title=str(parquet))
+    for name, info in manifest["tables"].items():
+        t.add_row(name, f"{info['rows']:,}", ", ".join(info["partitions"]) or "-")
+    out.print(t)
 
 
 @app.command()
@@ -717,15 +747,8 @@ def surges(
     """
     try:
         result = api.surges(
-            dataset,
-            metric=metric,
-            db=db,
-            backend=backend,
-            date_from=date_from,
-            date_to=date_to,
-            aor=aor,
-            min_excess=min_excess,
-            threshold=threshold,
+            dataset, metric=metric, db=db, backend=backend, date_from=date_from,
+            date_to=date_to, aor=aor, min_excess=min_excess, threshold=threshold,
             max_window=max_window,
         )
     except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
@@ -735,28 +758,50 @@ def surges(
         return
     for note in result.notes:
         err.print(f"[yellow]note:[/] {note}")
-    t = Table(
-        "id",
-        "window",
-        "AORs",
-        "observed",
-        "expected",
-        "excess (95%)",
-        "p",
-        title=f"{dataset} surges ({metric}): {len(result.surges)}",
-        box=None,
-    )
+    t = Table("id", "window", "AORs", "observed", "expected", "excess (95%)", "p",
+              title=f"{dataset} surges ({metric}): {len(result.surges)}", box=None)
     for s in result.surges:
         t.add_row(
-            s.id,
-            f"{s.start} → {s.end}",
+            s.id, f"{s.start} → {s.end}",
             ", ".join(f"{a.aor} {a.start:%m-%d}→{a.end:%m-%d}" for a in s.aors),
-            f"{s.observed:,}",
-            f"{s.expected:,.0f}",
+            f"{s.observed:,}", f"{s.expected:,.0f}",
             f"{s.excess:,.0f} ({s.excess_low:,.0f}–{s.excess_high:,.0f})",
             f"{s.p_value:.1g}",
         )
     out.print(t)
+
+
+@app.command()
+def serve(
+    db: str | None = DbOpt,
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to bind (default: this machine only)"
+    ),
+    port: int = typer.Option(8000, "--port", help="TCP port"),
+    warm: bool = typer.Option(
+        True, "--warm/--no-warm", help="Compute the overview's surge scan at start-up"
+    ),
+) -> None:
+    """Serve the dashboard and the JSON API over the store, read-only (docs/web.md).
+
+    Example: icetally serve --db ice.duckdb   then open http://127.0.0.1:8000/
+    """
+    try:
+        import uvicorn
+
+        from icetally.web import create_app
+    except ImportError as exc:
+        _fail(f"the web server needs the web extra: pip install 'icetally[web]' ({exc})")
+    from icetally.store.db import resolve_db
+
+    path = resolve_db(db)
+    if not path.exists():
+        _fail(f"no store at {path}: run `icetally ingest FILES --db {path}` first")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        # Binding elsewhere is allowed but must be a choice: the server has no auth.
+        err.print(f"[yellow]warning:[/] listening on {host}: reachable from other machines")
+    err.print(f"icetally: serving {path} (read-only) on http://{host}:{port}/")
+    uvicorn.run(create_app(path, warm=warm), host=host, port=port, log_level="warning")
 
 
 def main() -> None:  # pragma: no cover

@@ -1,0 +1,442 @@
+"""The JSON API: the CLI's commands over HTTP, with the CLI's option names as query
+parameters and the CLI's ``--json`` output as the body (docs/cli.md, docs/web.md)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from icetally.analysis.surges import DEFAULT_THRESHOLD
+from icetally.schema import BY_DIMENSIONS, DATASETS
+from icetally.web import service
+from icetally.web.problems import WebProblem, problem_responses
+from icetally.web.service import CountParams, Limits, SurgeParams
+
+DatasetName = Literal[DATASETS]  # type: ignore[valid-type]
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+REPORT_CSP = (
+    # A report is self-contained HTML: it may style and script itself inline but can
+    # load nothing from anywhere (no CDN, no beacon).
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "img-src data:; font-src data:; frame-ancestors 'self'"
+)
+
+
+def _date(description: str, alias: str) -> Any:
+    return Query(
+        alias=alias,
+        pattern=DATE_PATTERN,
+        description=description,
+        json_schema_extra={"format": "date"},
+        examples=["2017-09-24"],
+    )
+
+
+def _list(description: str, example: str | None = None) -> Any:
+    return Query(
+        description=description + " Comma-separated, or the parameter repeated.",
+        examples=[example] if example else None,
+    )
+
+
+ListParam = list[str] | None
+ALLOWED: dict[str, set[str]] = {}
+
+
+def reject_unknown(request: Request, endpoint: str) -> None:
+    """A misspelt parameter (``form=`` for ``from=``) would silently widen the slice;
+    refuse it, as the claims file refuses unknown keys."""
+    unknown = sorted(set(request.query_params) - ALLOWED[endpoint])
+    if unknown:
+        raise WebProblem(
+            "invalid-parameter",
+            f"unknown query parameter(s) {unknown}; {endpoint} takes "
+            f"{', '.join(sorted(ALLOWED[endpoint]))}",
+        )
+
+
+def json_response(obj: Any, status: int = 200) -> Response:
+    # default=str as in the CLI's --json: dates and decimals become strings.
+    import json
+
+    body = json.dumps(obj, default=str, separators=(",", ":"), allow_nan=False)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def build_router(limits: Limits) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["api"])
+
+    @router.get(
+        "/health",
+        summary="Liveness and the store's path",
+        responses=problem_responses(503),
+    )
+    def health(request: Request) -> dict[str, Any]:
+        reject_unknown(request, "/api/health")
+        store = request.app.state.store
+        info = store.info()
+        return {
+            "status": "ok",
+            "store": info.path,
+            "releases": len(info.releases),
+            "datasets": info.datasets,
+            "synthetic": info.synthetic,
+            "read_only": True,
+        }
+
+    ALLOWED["/api/health"] = set()
+
+    @router.get(
+        "/releases",
+        summary="What is in the store (icetally releases --json)",
+        responses=problem_responses(400, 503),
+    )
+    def releases(request: Request) -> dict[str, Any]:
+        reject_unknown(request, "/api/releases")
+        return {"releases": request.app.state.store.info().releases}
+
+    ALLOWED["/api/releases"] = set()
+
+    @router.get(
+        "/count",
+        summary="Count records in any slice (icetally count --json)",
+        description=(
+            "The same parameters as `icetally count` and the same JSON: "
+            '`{"total", "rows": [{..., "n"}], "query": {"dataset", "filters", "by", '
+            '"sql", "releases"}}`. `format=csv` or `Accept: text/csv` gives the rows as '
+            "CSV. Limits: at most "
+            f"{limits.max_by} `by` dimensions, {limits.max_rows} rows, "
+            f"{limits.max_daily_span_days} days for by=date, {limits.query_timeout:g} s."
+        ),
+        responses={
+            200: {
+                "content": {
+                    "application/json": {},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+                "description": "the count (JSON, or CSV rows)",
+            },
+            **problem_responses(400, 413, 422, 503),
+        },
+    )
+    def count(
+        request: Request,
+        dataset: Annotated[DatasetName, Query(description="Dataset (table)")] = "arrests",
+        date_from: Annotated[str | None, _date("First day, inclusive", "from")] = None,
+        date_to: Annotated[str | None, _date("Last day, inclusive", "to")] = None,
+        aor: Annotated[ListParam, _list("AOR codes", "LOS,PHI")] = None,
+        state: Annotated[ListParam, _list("States: postal codes or names", "TX")] = None,
+        county: Annotated[ListParam, _list("County FIPS or names")] = None,
+        citizenship: Annotated[ListParam, _list("As released (MEXICO) or ISO3", "MEX")] = None,
+        continent: Annotated[ListParam, _list("Continents", "Africa")] = None,
+        method_class: Annotated[ListParam, _list("custodial, at_large, other", "at_large")] = None,
+        criminality: Annotated[
+            ListParam, _list("convicted, pending_charges, immigration_violator, unknown")
+        ] = None,
+        fiscal_year: Annotated[ListParam, _list("Fiscal years: 2018 or FY2018", "2018")] = None,
+        administration: Annotated[
+            ListParam, _list("bush, obama, trump1, biden, trump2", "trump1")
+        ] = None,
+        release: Annotated[ListParam, _list("Release ids (see /api/releases)")] = None,
+        by: Annotated[
+            ListParam, _list("Dimensions: " + ", ".join(BY_DIMENSIONS), "aor,month")
+        ] = None,
+        format: Annotated[
+            Literal["json", "csv"] | None, Query(description="json (default) or csv")
+        ] = None,
+    ) -> Response:
+        reject_unknown(request, "/api/count")
+        params = CountParams.build(
+            dataset,
+            date_from,
+            date_to,
+            {
+                "aor": aor,
+                "state": state,
+                "county": county,
+                "citizenship": citizenship,
+                "continent": continent,
+                "method_class": method_class,
+                "criminality": criminality,
+                "fiscal_year": fiscal_year,
+                "administration": administration,
+                "release": release,
+            },
+            by,
+            limits,
+        )
+        result = service.count(request.app.state.store, params, limits)
+        wants_csv = format == "csv" or (
+            format is None and "text/csv" in request.headers.get("accept", "")
+        )
+        if wants_csv:
+            name = "-".join(["icetally", dataset, *params.by]) + ".csv"
+            return Response(
+                service.count_csv(result),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            )
+        return json_response(result)
+
+    ALLOWED["/api/count"] = {
+        "dataset",
+        "from",
+        "to",
+        *service.FILTERS,
+        "by",
+        "format",
+    }
+
+    @router.get(
+        "/surges",
+        summary="Find enforcement surges (icetally surges --json)",
+        description=(
+            "Multi-day windows above each AOR's baseline. A scan takes seconds; each "
+            "distinct scan is computed once and cached. New scans are limited to "
+            f"{limits.surge_scans_per_minute} a minute (429 with Retry-After beyond)."
+        ),
+        responses=problem_responses(400, 422, 429, 503),
+    )
+    def surges(
+        request: Request,
+        dataset: Annotated[DatasetName, Query(description="Dataset")] = "arrests",
+        metric: Annotated[
+            Literal["all", "at_large", "custodial", "other"],
+            Query(description="all records, or one arrest method class"),
+        ] = "all",
+        date_from: Annotated[str | None, _date("Report windows from this day", "from")] = None,
+        date_to: Annotated[str | None, _date("... to this day, inclusive", "to")] = None,
+        aor: Annotated[ListParam, _list("AOR codes", "ATL,CHI")] = None,
+        min_excess: Annotated[
+            float, Query(ge=0, le=1e9, description="Smallest excess to report")
+        ] = 0.0,
+        threshold: Annotated[
+            float,
+            Query(gt=0, lt=1, description="Largest p-value (chance per AOR-year)"),
+        ] = DEFAULT_THRESHOLD,
+        max_window: Annotated[int, Query(ge=1, le=62, description="Longest window in days")] = 14,
+    ) -> Response:
+        reject_unknown(request, "/api/surges")
+        p = SurgeParams(
+            dataset=dataset,
+            metric=metric,
+            date_from=date_from,
+            date_to=date_to,
+            aor=service.join_param("aor", aor, limits),
+            min_excess=float(min_excess),
+            threshold=float(threshold),
+            max_window=int(max_window),
+        )
+        return json_response(request.app.state.surge_scans.get(request.app.state.store, p, limits))
+
+    ALLOWED["/api/surges"] = {
+        "dataset",
+        "metric",
+        "from",
+        "to",
+        "aor",
+        "min_excess",
+        "threshold",
+        "max_window",
+    }
+
+    @router.post(
+        "/check",
+        summary="Check claims (icetally check --json; --text for press-release text)",
+        description=(
+            "The body is a claims file (YAML or JSON, see docs/claims.md) or, with "
+            "`text=1` or `Content-Type: text/plain`, the text of a press release: its "
+            "claims are extracted (returned under `extraction`, with the editable YAML) "
+            f"and checked. At most {limits.max_body_bytes} bytes and "
+            f"{limits.max_claims} claims."
+        ),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/yaml": {"schema": {"type": "string"}},
+                    "text/plain": {"schema": {"type": "string"}},
+                },
+            }
+        },
+        responses=problem_responses(400, 413, 415, 422, 503),
+    )
+    async def check(
+        request: Request,
+        text: Annotated[
+            bool, Query(description="The body is press-release text, not claims YAML")
+        ] = False,
+        published: Annotated[
+            str | None, _date("Publication date of the text (dates without a year)", "published")
+        ] = None,
+        source: Annotated[
+            str | None, Query(max_length=300, description="Where the text is from")
+        ] = None,
+        tolerance: Annotated[
+            float | None,
+            Query(ge=0, lt=1, description="Default tolerance for claims without one"),
+        ] = None,
+    ) -> Response:
+        reject_unknown(request, "/api/check")
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        as_text = text or ctype == "text/plain"
+        if ctype and not as_text and ctype not in YAML_TYPES:
+            raise WebProblem(
+                "unsupported-media-type",
+                f"Content-Type {ctype!r}: send claims as application/yaml or "
+                "application/json, or text as text/plain",
+            )
+        body = await read_body(request, limits)
+        store = request.app.state.store
+        if as_text:
+            if published:
+                service.Slice.build("arrests", date_from=published)  # validates the date
+            result = await run_in_threadpool(
+                service.check_text,
+                store,
+                body,
+                limits,
+                published=published,
+                source=source,
+                tolerance=tolerance,
+            )
+        else:
+            result = await run_in_threadpool(
+                service.check_yaml, store, body, limits, tolerance=tolerance
+            )
+        return json_response(result)
+
+    ALLOWED["/api/check"] = {"text", "published", "source", "tolerance"}
+
+    @router.get(
+        "/report",
+        summary="An HTML report of a window or a surge (icetally report)",
+        response_class=HTMLResponse,
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+            **problem_responses(400, 404, 422, 429, 501, 503),
+        },
+    )
+    def report(
+        request: Request,
+        dataset: Annotated[DatasetName, Query(description="Dataset")] = "arrests",
+        metric: Annotated[
+            Literal["all", "at_large", "custodial", "other"], Query(description="Metric")
+        ] = "all",
+        date_from: Annotated[str | None, _date("First day", "from")] = None,
+        date_to: Annotated[str | None, _date("Last day", "to")] = None,
+        aor: Annotated[ListParam, _list("AOR codes", "LOS")] = None,
+        surge: Annotated[
+            str | None,
+            Query(max_length=80, pattern=r"^[A-Za-z0-9_.-]+$", description="A surge id"),
+        ] = None,
+    ) -> Response:
+        reject_unknown(request, "/api/report")
+        html = render_report(
+            request,
+            limits,
+            dataset=dataset,
+            metric=metric,
+            date_from=date_from,
+            date_to=date_to,
+            aor=service.join_param("aor", aor, limits),
+            surge=surge,
+        )
+        return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
+
+    ALLOWED["/api/report"] = {"dataset", "metric", "from", "to", "aor", "surge"}
+
+    return router
+
+
+YAML_TYPES = {
+    "application/yaml",
+    "application/x-yaml",
+    "text/yaml",
+    "text/x-yaml",
+    "application/json",
+}
+
+
+async def read_body(request: Request, limits: Limits) -> str:
+    """The body as UTF-8 text, refused past the size limit without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
+        raise WebProblem(
+            "request-too-large",
+            f"the body has {int(declared):,} bytes; the server takes at most "
+            f"{limits.max_body_bytes:,}",
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limits.max_body_bytes:
+            raise WebProblem(
+                "request-too-large",
+                f"the body is larger than the {limits.max_body_bytes:,} bytes the server takes",
+            )
+        chunks.append(chunk)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WebProblem("invalid-parameter", f"the body is not UTF-8 text: {exc}") from None
+
+
+def render_report(request: Request, limits: Limits, **params: Any) -> str:
+    """HTML from icetally.report.render, imported when first asked for: the web
+    server works without the report module and says so with a 501."""
+    try:
+        mod = importlib.import_module("icetally.report")
+    except ImportError:
+        mod = None
+    render = getattr(mod, "render", None)
+    if render is None:
+        raise WebProblem(
+            "not-implemented",
+            "this installation has no report module (icetally.report.render)",
+        )
+    store = request.app.state.store
+    store.info()  # 503 before anything else when there is no store
+    surge_id = params.pop("surge", None)
+    surge: dict[str, Any] | None = None
+    if surge_id:
+        scan = request.app.state.surge_scans.get(
+            store,
+            SurgeParams(dataset=params["dataset"], metric=params["metric"]),
+            limits,
+        )
+        surge = next((s for s in scan["surges"] if s["id"] == surge_id), None)
+        if surge is None:
+            raise WebProblem("not-found", f"no surge {surge_id!r} in the {params['metric']} scan")
+    kwargs = {
+        "db": store.path,
+        "dataset": params["dataset"],
+        "metric": params["metric"],
+        "date_from": params["date_from"],
+        "date_to": params["date_to"],
+        "aor": params["aor"],
+        "surge": surge_id,
+        "surge_data": surge,
+    }
+    accepted = inspect.signature(render).parameters
+    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    call = {k: v for k, v in kwargs.items() if v is not None and (takes_all or k in accepted)}
+    try:
+        return str(render(**call))
+    except (ValueError, KeyError) as exc:
+        raise WebProblem("invalid-parameter", f"the report could not be made: {exc}") from None
+
+
+def problem_response(problem: WebProblem, instance: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.body(instance),
+        status_code=problem.status,
+        media_type="application/problem+json",
+        headers=problem.headers or None,
+    )

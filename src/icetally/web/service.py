@@ -1,0 +1,398 @@
+"""What the JSON API and the dashboard pages both do: validate parameters into
+icetally's own Slice, check the limits, run icetally's Python API on a request cursor
+under a time limit, and cache the answers.
+
+Nothing here writes SQL from user input: filters become a ``Slice`` (validated by
+``Slice.build``) and queries are Ibis expressions built by icetally.query.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+import yaml
+
+from icetally.analysis import claims as claims_mod
+from icetally.analysis.claims import ClaimsError
+from icetally.analysis.operations import surges as find_surges
+from icetally.query.backend import BackendError, table
+from icetally.query.count import count as run_count
+from icetally.query.count import count_expr, parse_by
+from icetally.query.filters import QueryError, Slice
+from icetally.web.problems import WebProblem
+from icetally.web.store import QueryTimeout, StoreUnavailable, WebStore, run_limited
+
+FILTERS = (
+    "aor",
+    "state",
+    "county",
+    "citizenship",
+    "continent",
+    "method_class",
+    "criminality",
+    "fiscal_year",
+    "administration",
+    "release",
+)
+TIME_DIMS = ("date", "week", "month", "quarter", "year", "fiscal_year")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may cost. Defaults fit a laptop serving a newsroom."""
+
+    max_by: int = 3  # group-by dimensions in one count
+    max_rows: int = 5000  # rows a count may return (checked before they are fetched)
+    max_daily_span_days: int = 1830  # a by=date series may span at most ~5 years
+    query_timeout: float = 5.0  # seconds, per count (DuckDB interrupted past it)
+    check_timeout: float = 30.0  # seconds, per POST /api/check
+    surge_timeout: float = 120.0  # seconds, per surge scan's queries
+    max_body_bytes: int = 200_000  # POST bodies (a press release is ~10 kB)
+    max_claims: int = 40  # claims checked in one request
+    max_param_chars: int = 2000  # all values of one query parameter together
+    surge_scans_per_minute: int = 6  # new (uncached) surge scans, server-wide
+    count_cache_size: int = 2048  # cached count answers (small JSON each)
+    surge_cache_size: int = 32  # cached surge scans
+
+
+def bad(detail: str, **extra: Any) -> WebProblem:
+    return WebProblem("invalid-parameter", detail, extra)
+
+
+def join_param(name: str, values: str | list[str] | None, limits: Limits) -> str | None:
+    """Query parameters come as ``aor=LOS,PHI`` or ``aor=LOS&aor=PHI``: one
+    comma-separated string, as the CLI takes them."""
+    if values is None:
+        return None
+    items = [values] if isinstance(values, str) else list(values)
+    text = ",".join(v.strip() for v in items if v and v.strip())
+    if len(text) > limits.max_param_chars:
+        raise bad(f"{name} is longer than {limits.max_param_chars} characters")
+    if any(ord(ch) < 32 for ch in text):
+        raise bad(f"{name} contains control characters")
+    return text or None
+
+
+@dataclass(frozen=True)
+class CountParams:
+    """A validated count request, in canonical form (the cache key)."""
+
+    dataset: str
+    filters: tuple[tuple[str, Any], ...]  # Slice.build keyword arguments, all strings
+    by: tuple[str, ...]
+    slice: Slice
+
+    @classmethod
+    def build(
+        cls,
+        dataset: str,
+        date_from: str | None,
+        date_to: str | None,
+        filters: dict[str, str | list[str] | None],
+        by: str | list[str] | None,
+        limits: Limits,
+    ) -> CountParams:
+        kwargs: dict[str, Any] = {"date_from": date_from or None, "date_to": date_to or None}
+        for name in FILTERS:
+            kwargs[name] = join_param(name, filters.get(name), limits)
+        try:
+            slc = Slice.build(dataset, **kwargs)
+            dims = parse_by(join_param("by", by, limits))
+        except QueryError as exc:
+            raise bad(str(exc).replace("--", "")) from None
+        if len(dims) > limits.max_by:
+            raise WebProblem(
+                "query-too-costly",
+                f"by names {len(dims)} dimensions; the server groups by at most "
+                f"{limits.max_by} at once",
+                {"limit": "max_by", "max_by": limits.max_by},
+            )
+        # The key is the canonical slice, so LOS,PHI and PHI,los share an answer.
+        canon = tuple(sorted((k, json.dumps(v, default=str)) for k, v in slc.to_dict().items()))
+        return cls(dataset=dataset, filters=canon, by=tuple(dims), slice=slc)
+
+    def count_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for icetally.count (what the CLI would pass)."""
+        s = self.slice
+        return {
+            "by": list(self.by),
+            "date_from": s.date_from.isoformat() if s.date_from else None,
+            "date_to": s.date_to.isoformat() if s.date_to else None,
+            **{name: getattr(s, name) or None for name in FILTERS},
+        }
+
+
+def _coverage_of(store: WebStore, dataset: str) -> tuple[date | None, date | None]:
+    los, his = [], []
+    for r in store.info().releases:
+        if r["dataset"] != dataset:
+            continue
+        lo = r.get("coverage_start") or r.get("min_event_date")
+        hi = r.get("coverage_end") or r.get("max_event_date")
+        if lo:
+            los.append(date.fromisoformat(str(lo)[:10]))
+        if hi:
+            his.append(date.fromisoformat(str(hi)[:10]))
+    return (min(los) if los else None, max(his) if his else None)
+
+
+def _check_span(store: WebStore, p: CountParams, limits: Limits) -> None:
+    if "date" not in p.by:
+        return
+    lo, hi = p.slice.date_from, p.slice.date_to
+    if lo is None or hi is None:
+        cov_lo, cov_hi = _coverage_of(store, p.dataset)
+        lo, hi = lo or cov_lo, hi or cov_hi
+    if lo and hi and (hi - lo).days + 1 > limits.max_daily_span_days:
+        raise WebProblem(
+            "query-too-costly",
+            f"a daily series (by=date) may span at most {limits.max_daily_span_days} days; "
+            f"this one spans {(hi - lo).days + 1} ({lo} to {hi}): set from/to, or group "
+            "by week or month",
+            {"limit": "max_daily_span_days", "max_daily_span_days": limits.max_daily_span_days},
+        )
+
+
+def _translate(exc: Exception) -> WebProblem:
+    """icetally's own exceptions -> problems."""
+    if isinstance(exc, WebProblem):
+        return exc
+    if isinstance(exc, QueryTimeout):
+        return WebProblem("query-timeout", str(exc))
+    if isinstance(exc, StoreUnavailable):
+        return WebProblem("store-unavailable", str(exc))
+    if isinstance(exc, BackendError) and "has no table" in str(exc):
+        return WebProblem("invalid-parameter", f"the store holds no such dataset: {exc}")
+    if isinstance(exc, QueryError | ClaimsError | ValueError):
+        return bad(str(exc).replace("--", ""))
+    raise exc
+
+
+def count(store: WebStore, p: CountParams, limits: Limits) -> dict[str, Any]:
+    """The same dict as ``icetally.count(...).to_dict()``, cached per canonical query."""
+    cache = store.cache("count", limits.count_cache_size)
+    key = (p.dataset, p.filters, p.by)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    _check_span(store, p, limits)
+    try:
+        with store.ibis() as (con, cur):
+
+            def work() -> dict[str, Any]:
+                if p.by:
+                    # Size the answer before fetching it: one cheap count of groups.
+                    t = table(con, p.dataset)
+                    groups = count_expr(t, p.slice, list(p.by)).count().to_pyarrow().as_py()
+                    if groups > limits.max_rows:
+                        raise WebProblem(
+                            "result-too-large",
+                            f"the answer has {groups:,} rows; the server sends at most "
+                            f"{limits.max_rows:,}",
+                            {"rows": groups, "max_rows": limits.max_rows},
+                        )
+                return run_count(p.dataset, con=con, **p.count_kwargs()).to_dict()
+
+            result = run_limited(work, cur, limits.query_timeout)
+    except (QueryError, QueryTimeout, StoreUnavailable, BackendError, ValueError) as exc:
+        raise _translate(exc) from None
+    except duckdb.Error as exc:
+        raise WebProblem("store-unavailable", f"the store could not answer: {exc}") from None
+    cache.put(key, result)
+    return result
+
+
+def count_csv(result: dict[str, Any]) -> str:
+    """What ``icetally count --format csv`` prints."""
+    rows = result["rows"]
+    keys = list(rows[0]) if rows else ["n"]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- surges
+
+
+@dataclass(frozen=True)
+class SurgeParams:
+    dataset: str = "arrests"
+    metric: str = "all"
+    date_from: str | None = None
+    date_to: str | None = None
+    aor: str | None = None
+    min_excess: float = 0.0
+    threshold: float = 0.01
+    max_window: int = 14
+
+    def query(self) -> dict[str, Any]:
+        """The parameters as query-string values (for links that reproduce a scan)."""
+        out: dict[str, Any] = {"dataset": self.dataset, "metric": self.metric}
+        for k, name in (("date_from", "from"), ("date_to", "to"), ("aor", "aor")):
+            if getattr(self, k):
+                out[name] = getattr(self, k)
+        defaults = SurgeParams()
+        for k in ("min_excess", "threshold", "max_window"):
+            if getattr(self, k) != getattr(defaults, k):
+                out[k] = getattr(self, k)
+        return out
+
+
+class SurgeScans:
+    """Surge scans cost seconds of CPU: one runs at a time, each distinct scan is
+    computed once per open store, and new scans are budgeted per minute so that a
+    client varying parameters cannot keep the CPU busy."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started: deque[float] = deque()
+        self._budget_lock = threading.Lock()
+
+    def _take_budget(self, limits: Limits) -> None:
+        now = time.monotonic()
+        with self._budget_lock:
+            while self._started and now - self._started[0] > 60:
+                self._started.popleft()
+            if len(self._started) >= limits.surge_scans_per_minute:
+                wait = int(60 - (now - self._started[0])) + 1
+                raise WebProblem(
+                    "too-many-requests",
+                    f"the server already ran {limits.surge_scans_per_minute} new surge "
+                    f"scans in the last minute; retry in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
+            self._started.append(now)
+
+    def get(self, store: WebStore, p: SurgeParams, limits: Limits) -> dict[str, Any]:
+        cache = store.cache("surges", limits.surge_cache_size)
+        hit = cache.get(p)
+        if hit is not None:
+            return hit
+        # Validate before taking the budget: a bad request must not use up a scan.
+        try:
+            Slice.build(p.dataset, date_from=p.date_from, date_to=p.date_to, aor=p.aor)
+        except QueryError as exc:
+            raise bad(str(exc).replace("--", "")) from None
+        with self._lock:
+            hit = cache.get(p)  # another request may have computed it meanwhile
+            if hit is not None:
+                return hit
+            self._take_budget(limits)
+            try:
+                with store.ibis() as (con, cur):
+                    result = run_limited(
+                        lambda: find_surges(
+                            p.dataset,
+                            con=con,
+                            metric=p.metric,
+                            date_from=p.date_from,
+                            date_to=p.date_to,
+                            aor=p.aor,
+                            min_excess=p.min_excess,
+                            threshold=p.threshold,
+                            max_window=p.max_window,
+                        ).to_dict(),
+                        cur,
+                        limits.surge_timeout,
+                    )
+            except (QueryError, QueryTimeout, StoreUnavailable, BackendError, ValueError) as e:
+                raise _translate(e) from None
+            cache.put(p, result)
+            return result
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def _claim_count(data: Any) -> int:
+    items = data.get("claims") if isinstance(data, dict) else data
+    return len(items) if isinstance(items, list) else 0
+
+
+def _limit_claims(n: int, limits: Limits) -> None:
+    if n > limits.max_claims:
+        raise WebProblem(
+            "query-too-costly",
+            f"{n} claims; the server checks at most {limits.max_claims} in one request",
+            {"limit": "max_claims", "max_claims": limits.max_claims},
+        )
+
+
+def check_yaml(
+    store: WebStore, text: str, limits: Limits, *, tolerance: float | None = None
+) -> dict[str, Any]:
+    """Check a claims document (YAML, or JSON, which is YAML): ``icetally check --json``."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise bad(f"the request body is not valid YAML: {exc}") from None
+    _limit_claims(_claim_count(data), limits)
+    try:
+        with store.ibis() as (con, cur):
+            report = run_limited(
+                lambda: claims_mod.check(data, con=con, tolerance=tolerance),
+                cur,
+                limits.check_timeout,
+            )
+    except (QueryError, ClaimsError, QueryTimeout, StoreUnavailable, ValueError) as exc:
+        raise _translate(exc) from None
+    return report.to_dict()
+
+
+def check_text(
+    store: WebStore,
+    text: str,
+    limits: Limits,
+    *,
+    published: str | None = None,
+    source: str | None = None,
+    tolerance: float | None = None,
+) -> dict[str, Any]:
+    """Extract claims from a press text and check them: the check JSON plus the
+    extraction (the claims as YAML a person can edit, and the numbers skipped)."""
+    from icetally.analysis.extract import claims_yaml, extract_claims
+
+    try:
+        ex = extract_claims(text, published=published, source=source)
+    except (ValueError, QueryError) as exc:
+        raise bad(str(exc)) from None
+    if not ex.claims:
+        raise WebProblem(
+            "no-claims-found",
+            "no checkable claims found in the text",
+            {"skipped": _jsonable(ex.skipped)},
+        )
+    _limit_claims(len(ex.claims), limits)
+    try:
+        with store.ibis() as (con, cur):
+            report = run_limited(
+                lambda: claims_mod.check(ex.document(), con=con, tolerance=tolerance),
+                cur,
+                limits.check_timeout,
+            )
+    except (QueryError, ClaimsError, QueryTimeout, StoreUnavailable, ValueError) as exc:
+        raise _translate(exc) from None
+    out = report.to_dict()
+    out["extraction"] = {
+        "published": ex.published.isoformat() if ex.published else None,
+        "source": ex.source,
+        "claims": _jsonable(ex.claims),
+        "skipped": _jsonable(ex.skipped),
+        "claims_yaml": claims_yaml(ex),
+    }
+    return out
+
+
+def _jsonable(obj: Any) -> Any:
+    return json.loads(json.dumps(obj, default=str))

@@ -1,0 +1,228 @@
+"""The web server's handle on the store: one read-only DuckDB database per app, a
+cursor per request, a watchdog that interrupts queries running past their time, and
+caches that are valid for as long as the store is open.
+
+Why one long-lived read-only connection: opening the file costs ~20 ms, a cursor ~1 ms.
+DuckDB's read-only lock also guarantees that nothing changes the file while the server
+holds it (an ``icetally ingest`` into the same file waits for the server to stop), so
+every cached answer stays true until the handle is reopened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import ibis
+
+from icetally.store.db import resolve_db
+
+T = TypeVar("T")
+
+
+class StoreUnavailable(RuntimeError):
+    """The store file is missing or cannot be opened (HTTP 503)."""
+
+
+class QueryTimeout(RuntimeError):
+    """A query ran past its time limit and was interrupted (HTTP 422)."""
+
+
+class LruCache:
+    """A small thread-safe LRU mapping. Values must be treated as immutable."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Any) -> Any | None:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: Any, value: Any) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass
+class StoreInfo:
+    """Facts about the open store that pages show on every request."""
+
+    path: str
+    releases: list[dict[str, Any]]
+    synthetic: bool
+    datasets: list[str]
+
+
+def _is_synthetic(release: dict[str, Any]) -> bool:
+    """The demo's generator writes SYNTHETIC into each release's title and preamble."""
+    text = json.dumps(
+        [release.get("title"), release.get("metadata"), release.get("file_name")], default=str
+    )
+    return "SYNTHETIC" in text.upper()
+
+
+class WebStore:
+    """Read-only access to one store file for the lifetime of an app."""
+
+    def __init__(
+        self, db: str | os.PathLike[str] | None, *, threads: int = 2, memory_limit: str = "2GB"
+    ) -> None:
+        self.path: Path = resolve_db(db)
+        self._threads = threads
+        self._memory_limit = memory_limit
+        self._base: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        self._info: StoreInfo | None = None
+        # Caches hang off the handle: they are emptied whenever the file is reopened.
+        self.caches: dict[str, LruCache] = {}
+
+    # ------------------------------------------------------------------ connections
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._base is not None:
+                return self._base
+            if not self.path.exists():
+                raise StoreUnavailable(
+                    f"no store at {self.path}: run `icetally ingest FILES --db {self.path}` "
+                    "and restart the server"
+                )
+            try:
+                # No config= here: DuckDB refuses a second connection to the same file
+                # with a different config, and the report module or icetally.api may
+                # open one in this process. SET applies to the shared instance instead.
+                base = duckdb.connect(str(self.path), read_only=True)
+                base.execute(f"SET threads = {int(self._threads)}")
+                base.execute("SET memory_limit = ?", [self._memory_limit])
+            except duckdb.Error as exc:
+                # Most often another process holds the write lock (an ingest running).
+                raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from exc
+            for cache in self.caches.values():
+                cache.clear()
+            self._info = None
+            self._base = base
+            return base
+
+    def cache(self, name: str, size: int) -> LruCache:
+        if name not in self.caches:
+            self.caches[name] = LruCache(size)
+        return self.caches[name]
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A DuckDB cursor of its own for one request (cursors may run concurrently;
+        one connection object may not)."""
+        cur = self._open().cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def ibis(self) -> Iterator[tuple[Any, duckdb.DuckDBPyConnection]]:
+        """(Ibis backend, raw cursor) for one request: the backend is what icetally's
+        query functions take as ``con=``, the raw cursor is what the watchdog interrupts."""
+        with self.cursor() as cur:
+            yield ibis.duckdb.from_connection(cur), cur
+
+    def close(self) -> None:
+        with self._lock:
+            if self._base is not None:
+                self._base.close()
+                self._base = None
+                self._info = None
+
+    # ------------------------------------------------------------------ facts
+
+    def info(self) -> StoreInfo:
+        base = self._open()
+        if self._info is not None:
+            return self._info
+        from icetally.api import releases
+
+        cur = base.cursor()
+        try:
+            # The CLI's own function, so /api/releases is `icetally releases --json`.
+            rows = releases(self.path)
+            tables = {t[0] for t in cur.execute("SHOW TABLES").fetchall()}
+        except duckdb.Error as exc:
+            raise StoreUnavailable(f"{self.path} is not an icetally store: {exc}") from exc
+        finally:
+            cur.close()
+        from icetally.schema import DATASETS
+
+        datasets = [d for d in DATASETS if d in tables and any(r["dataset"] == d for r in rows)]
+        self._info = StoreInfo(
+            path=str(self.path),
+            releases=rows,
+            synthetic=any(_is_synthetic(r) for r in rows),
+            datasets=datasets,
+        )
+        return self._info
+
+
+def run_limited(fn: Callable[[], T], cur: duckdb.DuckDBPyConnection, seconds: float) -> T:
+    """Run ``fn`` (which queries through ``cur``) with a time limit.
+
+    DuckDB has no statement timeout, so a watchdog thread interrupts the cursor once the
+    deadline passes, and keeps interrupting until ``fn`` returns (a count runs several
+    short queries; an interrupt between two of them would otherwise be lost). A call
+    that finished after its deadline is still refused, so the limit means one thing.
+    """
+    done = threading.Event()
+    expired = threading.Event()
+
+    def watchdog() -> None:
+        if done.wait(seconds):
+            return
+        expired.set()
+        while not done.is_set():
+            try:
+                cur.interrupt()
+            except duckdb.Error:  # pragma: no cover - closed under our feet
+                return
+            done.wait(0.01)
+
+    threading.Thread(target=watchdog, name="icetally-query-watchdog", daemon=True).start()
+    try:
+        result = fn()
+    except Exception as exc:
+        if expired.is_set():
+            raise QueryTimeout(
+                f"the query ran longer than the {seconds:g} s limit and was stopped"
+            ) from exc
+        raise
+    finally:
+        done.set()
+    if expired.is_set():
+        raise QueryTimeout(f"the query ran longer than the {seconds:g} s limit and was stopped")
+    return result
