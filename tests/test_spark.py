@@ -375,3 +375,20 @@ def test_store_cache_follows_the_store(tmp_path: Path, spark_backend: Any) -> No
     assert count("arrests", con=second).total == 2
     caches = list((tmp_path / "c.duckdb.spark-cache").iterdir())
     assert len(caches) == 1, "older exports of the store are removed"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ICETALLY_TEST_SPARK_REMOTE"),
+    reason="set ICETALLY_TEST_SPARK_REMOTE=sc://host:15002 (a server that can read this "
+    "machine's temp dir) to run the Spark Connect check",
+)
+def test_spark_connect_matches(
+    national_db: Path, monkeypatch: pytest.MonkeyPatch, spark_backend: Any
+) -> None:
+    """Through Spark Connect: the same answers (the server reads the cached export)."""
+    monkeypatch.setenv(icespark.ENV_REMOTE, os.environ["ICETALLY_TEST_SPARK_REMOTE"])
+    for kw in ({"by": "aor,month"}, {"by": "week", "method_class": "at_large", "aor": "LOS"}):
+        duck, remote = both(national_db, "arrests", **kw)
+        assert_same(duck, remote)
+    con = icespark.connect(national_db)
+    assert "connect" in type(con._session).__module__

@@ -20,7 +20,8 @@ Where Spark runs:
   here; the data location must be readable by the cluster);
 - ``$ICETALLY_SPARK_MASTER`` (``spark://host:7077``, ``yarn``, ``local[8]``): a classic
   session with that master;
-- else an already running session (spark-submit, notebooks) is used as it is;
+- else an already running session or JVM (spark-submit, pyspark shell, notebooks) is
+  used as it is;
 - else a local session, ``local[2]``, with small shuffles and no UI.
 """
 
@@ -36,13 +37,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 from ibis.backends import BaseBackend
 from pyspark.sql import SparkSession
 
 from icetally.query.backend import BackendError
 from icetally.store.db import resolve_db
-from icetally.store.export import MANIFEST, export_parquet, read_manifest
+from icetally.store.export import MANIFEST, ExportError, export_parquet, read_manifest
 
 ENV_REMOTE = "ICETALLY_SPARK_REMOTE"
 ENV_MASTER = "ICETALLY_SPARK_MASTER"
@@ -177,6 +179,10 @@ def session(
         builder = SparkSession.builder.remote(remote).appName("icetally")
         return builder.create() if fresh else builder.getOrCreate()
     active = SparkSession.getActiveSession()
+    if active is None and not master and os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # Under spark-submit (or the pyspark shell) the JVM is already running with the
+        # master and settings given on the command line: join it, override nothing.
+        active = SparkSession.builder.appName("icetally").getOrCreate()
     if active is None or master:
         ensure_java()
         # Without it Spark resolves the hostname and warns when it maps to loopback.
@@ -260,12 +266,16 @@ def resolve_location(db_or_dir: str | os.PathLike[str] | None) -> str:
     if isinstance(db_or_dir, str) and _has_scheme(db_or_dir):
         return db_or_dir.rstrip("/")
     path = resolve_db(db_or_dir)
-    if path.is_dir():
-        read_manifest(path)  # fails clearly on a directory that is not an export
-        return str(path.resolve())
     if not path.exists():
         raise BackendError(f"no store or Parquet export at {path}")
-    return str(exported(path).resolve())
+    try:
+        if path.is_dir():
+            read_manifest(path)  # fails clearly on a directory that is not an export
+            return str(path.resolve())
+        return str(exported(path).resolve())
+    except (ExportError, duckdb.Error) as exc:
+        # e.g. a directory of other files, or a store locked by a running ingest
+        raise BackendError(f"cannot read {path} for Spark: {exc}") from exc
 
 
 def load_manifest(spark: SparkSession, location: str) -> dict[str, Any]:
