@@ -27,6 +27,7 @@ Where Spark runs:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,6 +35,8 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,8 @@ ENV_DRIVER_MEMORY = "ICETALLY_SPARK_DRIVER_MEMORY"
 ENV_CACHE = "ICETALLY_SPARK_CACHE"
 
 DEFAULT_MASTER = "local[2]"
+# How long a superseded cached export of a store is kept (a running query may read it).
+STALE_SECONDS = 600
 # A quarter of a 24 GiB machine: the national store needs well under 1 GiB, the
 # 20M-row benchmark about 2; several engineers share the machine.
 DEFAULT_DRIVER_MEMORY = "4g"
@@ -241,23 +246,34 @@ def cache_dir(db: Path) -> Path:
 
 def exported(db: str | os.PathLike[str]) -> Path:
     """A Parquet export of the store ``db``, made now unless the cache holds one of
-    this very version of the store. Older cached versions are removed."""
+    this very version of the store. Versions of the store superseded more than
+    ``STALE_SECONDS`` ago are removed."""
     path = Path(db)
     key = _store_key(path)
     base = cache_dir(path)
     out = base / key
-    if (out / MANIFEST).is_file():
-        return out
-    base.mkdir(parents=True, exist_ok=True)
-    try:
-        export_parquet(path, out)
-    except OSError:
-        # Another process finished the same export first (its rename won).
-        if not (out / MANIFEST).is_file():
-            raise
+    if not (out / MANIFEST).is_file():
+        base.mkdir(parents=True, exist_ok=True)
+        # Export under a private name, then rename: if another process finished the
+        # same version first, the rename fails and theirs (maybe already being read)
+        # stays untouched.
+        mine = base / f".partial-{uuid.uuid4().hex[:8]}"
+        try:
+            export_parquet(path, mine)
+            mine.rename(out)
+        except OSError:
+            if not (out / MANIFEST).is_file():
+                raise
+        finally:
+            shutil.rmtree(mine, ignore_errors=True)
+    # Another process may still be reading an older version: give it a grace period.
+    now = time.time()
     for old in base.iterdir():
-        if old.name != key and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
+        if old.name == key or old.name.startswith("."):
+            continue
+        with contextlib.suppress(OSError):
+            if now - old.stat().st_mtime > STALE_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
     return out
 
 
