@@ -11,7 +11,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from icetally.analysis.surges import DEFAULT_THRESHOLD
 from icetally.schema import BY_DIMENSIONS, DATASETS
 from icetally.web import service
 from icetally.web.problems import WebProblem, problem_responses
@@ -214,12 +213,14 @@ def build_router(limits: Limits) -> APIRouter:
         aor: Annotated[ListParam, _list("AOR codes", "ATL,CHI")] = None,
         min_excess: Annotated[
             float, Query(ge=0, le=1e9, description="Smallest excess to report")
-        ] = 0.0,
+        ] = SurgeParams.min_excess,
         threshold: Annotated[
             float,
             Query(gt=0, lt=1, description="Largest p-value (chance per AOR-year)"),
-        ] = DEFAULT_THRESHOLD,
-        max_window: Annotated[int, Query(ge=1, le=62, description="Longest window in days")] = 14,
+        ] = SurgeParams.threshold,
+        max_window: Annotated[
+            int, Query(ge=1, le=62, description="Longest window in days")
+        ] = SurgeParams.max_window,
     ) -> Response:
         reject_unknown(request, "/api/surges")
         p = SurgeParams(

@@ -26,6 +26,7 @@ TIME_DIMS = {
     "quarter": "%Y-%m",
     "year": "%Y",
 }
+_VEGA_BASE = "https://vega.github.io/vega-datasets/"
 ACCENT = "#c2410c"
 INK = "#1f4e79"
 
@@ -39,8 +40,12 @@ def render_svg(spec: dict[str, Any]) -> str:
     import vl_convert as vlc
 
     # vl-convert runs one JavaScript runtime; calls from many request threads queue.
+    # allowed_base_urls=[]: a spec may never make the renderer fetch anything.
     with _lock:
-        svg = vlc.vegalite_to_svg(spec)
+        svg = vlc.vegalite_to_svg(spec, allowed_base_urls=[])
+    # Vega resolves link URLs against its default base (the vega-datasets site): undo
+    # that, so surge markers link to this server's own pages.
+    svg = svg.replace(f'href="{_VEGA_BASE}', 'href="')
     # Let CSS size the chart to its container (phones): keep the viewBox, drop the
     # fixed pixel size.
     svg = svg.replace('class="marks"', 'class="marks" preserveAspectRatio="xMinYMin meet"', 1)

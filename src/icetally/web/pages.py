@@ -145,7 +145,7 @@ def _surge_params(request: Request, limits: Limits) -> SurgeParams:
         date_from=_one(request, "from") or None,
         date_to=_one(request, "to") or None,
         aor=aor,
-        min_excess=_float(request, "min_excess", 0.0, 0, 1e9),
+        min_excess=_float(request, "min_excess", SurgeParams.min_excess, 0, 1e9),
     )
     return p
 
@@ -294,7 +294,9 @@ def build_router(limits: Limits) -> APIRouter:
         p = _surge_params(request, limits)
         scan = request.app.state.surge_scans.get(store, p, limits)
         link_qs = urlencode(
-            dataclasses.replace(p, date_from=None, date_to=None, aor=None, min_excess=0.0).query()
+            dataclasses.replace(
+                p, date_from=None, date_to=None, aor=None, min_excess=SurgeParams.min_excess
+            ).query()
         )
         return render(
             request,
@@ -322,7 +324,11 @@ def build_router(limits: Limits) -> APIRouter:
         # A surge id names a window found by one scan; the detail page looks it up in
         # the scan named by the query string (by default, the default scan).
         p = dataclasses.replace(
-            _surge_params(request, limits), date_from=None, date_to=None, aor=None, min_excess=0.0
+            _surge_params(request, limits),
+            date_from=None,
+            date_to=None,
+            aor=None,
+            min_excess=SurgeParams.min_excess,
         )
         scan = request.app.state.surge_scans.get(store, p, limits)
         surge = next((s for s in scan["surges"] if s["id"] == surge_id), None)

@@ -9,6 +9,7 @@ Nothing here writes SQL from user input: filters become a ``Slice`` (validated b
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 import threading
@@ -24,6 +25,7 @@ import yaml
 from icetally.analysis import claims as claims_mod
 from icetally.analysis.claims import ClaimsError
 from icetally.analysis.operations import surges as find_surges
+from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
 from icetally.query.backend import BackendError, table
 from icetally.query.count import count as run_count
 from icetally.query.count import count_expr, parse_by
@@ -225,6 +227,13 @@ def count_csv(result: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- surges
 
 
+_SURGE_DEFAULTS = {
+    k: v.default
+    for k, v in inspect.signature(find_surges).parameters.items()
+    if v.default is not inspect.Parameter.empty
+}
+
+
 @dataclass(frozen=True)
 class SurgeParams:
     dataset: str = "arrests"
@@ -232,9 +241,10 @@ class SurgeParams:
     date_from: str | None = None
     date_to: str | None = None
     aor: str | None = None
-    min_excess: float = 0.0
-    threshold: float = 0.01
-    max_window: int = 14
+    # The surge command's own defaults, so a bare /api/surges is `icetally surges`.
+    min_excess: float = float(_SURGE_DEFAULTS["min_excess"])
+    threshold: float = DEFAULT_THRESHOLD
+    max_window: int = DEFAULT_MAX_WINDOW
 
     def query(self) -> dict[str, Any]:
         """The parameters as query-string values (for links that reproduce a scan)."""
@@ -333,6 +343,7 @@ def check_yaml(
     store: WebStore, text: str, limits: Limits, *, tolerance: float | None = None
 ) -> dict[str, Any]:
     """Check a claims document (YAML, or JSON, which is YAML): ``icetally check --json``."""
+    store.info()  # no store: 503 before any work on the body
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -363,6 +374,7 @@ def check_text(
     extraction (the claims as YAML a person can edit, and the numbers skipped)."""
     from icetally.analysis.extract import claims_yaml, extract_claims
 
+    store.info()  # no store: 503 before any work on the text
     try:
         ex = extract_claims(text, published=published, source=source)
     except (ValueError, QueryError) as exc:
