@@ -15,7 +15,14 @@ from icetally.normalize.rules import NULL_TOKENS, REDACTION_PATTERN
 
 # Arrow's RE2 takes no inline (?i) flag through match_substring_regex's ignore_case.
 _REDACTION = REDACTION_PATTERN.removeprefix("(?i)")
-_TOKENS = pa.array([t for t in NULL_TOKENS if t], type=pa.string())
+# the tokens in the case variants releases use, so no upper-casing of every cell is needed
+_TOKENS = pa.array(
+    sorted(
+        {v for t in NULL_TOKENS if t for v in (t, t.lower(), t.title(), t.capitalize())}
+        | {"NaN", "#n/a"}
+    ),
+    type=pa.string(),
+)
 
 
 def _as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
@@ -49,7 +56,7 @@ def clean_column(col: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.Chunked
         out = pc.replace_substring_regex(out, r"\s+", " ")
     empty = pc.or_kleene(
         pc.equal(out, ""),
-        pc.is_in(pc.utf8_upper(out), value_set=_TOKENS),
+        pc.is_in(out, value_set=_TOKENS),
     )
     drop = empty if redacted is None else pc.or_kleene(empty, redacted)
     out = pc.if_else(pc.fill_null(drop, False), pa.scalar(None, pa.string()), out)

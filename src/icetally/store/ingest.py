@@ -196,7 +196,10 @@ def _load_part(
         con.register("batch_raw", pa.Table.from_batches([batch]))
         try:
             loaded = con.execute(insert_sql).fetchall()[0][0]
-            quarantined = con.execute(quarantine_sql).fetchall()[0][0]
+            # a second pass only when some rows were refused (rare)
+            quarantined = (
+                con.execute(quarantine_sql).fetchall()[0][0] if loaded < batch.num_rows else 0
+            )
         finally:
             # after a failed statement DuckDB refuses everything until ROLLBACK; don't
             # let that mask the original error
