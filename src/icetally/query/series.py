@@ -92,6 +92,7 @@ def coverage(con: Any, dataset: str) -> Coverage:
             "min_event_date",
             "max_event_date",
         )
+        .order_by("release_id")  # a stable order on every backend
         .to_pyarrow()
         .to_pylist()
     )
