@@ -14,7 +14,6 @@ from icetally.query.backend import connect, table
 from icetally.query.filters import QueryError, Slice
 from icetally.query.series import coverage, daily_expr, daily_series, metric_slice
 
-
 # Weekend at-large baselines can be near zero, where a handful of arrests is already
 # "significant"; an operation worth reporting stands at least this many records above
 # its baseline. Pass min_excess=0 to see every significant window.
