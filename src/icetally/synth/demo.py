@@ -1,0 +1,243 @@
+"""`icetally demo`: a SYNTHETIC release -> ingest -> surges -> claims -> report.
+
+Everything it writes and prints says the data are synthetic. The store it builds holds
+only the demo's files: it refuses to add synthetic rows to a store with real releases.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from icetally.synth.calibrated import (
+    SEPTEMBER_2019_SURGE,
+    SEPTEMBER_2019_WINDOW,
+    plan,
+    write_release,
+)
+
+BANNER = "SYNTHETIC DATA - NOT REAL ENFORCEMENT RECORDS"
+ROOT = Path(__file__).resolve().parents[3]  # the checkout, when run from one
+DEMO_CLAIMS = "demo-2019-09-enforcement-surge.yaml"
+ORIGINAL_CLAIMS = "2019-09-enforcement-surge.yaml"
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+@dataclass
+class DemoResult:
+    out_dir: Path
+    db: Path
+    report: Path
+    manifest: dict[str, Any]
+    seconds: dict[str, float]
+    surge: Any  # icetally.analysis.surges.Surge or None
+    surges: Any  # SurgesResult
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    original_claims: list[dict[str, Any]] = field(default_factory=list)
+    claims_file: Path | None = None
+
+    def planted_vs_found(self) -> list[dict[str, Any]]:
+        """Per planted AOR of the September surge: what the detector found there."""
+        found = {a.aor: a for a in (self.surge.aors if self.surge else [])}
+        rows = []
+        for a, n in SEPTEMBER_2019_SURGE.items():
+            f = found.get(a)
+            rows.append(
+                {
+                    "aor": a,
+                    "planted": n,
+                    "found": f is not None,
+                    "window": f"{f.start:%m-%d}..{f.end:%m-%d}" if f else None,
+                    "observed": int(f.observed) if f else None,
+                    "expected": round(float(f.expected), 1) if f else None,
+                    "excess": round(float(f.excess), 1) if f else None,
+                }
+            )
+        extra = [a for a in found if a not in SEPTEMBER_2019_SURGE]
+        for a in extra:
+            f = found[a]
+            rows.append(
+                {
+                    "aor": a,
+                    "planted": 0,
+                    "found": True,
+                    "window": f"{f.start:%m-%d}..{f.end:%m-%d}",
+                    "observed": int(f.observed),
+                    "expected": round(float(f.expected), 1),
+                    "excess": round(float(f.excess), 1),
+                }
+            )
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.surge
+        return {
+            "synthetic": True,
+            "note": BANNER,
+            "dir": str(self.out_dir),
+            "db": str(self.db),
+            "report": str(self.report),
+            "rows": self.manifest["plan"]["arrest_rows"],
+            "detainer_rows": self.manifest["plan"]["detainer_rows"],
+            "span": [self.manifest["plan"]["start"], self.manifest["plan"]["end"]],
+            "sheets": self.manifest["files"]["arrests"]["sheets"],
+            "seconds": self.seconds,
+            "surge": s.to_dict() if s else None,
+            "planted_vs_found": self.planted_vs_found(),
+            "claims_file": str(self.claims_file) if self.claims_file else None,
+            "claims": [
+                {k: r.get(k) for k in ("id", "verdict", "stated", "observed", "expected", "excess")}
+                for r in self.claims
+            ],
+            "original_claims": [
+                {k: r.get(k) for k in ("id", "verdict", "stated", "observed", "expected", "excess")}
+                for r in self.original_claims
+            ],
+        }
+
+
+def _claims_dir() -> Path | None:
+    d = ROOT / "examples" / "claims"
+    return d if (d / DEMO_CLAIMS).is_file() else None
+
+
+def _is_demo_store(db: Path) -> bool:
+    """True when every release in the store is a synthetic one (so it may be replaced)."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        rows = con.execute(
+            "SELECT coalesce(title, '') || ' ' || coalesce(CAST(metadata AS VARCHAR), '') FROM "
+            "releases"
+        ).fetchall()
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+    return all("SYNTHETIC" in (r[0] or "").upper() for r in rows)
+
+
+def run_demo(
+    out_dir: str | os.PathLike[str] = "icetally-demo",
+    *,
+    rows: int | None = None,
+    db: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    start: date | None = None,
+    say: Callable[[str], None] = print,
+) -> DemoResult:
+    """Write the synthetic release into ``out_dir``, load it into ``db`` (default
+    ``out_dir/demo.duckdb``), find the September 2019 surge, check the article's claims
+    and write ``out_dir/report.html``."""
+    import icetally
+    from icetally import report as report_mod
+    from icetally.analysis.claims import check
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    store = Path(db) if db else out / "demo.duckdb"
+    if store.exists():
+        if not _is_demo_store(store):
+            raise DemoError(
+                f"{store} holds releases that are not synthetic; the demo will not mix its "
+                "synthetic rows into it. Give another --db."
+            )
+        store.unlink()
+        for extra in (store.with_name(store.name + ".wal"),):
+            extra.unlink(missing_ok=True)
+    seconds: dict[str, float] = {}
+
+    t = time.perf_counter()
+    p = plan(rows, start=start, seed=seed)
+    say(
+        f"[{BANNER}] writing a synthetic release: {p.arrest_rows:,} arrest rows "
+        f"({p.start} to {p.end}) and {int(p.detainers.sum()):,} detainer rows"
+    )
+    manifest = write_release(out, p)
+    seconds["write"] = round(time.perf_counter() - t, 2)
+    sheets = manifest["files"]["arrests"]["sheets"]
+    say(
+        f"  wrote {manifest['files']['arrests']['path']} "
+        f"({', '.join(f'{k}: {v:,}' for k, v in sheets.items())}) and "
+        f"{manifest['files']['detainers']['path']} in {seconds['write']:.1f} s"
+    )
+
+    t = time.perf_counter()
+    results = icetally.ingest(
+        [manifest["files"]["arrests"]["path"], manifest["files"]["detainers"]["path"]], db=store
+    )
+    seconds["ingest"] = round(time.perf_counter() - t, 2)
+    bad = [r for r in results if r.status == "failed"]
+    if bad:
+        raise DemoError(f"ingest failed: {bad}")
+    say(
+        f"  ingested into {store}: "
+        + ", ".join(f"{r.dataset} {r.rows_loaded:,}" for r in results)
+        + f" in {seconds['ingest']:.1f} s"
+    )
+
+    t = time.perf_counter()
+    found = icetally.surges("arrests", metric="at_large", db=store)
+    seconds["surges"] = round(time.perf_counter() - t, 2)
+    w0, w1 = SEPTEMBER_2019_WINDOW
+    hits = [s for s in found.surges if s.start <= w1 and s.end >= w0]
+    surge = max(hits, key=lambda s: s.excess) if hits else None
+    say(
+        f"  surge detector (at-large arrests): {len(found.surges)} operations in the release"
+        + (
+            f"; September 2019: {surge.id}, {len(surge.aors)} AORs, excess {surge.excess:,.0f} "
+            f"(planted: 597 in 10 AORs)"
+            if surge
+            else "; the planted September 2019 surge was NOT found"
+        )
+    )
+
+    t = time.perf_counter()
+    cdir = _claims_dir()
+    claims: list[dict[str, Any]] = []
+    original: list[dict[str, Any]] = []
+    claims_file = None
+    if cdir is None:
+        say("  claims: examples/claims not found (run from a checkout to check the article)")
+    else:
+        claims_file = cdir / DEMO_CLAIMS
+        claims = check(claims_file, db=store).results
+        original = check(cdir / ORIGINAL_CLAIMS, db=store).results
+    seconds["claims"] = round(time.perf_counter() - t, 2)
+
+    t = time.perf_counter()
+    report = out / "report.html"
+    report_mod.write(
+        report,
+        db=store,
+        surge_id=surge.id if surge else None,
+        date_from=None if surge else w0,
+        date_to=None if surge else w1,
+        claims=str(claims_file) if claims_file else None,
+        metric="at_large",
+    )
+    seconds["report"] = round(time.perf_counter() - t, 2)
+    return DemoResult(
+        out_dir=out,
+        db=store,
+        report=report,
+        manifest=manifest,
+        seconds=seconds,
+        surge=surge,
+        surges=found,
+        claims=claims,
+        original_claims=original,
+        claims_file=claims_file,
+    )
