@@ -194,6 +194,9 @@ def count(
         None, "--administration", help="bush, obama, trump1, biden, trump2"
     ),
     release: str | None = typer.Option(None, "--release", help="Release ids (see releases)"),
+    program: str | None = typer.Option(
+        None, "--program", help="Program as released, e.g. 'Fugitive Operations'"
+    ),
     by: str | None = typer.Option(
         None, "--by", help="Dimensions: aor, state, month, week, date, fiscal_year, ..."
     ),
@@ -224,6 +227,7 @@ def count(
             fiscal_year=fiscal_year,
             administration=administration,
             release=release,
+            program=program,
         )
     except (QueryError, BackendError, FileNotFoundError) as exc:
         _fail(str(exc))

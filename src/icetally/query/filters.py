@@ -56,6 +56,7 @@ class Slice:
     fiscal_year: list[int] = field(default_factory=list)
     administration: list[str] = field(default_factory=list)
     release: list[str] = field(default_factory=list)
+    program: list[str] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -74,6 +75,7 @@ class Slice:
         fiscal_year: str | int | Iterable[str | int] | None = None,
         administration: str | Iterable[str] | None = None,
         release: str | Iterable[str] | None = None,
+        program: str | Iterable[str] | None = None,
     ) -> Slice:
         """Validate user input into a Slice (raises QueryError with a clear message)."""
         if dataset not in DATASETS:
@@ -130,6 +132,7 @@ class Slice:
         if bad:
             raise QueryError(f"unknown administration {bad}; expected {', '.join(admins)}")
         s.release = _list(release)
+        s.program = [p.upper() for p in _list(program)]
         return s
 
     def apply(self, t: Any) -> Any:
@@ -169,6 +172,8 @@ class Slice:
             preds.append(t.administration.isin(self.administration))
         if self.release:
             preds.append(t.release_id.isin(self.release))
+        if self.program:
+            preds.append(t.program.upper().isin(self.program))
         return t.filter(*preds) if preds else t
 
     def to_dict(self) -> dict[str, Any]:
