@@ -237,6 +237,10 @@ def test_report_without_and_with_the_report_module(
     assert "default-src 'none'" in r.headers["content-security-policy"]
     assert seen["date_from"] == "2017-02-01" and seen["aor"] == "LOS"
     assert_problem(client.get("/api/report?surge=no-such-surge"), 404, "not-found")
+    surge = client.get("/api/surges").json()["surges"][0]["id"]
+    seen.clear()
+    assert client.get(f"/api/report?surge={surge}").status_code == 200
+    assert seen["surge_id"] == surge and "date_from" not in seen
 
 
 # ------------------------------------------------------------------------ problems

@@ -405,16 +405,25 @@ def render_report(request: Request, limits: Limits, **params: Any) -> str:
     store = request.app.state.store
     store.info()  # 503 before anything else when there is no store
     surge_id = params.pop("surge", None)
-    surge: dict[str, Any] | None = None
+    # Refuse what the report would refuse, before it spends seconds finding out.
+    if not surge_id and not (params["date_from"] and params["date_to"]):
+        raise WebProblem("invalid-parameter", "give a window (from and to) or a surge")
+    service.Slice.build(
+        params["dataset"],
+        date_from=params["date_from"],
+        date_to=params["date_to"],
+        aor=params["aor"],
+    )
     if surge_id:
+        # Look the id up in the (cached, budgeted) scan first: an unknown id is a 404
+        # without the report module running a scan of its own.
         scan = request.app.state.surge_scans.get(
-            store,
-            SurgeParams(dataset=params["dataset"], metric=params["metric"]),
-            limits,
+            store, SurgeParams(dataset=params["dataset"], metric=params["metric"]), limits
         )
-        surge = next((s for s in scan["surges"] if s["id"] == surge_id), None)
-        if surge is None:
+        if not any(s["id"] == surge_id for s in scan["surges"]):
             raise WebProblem("not-found", f"no surge {surge_id!r} in the {params['metric']} scan")
+        if not params["date_from"] and not params["date_to"]:
+            params["date_from"] = params["date_to"] = None
     kwargs = {
         "db": store.path,
         "dataset": params["dataset"],
@@ -422,16 +431,32 @@ def render_report(request: Request, limits: Limits, **params: Any) -> str:
         "date_from": params["date_from"],
         "date_to": params["date_to"],
         "aor": params["aor"],
-        "surge": surge_id,
-        "surge_data": surge,
+        "surge_id": surge_id,
     }
     accepted = inspect.signature(render).parameters
     takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
     call = {k: v for k, v in kwargs.items() if v is not None and (takes_all or k in accepted)}
-    try:
-        return str(render(**call))
-    except (ValueError, KeyError) as exc:
-        raise WebProblem("invalid-parameter", f"the report could not be made: {exc}") from None
+    report_error = getattr(mod, "ReportError", ValueError)
+    cache = store.cache("report", limits.report_cache_size)
+    key = tuple(sorted((k, str(v)) for k, v in call.items()))
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    # A report runs many queries (and, for a surge, its own scan) on the server's CPU:
+    # one at a time, and a few new ones a minute.
+    with request.app.state.report_lock:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        request.app.state.report_budget.take(limits.reports_per_minute)
+        try:
+            html = str(render(**call))
+        except (report_error, ValueError, KeyError) as exc:
+            raise WebProblem(
+                "invalid-parameter", f"the report could not be made: {exc}".replace("--", "")
+            ) from None
+    cache.put(key, html)
+    return html
 
 
 def problem_response(problem: WebProblem, instance: str | None = None) -> JSONResponse:

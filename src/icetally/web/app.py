@@ -29,7 +29,7 @@ from icetally.analysis.claims import ClaimsError
 from icetally.query.filters import QueryError
 from icetally.web import api, pages
 from icetally.web.problems import PROBLEM_TYPES, WebProblem, fix_openapi
-from icetally.web.service import Limits, SurgeScans
+from icetally.web.service import Budget, Limits, SurgeScans
 from icetally.web.store import QueryTimeout, StoreUnavailable, WebStore
 
 log = logging.getLogger("icetally.web")
@@ -95,6 +95,8 @@ def create_app(
     app.state.store = store
     app.state.limits = limits
     app.state.surge_scans = SurgeScans()
+    app.state.report_lock = threading.Lock()
+    app.state.report_budget = Budget("reports")
 
     _install_handlers(app)
 

@@ -62,8 +62,10 @@ class Limits:
     max_claims: int = 40  # claims checked in one request
     max_param_chars: int = 2000  # all values of one query parameter together
     surge_scans_per_minute: int = 6  # new (uncached) surge scans, server-wide
+    reports_per_minute: int = 6  # new (uncached) HTML reports, server-wide
     count_cache_size: int = 2048  # cached count answers (small JSON each)
     surge_cache_size: int = 32  # cached surge scans
+    report_cache_size: int = 16  # cached HTML reports (~0.5 MB each)
 
 
 def bad(detail: str, **extra: Any) -> WebProblem:
@@ -259,6 +261,30 @@ class SurgeParams:
         return out
 
 
+class Budget:
+    """At most ``per_minute`` costly computations started in any 60 seconds."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._started: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def take(self, per_minute: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            while self._started and now - self._started[0] > 60:
+                self._started.popleft()
+            if len(self._started) >= per_minute:
+                wait = int(60 - (now - self._started[0])) + 1
+                raise WebProblem(
+                    "too-many-requests",
+                    f"the server already made {per_minute} new {self.what} in the last "
+                    f"minute; retry in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
+            self._started.append(now)
+
+
 class SurgeScans:
     """Surge scans cost seconds of CPU: one runs at a time, each distinct scan is
     computed once per open store, and new scans are budgeted per minute so that a
@@ -266,23 +292,7 @@ class SurgeScans:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._started: deque[float] = deque()
-        self._budget_lock = threading.Lock()
-
-    def _take_budget(self, limits: Limits) -> None:
-        now = time.monotonic()
-        with self._budget_lock:
-            while self._started and now - self._started[0] > 60:
-                self._started.popleft()
-            if len(self._started) >= limits.surge_scans_per_minute:
-                wait = int(60 - (now - self._started[0])) + 1
-                raise WebProblem(
-                    "too-many-requests",
-                    f"the server already ran {limits.surge_scans_per_minute} new surge "
-                    f"scans in the last minute; retry in {wait} s",
-                    headers={"Retry-After": str(wait)},
-                )
-            self._started.append(now)
+        self.budget = Budget("surge scans")
 
     def get(self, store: WebStore, p: SurgeParams, limits: Limits) -> dict[str, Any]:
         cache = store.cache("surges", limits.surge_cache_size)
@@ -298,7 +308,7 @@ class SurgeScans:
             hit = cache.get(p)  # another request may have computed it meanwhile
             if hit is not None:
                 return hit
-            self._take_budget(limits)
+            self.budget.take(limits.surge_scans_per_minute)
             try:
                 with store.ibis() as (con, cur):
                     result = run_limited(
