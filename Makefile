@@ -8,7 +8,7 @@ DATA   ?=
 DB     ?= icetally.duckdb
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench eval lint fmt clean venv
+.PHONY: demo demo-real test browser bench eval lint fmt clean venv
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.x (3.11 or newer)"; exit 1; }
@@ -19,10 +19,22 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The SYNTHETIC demo: calibrated synthetic release -> ingest -> surges -> claims -> report.
+# `make demo ROWS=1200000` for a longer history (a second workbook sheet past ~1.05M rows).
+DEMO_DIR ?= icetally-demo
+ROWS     ?=
 demo: $(STAMP)
-	$(PY) scripts/demo.py --db "$(DB)" $(if $(DATA),--data "$(DATA)",--shared "$(SHARED)")
+	$(PY) scripts/demo.py --dir "$(DEMO_DIR)" $(if $(ROWS),--rows $(ROWS),)
 
-test: $(STAMP)
+# The real-data demo: ingest ../shared/data (or DATA="files...") and count by AOR.
+demo-real: $(STAMP)
+	$(PY) scripts/demo_real.py --db "$(DB)" $(if $(DATA),--data "$(DATA)",--shared "$(SHARED)")
+
+# Debian's Chromium for the browser tests (skipped, with the reason, if it cannot be installed).
+browser:
+	@sh scripts/setup_browser.sh
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -42,4 +54,4 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff format src tests scripts benchmarks
 
 clean:
-	rm -rf $(VENV) bench-results .pytest_cache .ruff_cache *.duckdb
+	rm -rf $(VENV) bench-results .pytest_cache .ruff_cache *.duckdb icetally-demo

@@ -546,6 +546,14 @@ class ReportBuilder:
         self.sections.append(s)
         w0 = self.start
         w1 = min(self.start + timedelta(6), self.cov.end)
+        if w1 < w0:
+            s.supported = False
+            s.body.append(
+                P.unsupported(
+                    f"The week from {w0} lies after the releases' coverage (to {self.cov.end})."
+                )
+            )
+            return
         week = self.count(
             "records in the seven days from the window's first day",
             s,

@@ -337,6 +337,9 @@ def plan(
     background = _nb(rng, mu, phi)
     det_rate = float(cal["assumptions"]["detainers"]["per_custodial_arrest"])
     detainers = _nb(rng, mu[:, CLASSES.index("custodial")] * det_rate, phi[:, 0])
+    for i, a in enumerate(aors):
+        if a not in _aor_counties():  # headquarters: no jail of its own, no detainers
+            detainers[i] = 0
     return DemoPlan(
         start=start,
         end=end,
@@ -718,8 +721,6 @@ def detainer_rows(p: DemoPlan) -> Iterator[tuple[Cell, ...]]:
             if not n:
                 continue
             counties = _draw_counties(rng, a, n)
-            if counties[0] is None:  # no jail of its own (headquarters): no detainers
-                continue
             crim = mx.crim["custodial"](rng, n)
             cit = _draw_citizenship(rng, np.array([a] * n, dtype=object))
             gen = mx.gender["custodial"](rng, n)

@@ -136,11 +136,13 @@ def run_demo(
     db: str | os.PathLike[str] | None = None,
     seed: int = 0,
     start: date | None = None,
+    max_sheet_rows: int | None = None,
     say: Callable[[str], None] = print,
 ) -> DemoResult:
     """Write the synthetic release into ``out_dir``, load it into ``db`` (default
     ``out_dir/demo.duckdb``), find the September 2019 surge, check the article's claims
-    and write ``out_dir/report.html``."""
+    and write ``out_dir/report.html``. ``max_sheet_rows`` splits the arrests workbook
+    into sheets earlier than Excel's limit (tests exercise the multi-sheet path with it)."""
     import icetally
     from icetally import report as report_mod
     from icetally.analysis.claims import check
@@ -165,7 +167,7 @@ def run_demo(
         f"[{BANNER}] writing a synthetic release: {p.arrest_rows:,} arrest rows "
         f"({p.start} to {p.end}) and {int(p.detainers.sum()):,} detainer rows"
     )
-    manifest = write_release(out, p)
+    manifest = write_release(out, p, max_data_rows=max_sheet_rows)
     seconds["write"] = round(time.perf_counter() - t, 2)
     sheets = manifest["files"]["arrests"]["sheets"]
     say(
