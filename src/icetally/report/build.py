@@ -433,7 +433,7 @@ class ReportBuilder:
         if self.cls:
             headers.append("all methods")
         headers += ["expected", "above baseline", "detector window: excess"]
-        num = [2, 3, 4, 5] if self.cls else [2, 3, 4]
+        num = [2, 3, 4, 5, 6] if self.cls else [2, 3, 4, 5]
         s.body.append(P.table(headers, rows, numeric=num))
         if missing:
             s.body.append(
