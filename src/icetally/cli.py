@@ -785,11 +785,16 @@ def serve(
     warm: bool = typer.Option(
         True, "--warm/--no-warm", help="Compute the overview's surge scan at start-up"
     ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=32, help="Server processes (each with its own caches)"
+    ),
 ) -> None:
     """Serve the dashboard and the JSON API over the store, read-only (docs/web.md).
 
     Example: icetally serve --db ice.duckdb   then open http://127.0.0.1:8000/
     """
+    import os
+
     try:
         import uvicorn
 
@@ -805,7 +810,24 @@ def serve(
         # Binding elsewhere is allowed but must be a choice: the server has no auth.
         err.print(f"[yellow]warning:[/] listening on {host}: reachable from other machines")
     err.print(f"icetally: serving {path} (read-only) on http://{host}:{port}/")
-    uvicorn.run(create_app(path, warm=warm), host=host, port=port, log_level="warning")
+    # Counts being computed hold the GIL for tens of milliseconds of Ibis compilation;
+    # a shorter switch interval lets cached answers on the event loop through sooner.
+    sys.setswitchinterval(0.001)
+    if workers == 1:
+        uvicorn.run(create_app(path, warm=warm), host=host, port=port, log_level="warning")
+        return
+    # Several processes: each imports the app factory and opens the store read-only
+    # itself (DuckDB lets any number of processes read one file).
+    os.environ["ICETALLY_DB"] = str(path.resolve())
+    os.environ["ICETALLY_WEB_WARM"] = "1" if warm else "0"
+    uvicorn.run(
+        "icetally.web.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+    )
 
 
 @app.command()

@@ -155,6 +155,14 @@ def create_app(
     return app
 
 
+def app_from_env() -> FastAPI:
+    """The app for ``uvicorn --factory`` (several worker processes each build their
+    own): the store from $ICETALLY_DB, warm-up when $ICETALLY_WEB_WARM is 1."""
+    return create_app(
+        os.environ.get("ICETALLY_DB"), warm=os.environ.get("ICETALLY_WEB_WARM") == "1"
+    )
+
+
 def _warm(app: FastAPI) -> None:
     from icetally.web.service import SurgeParams
 

@@ -12,6 +12,7 @@ import csv
 import inspect
 import io
 import json
+import os
 import threading
 import time
 from collections import deque
@@ -56,6 +57,7 @@ class Limits:
     max_rows: int = 5000  # rows a count may return (checked before they are fetched)
     max_daily_span_days: int = 1830  # a by=date series may span at most ~5 years
     query_timeout: float = 5.0  # seconds, per count (DuckDB interrupted past it)
+    concurrent_queries: int = max(2, os.cpu_count() or 2)  # counts computed at once
     check_timeout: float = 30.0  # seconds, per POST /api/check
     surge_timeout: float = 120.0  # seconds, per surge scan's queries
     max_body_bytes: int = 200_000  # POST bodies (a press release is ~10 kB)
@@ -124,6 +126,10 @@ class CountParams:
         canon = tuple(sorted((k, json.dumps(v, default=str)) for k, v in slc.to_dict().items()))
         return cls(dataset=dataset, filters=canon, by=tuple(dims), slice=slc)
 
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.dataset, self.filters, self.by)
+
     def count_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for icetally.count (what the CLI would pass)."""
         s = self.slice
@@ -147,6 +153,36 @@ def _coverage_of(store: WebStore, dataset: str) -> tuple[date | None, date | Non
         if hi:
             his.append(date.fromisoformat(str(hi)[:10]))
     return (min(los) if los else None, max(his) if his else None)
+
+
+# Most values a dimension can take in any store (generous: a null group included).
+_BOUNDED = {
+    "aor": 30,
+    "method_class": 4,
+    "criminality": 5,
+    "administration": 6,
+    "immigration_only_conviction": 3,
+    "continent": 10,
+}
+_DAYS_PER = {"date": 1, "week": 7, "month": 28, "quarter": 89, "year": 365, "fiscal_year": 365}
+
+
+def _max_groups(store: WebStore, p: CountParams) -> float:
+    """An upper bound on a count's rows, from the dimensions alone: when it is within
+    the limit, the answer is not sized by a query first (a query saved per request)."""
+    lo, hi = p.slice.date_from, p.slice.date_to
+    if lo is None or hi is None:
+        cov_lo, cov_hi = _coverage_of(store, p.dataset)
+        lo, hi = lo or cov_lo, hi or cov_hi
+    bound = 1.0
+    for d in p.by:
+        if d in _BOUNDED:
+            bound *= _BOUNDED[d]
+        elif d in _DAYS_PER and lo and hi:
+            bound *= (hi - lo).days // _DAYS_PER[d] + 3
+        else:
+            return float("inf")  # citizenship, county, ...: ask the store
+    return bound
 
 
 def _check_span(store: WebStore, p: CountParams, limits: Limits) -> None:
@@ -181,10 +217,28 @@ def _translate(exc: Exception) -> WebProblem:
     raise exc
 
 
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def _compute_slots(limits: Limits) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        if limits.concurrent_queries not in _slots:
+            _slots[limits.concurrent_queries] = threading.BoundedSemaphore(
+                limits.concurrent_queries
+            )
+        return _slots[limits.concurrent_queries]
+
+
+def cached_count(store: WebStore, p: CountParams, limits: Limits) -> dict[str, Any] | None:
+    """The cached answer to a count, if any (no query)."""
+    return store.cache("count", limits.count_cache_size).peek(p.key)
+
+
 def count(store: WebStore, p: CountParams, limits: Limits) -> dict[str, Any]:
     """The same dict as ``icetally.count(...).to_dict()``, cached per canonical query."""
     cache = store.cache("count", limits.count_cache_size)
-    key = (p.dataset, p.filters, p.by)
+    key = p.key
     hit = cache.get(key)
     if hit is not None:
         return hit
@@ -193,7 +247,7 @@ def count(store: WebStore, p: CountParams, limits: Limits) -> dict[str, Any]:
         with store.ibis() as (con, cur):
 
             def work() -> dict[str, Any]:
-                if p.by:
+                if p.by and _max_groups(store, p) > limits.max_rows:
                     # Size the answer before fetching it: one cheap count of groups.
                     t = table(con, p.dataset)
                     groups = count_expr(t, p.slice, list(p.by)).count().to_pyarrow().as_py()
@@ -206,7 +260,11 @@ def count(store: WebStore, p: CountParams, limits: Limits) -> dict[str, Any]:
                         )
                 return run_count(p.dataset, con=con, **p.count_kwargs()).to_dict()
 
-            result = run_limited(work, cur, limits.query_timeout)
+            # Building and compiling Ibis expressions is Python work under the GIL:
+            # more counts at once than cores only slow each other and the cached
+            # answers waiting for the GIL. The wait does not count against the limit.
+            with _compute_slots(limits):
+                result = run_limited(work, cur, limits.query_timeout)
     except (QueryError, QueryTimeout, StoreUnavailable, BackendError, ValueError) as exc:
         raise _translate(exc) from None
     except duckdb.Error as exc:

@@ -10,6 +10,7 @@ every cached answer stays true until the handle is reopened.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -53,6 +54,15 @@ class LruCache:
                 self.hits += 1
                 return self._data[key]
             self.misses += 1
+            return None
+
+    def peek(self, key: Any) -> Any | None:
+        """Like get, without counting a miss (a look before the real get)."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
             return None
 
     def put(self, key: Any, value: Any) -> None:
@@ -102,6 +112,8 @@ class WebStore:
         self._base: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._info: StoreInfo | None = None
+        self._generation = 0  # bumped whenever the file is (re)opened
+        self._local = threading.local()
         # Caches hang off the handle: they are emptied whenever the file is reopened.
         self.caches: dict[str, LruCache] = {}
 
@@ -129,6 +141,7 @@ class WebStore:
             for cache in self.caches.values():
                 cache.clear()
             self._info = None
+            self._generation += 1
             self._base = base
             return base
 
@@ -149,10 +162,24 @@ class WebStore:
 
     @contextmanager
     def ibis(self) -> Iterator[tuple[Any, duckdb.DuckDBPyConnection]]:
-        """(Ibis backend, raw cursor) for one request: the backend is what icetally's
-        query functions take as ``con=``, the raw cursor is what the watchdog interrupts."""
-        with self.cursor() as cur:
-            yield ibis.duckdb.from_connection(cur), cur
+        """(Ibis backend, raw cursor) for the calling thread: the backend is what
+        icetally's query functions take as ``con=``, the cursor is what the watchdog
+        interrupts.
+
+        One pair per worker thread, kept between requests: requests on different
+        threads run concurrently on their own cursors, and each backend caches its
+        table expressions, because Ibis would otherwise ask DuckDB for a table's
+        schema on every query (~8 ms) although a read-only store cannot change it.
+        """
+        base = self._open()
+        slot = getattr(self._local, "slot", None)
+        if slot is None or slot[0] != self._generation:
+            cur = base.cursor()
+            backend = ibis.duckdb.from_connection(cur)
+            backend.table = functools.lru_cache(maxsize=64)(backend.table)
+            slot = (self._generation, backend, cur)
+            self._local.slot = slot
+        yield slot[1], slot[2]
 
     def close(self) -> None:
         with self._lock:
@@ -160,6 +187,7 @@ class WebStore:
                 self._base.close()
                 self._base = None
                 self._info = None
+                self._generation += 1
 
     # ------------------------------------------------------------------ facts
 
