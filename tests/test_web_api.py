@@ -389,6 +389,23 @@ def test_surge_scan_budget(national_db: Path) -> None:
 # ------------------------------------------------------------------------ safety
 
 
+def test_report_budget(national_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import icetally.report as report_mod
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        report_mod, "render", lambda **kw: calls.append(kw) or "<p>r</p>", raising=False
+    )
+    with TestClient(create_app(national_db, limits=Limits(reports_per_minute=1))) as c:
+        assert c.get("/api/report?from=2017-02-01&to=2017-02-10").status_code == 200
+        assert c.get("/api/report?from=2017-02-01&to=2017-02-10").status_code == 200  # cached
+        assert_problem(c.get("/api/report?from=2017-03-01&to=2017-03-10"), 429, "too-many-requests")
+        # refused before rendering: no window, a reversed window
+        assert_problem(c.get("/api/report"), 400, "invalid-parameter")
+        assert_problem(c.get("/api/report?from=2017-03-10&to=2017-03-01"), 400, "invalid-parameter")
+    assert len(calls) == 1
+
+
 def test_store_connection_is_read_only(client: TestClient) -> None:
     store = client.app.state.store  # type: ignore[attr-defined]
     with store.cursor() as cur:
