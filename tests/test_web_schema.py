@@ -4,7 +4,7 @@ within or outside the schema, the server answers without a server error, with a 
 code and content type the schema declares, and a body that matches its schema.
 
 Bounded: a fixed number of examples per operation (ICETALLY_SCHEMA_EXAMPLES, default
-25) and a small surge-scan budget, so the run stays within a minute or two.
+50) and a small surge-scan budget, so the run stays within a minute or two.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from icetally.web import Limits, create_app
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = int(os.environ.get("ICETALLY_SCHEMA_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("ICETALLY_SCHEMA_EXAMPLES", "50"))
 
 # Not checked: positive_data_acceptance. The schema cannot say which strings are AOR
 # codes or that `from` must not be after `to`, so schema-valid requests can be

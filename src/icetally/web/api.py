@@ -278,8 +278,14 @@ def build_router(limits: Limits) -> APIRouter:
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/yaml": {"schema": {"type": "string"}},
-                    "text/plain": {"schema": {"type": "string"}},
+                    "application/yaml": {
+                        "schema": {"type": "string"},
+                        "example": CLAIMS_EXAMPLE,
+                    },
+                    "text/plain": {
+                        "schema": {"type": "string"},
+                        "example": TEXT_EXAMPLE,
+                    },
                 },
             }
         },
@@ -372,6 +378,20 @@ def build_router(limits: Limits) -> APIRouter:
 
     return router
 
+
+CLAIMS_EXAMPLE = """claims:
+  - id: la-2018
+    text: "212 arrests in a five-day operation"
+    from: 2018-02-11
+    to: 2018-02-15
+    aor: [LOS]
+    measure: operation
+    value: 212
+"""
+TEXT_EXAMPLE = (
+    "WASHINGTON (February 16, 2018) - ICE officers arrested 212 people during a five-day "
+    "operation in the Los Angeles area, from February 11 to 15."
+)
 
 YAML_TYPES = {
     "application/yaml",
