@@ -110,6 +110,8 @@ COUNT_CASES = [
         "state=TX&from=2018-01-01&to=2018-01-31",
         {"state": "TX", "date_from": "2018-01-01", "date_to": "2018-01-31"},
     ),
+    ("by=program&fiscal_year=2017", {"by": "program", "fiscal_year": "2017"}),
+    ("program=287G&by=aor", {"program": "287G", "by": "aor"}),
     ("", {}),
 ]
 

@@ -149,6 +149,7 @@ def build_router(limits: Limits) -> APIRouter:
             ListParam, _list("bush, obama, trump1, biden, trump2", "trump1")
         ] = None,
         release: Annotated[ListParam, _list("Release ids (see /api/releases)")] = None,
+        program: Annotated[ListParam, _list("Programs as released", "287G")] = None,
         by: Annotated[
             ListParam, _list("Dimensions: " + ", ".join(BY_DIMENSIONS), "aor,month")
         ] = None,
@@ -172,6 +173,7 @@ def build_router(limits: Limits) -> APIRouter:
                 "fiscal_year": fiscal_year,
                 "administration": administration,
                 "release": release,
+                "program": program,
             },
             by,
             limits,

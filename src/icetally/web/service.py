@@ -45,6 +45,7 @@ FILTERS = (
     "fiscal_year",
     "administration",
     "release",
+    "program",
 )
 TIME_DIMS = ("date", "week", "month", "quarter", "year", "fiscal_year")
 
