@@ -70,28 +70,40 @@ def count_expr(t: Any, slc: Slice, dims: list[str]) -> Any:
     return filtered.group_by(**groups).aggregate(n=filtered.n.sum()).order_by(dims)
 
 
-def overlap_warnings(con: Any, t: Any, slc: Slice) -> list[str]:
+def detail_expr(t: Any, slc: Slice, dims: list[str]) -> Any:
+    """The slice grouped by the dimensions *and* the release: one query from which the
+    rows, the total, the releases behind them and their overlaps all follow."""
+    filtered = slc.apply(t)
+    groups = {d: _dimension(filtered, d) for d in dims}
+    groups["_release"] = filtered.release_id
+    return filtered.group_by(**groups).aggregate(
+        n=filtered.n.sum(), _lo=filtered.event_date.min(), _hi=filtered.event_date.max()
+    )
+
+
+def overlap_warnings(spans: dict[str, tuple[Any, Any]]) -> list[str]:
     """Releases of one dataset that cover the same days may hold the same records
     twice (ICE re-releases and edits records). Say so; never de-duplicate silently."""
-    filtered = slc.apply(t)
-    spans = (
-        filtered.group_by("release_id")
-        .aggregate(lo=filtered.event_date.min(), hi=filtered.event_date.max(), n=filtered.n.sum())
-        .order_by("lo")
-        .to_pyarrow()
-        .to_pylist()
+    ordered = sorted(
+        ((rid, lo, hi) for rid, (lo, hi) in spans.items() if lo is not None),
+        key=lambda x: (x[1], x[0]),
     )
     out = []
-    for i, a in enumerate(spans):
-        for b in spans[i + 1 :]:
-            if a["lo"] and b["lo"] and b["lo"] <= a["hi"] and a["lo"] <= b["hi"]:
-                lo, hi = max(a["lo"], b["lo"]), min(a["hi"], b["hi"])
+    for i, (ra, alo, ahi) in enumerate(ordered):
+        for rb, blo, bhi in ordered[i + 1 :]:
+            if blo <= ahi and alo <= bhi:
+                lo, hi = max(alo, blo), min(ahi, bhi)
                 out.append(
-                    f"releases {a['release_id']} and {b['release_id']} both hold records "
-                    f"from {lo} to {hi}; the same events may be counted twice — "
-                    f"pick one with --release"
+                    f"releases {ra} and {rb} both hold records "
+                    f"from {_jsonable(lo)} to {_jsonable(hi)}; the same events may be "
+                    f"counted twice — pick one with --release"
                 )
     return out
+
+
+def _order_key(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    # SQL's ORDER BY ... NULLS LAST, the order every backend gives
+    return tuple((v is None, v if v is not None else 0) for v in values)
 
 
 def count(
@@ -111,26 +123,33 @@ def count(
     dims = parse_by(by)
     con = con or connect(db, backend)
     t = table(con, dataset)
-    expr = count_expr(t, slc, dims)
-    total_expr = slc.apply(t).n.sum()
-    total = total_expr.to_pyarrow().as_py() or 0
-    rows = []
+    # One query does the work; the grouped rows are then summed over releases here.
+    detail = detail_expr(t, slc, dims).to_pyarrow().to_pylist()
+    sums: dict[tuple[Any, ...], int] = {}
+    spans: dict[str, tuple[Any, Any]] = {}
+    for r in detail:
+        key = tuple(_jsonable(r[d]) for d in dims)
+        sums[key] = sums.get(key, 0) + int(r["n"] or 0)
+        lo, hi = spans.get(r["_release"], (None, None))
+        if r["_lo"] is not None:
+            lo = r["_lo"] if lo is None else min(lo, r["_lo"])
+            hi = r["_hi"] if hi is None else max(hi, r["_hi"])
+        spans[r["_release"]] = (lo, hi)
+    total = sum(sums.values())
     if dims:
-        for r in expr.to_pyarrow().to_pylist():
-            rows.append({k: _jsonable(v) for k, v in r.items()})
+        rows = [
+            {**dict(zip(dims, key, strict=True)), "n": n}
+            for key, n in sorted(sums.items(), key=lambda kv: _order_key(kv[0]))
+        ]
     else:
-        rows = [{"n": int(total)}]
-    for r in rows:
-        r["n"] = int(r["n"] or 0)
+        rows = [{"n": total}]
     query = {
         "dataset": dataset,
         "filters": slc.to_dict(),
         "by": dims,
         "backend": backend or "duckdb",
-        "sql": str(ibis.to_sql(expr)),
+        # the SQL that gives exactly these rows
+        "sql": str(ibis.to_sql(count_expr(t, slc, dims))),
+        "releases": sorted(spans),
     }
-    releases = slc.apply(t).release_id.value_counts().to_pyarrow().to_pylist()
-    query["releases"] = sorted(r["release_id"] for r in releases)
-    return CountResult(
-        total=int(total), rows=rows, query=query, warnings=overlap_warnings(con, t, slc)
-    )
+    return CountResult(total=total, rows=rows, query=query, warnings=overlap_warnings(spans))
