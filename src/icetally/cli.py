@@ -751,8 +751,15 @@ def surges(
     """
     try:
         result = api.surges(
-            dataset, metric=metric, db=db, backend=backend, date_from=date_from,
-            date_to=date_to, aor=aor, min_excess=min_excess, threshold=threshold,
+            dataset,
+            metric=metric,
+            db=db,
+            backend=backend,
+            date_from=date_from,
+            date_to=date_to,
+            aor=aor,
+            min_excess=min_excess,
+            threshold=threshold,
             max_window=max_window,
         )
     except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
@@ -762,13 +769,24 @@ def surges(
         return
     for note in result.notes:
         err.print(f"[yellow]note:[/] {note}")
-    t = Table("id", "window", "AORs", "observed", "expected", "excess (95%)", "p",
-              title=f"{dataset} surges ({metric}): {len(result.surges)}", box=None)
+    t = Table(
+        "id",
+        "window",
+        "AORs",
+        "observed",
+        "expected",
+        "excess (95%)",
+        "p",
+        title=f"{dataset} surges ({metric}): {len(result.surges)}",
+        box=None,
+    )
     for s in result.surges:
         t.add_row(
-            s.id, f"{s.start} → {s.end}",
+            s.id,
+            f"{s.start} → {s.end}",
             ", ".join(f"{a.aor} {a.start:%m-%d}→{a.end:%m-%d}" for a in s.aors),
-            f"{s.observed:,}", f"{s.expected:,.0f}",
+            f"{s.observed:,}",
+            f"{s.expected:,.0f}",
             f"{s.excess:,.0f} ({s.excess_low:,.0f}–{s.excess_high:,.0f})",
             f"{s.p_value:.1g}",
         )
@@ -870,7 +888,11 @@ def report(
             backend=backend,
         )
     except (
-        report_mod.ReportError, QueryError, BackendError, ClaimsError, FileNotFoundError
+        report_mod.ReportError,
+        QueryError,
+        BackendError,
+        ClaimsError,
+        FileNotFoundError,
     ) as exc:
         _fail(str(exc))
     if as_json:
@@ -911,13 +933,22 @@ def demo(
         _emit_json(res.to_dict())
         return
     t = Table(
-        "AOR", "planted", "found", "window", "observed", "expected", "excess",
+        "AOR",
+        "planted",
+        "found",
+        "window",
+        "observed",
+        "expected",
+        "excess",
         title="SYNTHETIC: the planted September 21-25, 2019 surge vs what icetally finds",
         box=None,
     )
     for r in res.planted_vs_found():
         t.add_row(
-            r["aor"], str(r["planted"]), "yes" if r["found"] else "[red]no[/]", r["window"] or "",
+            r["aor"],
+            str(r["planted"]),
+            "yes" if r["found"] else "[red]no[/]",
+            r["window"] or "",
             "" if r["observed"] is None else f"{r['observed']:,}",
             "" if r["expected"] is None else f"{r['expected']:,.1f}",
             "" if r["excess"] is None else f"{r['excess']:,.1f}",
@@ -931,13 +962,26 @@ def demo(
             f"({s.excess_low:,.0f}-{s.excess_high:,.0f}); planted 597"
         )
     if res.claims:
-        c = Table("claim", "verdict", "stated", "observed", "expected", "excess", box=None,
-                  title=f"SYNTHETIC: {res.claims_file.name if res.claims_file else 'claims'}")
+        c = Table(
+            "claim",
+            "verdict",
+            "stated",
+            "observed",
+            "expected",
+            "excess",
+            box=None,
+            title=f"SYNTHETIC: {res.claims_file.name if res.claims_file else 'claims'}",
+        )
         for r in res.claims:
             style = _VERDICT_STYLE.get(r["verdict"], "")
-            c.add_row(r["id"], f"[{style}]{r['verdict']}[/]", _claim_number(r, "stated"),
-                      _claim_number(r, "observed"), _claim_number(r, "expected"),
-                      _claim_number(r, "excess"))
+            c.add_row(
+                r["id"],
+                f"[{style}]{r['verdict']}[/]",
+                _claim_number(r, "stated"),
+                _claim_number(r, "observed"),
+                _claim_number(r, "expected"),
+                _claim_number(r, "excess"),
+            )
         out.print(c)
     if res.original_claims:
         tally: dict[str, int] = {}
