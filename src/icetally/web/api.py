@@ -378,6 +378,120 @@ def build_router(limits: Limits) -> APIRouter:
 
     ALLOWED["/api/report"] = {"dataset", "metric", "from", "to", "aor", "surge"}
 
+    # --- jurisdictions (docs/jurisdictions.md): the CLI's cooperation, jurisdictions and
+    # intensity commands. They read aggregates only; results are small by construction.
+    def jurisdiction_call(request: Request, endpoint: str, fn_name: str, **kw: Any) -> Response:
+        reject_unknown(request, endpoint)
+        from icetally import jurisdictions as juris
+
+        store = request.app.state.store
+        store.info()  # 503 when there is no store
+        try:
+            result = getattr(juris, fn_name)(store.path, **kw)
+        except Exception as exc:  # noqa: BLE001 - translated, or re-raised as a 500
+            raise service._translate(exc) from exc
+        return json_response(result)
+
+    @router.get(
+        "/cooperation",
+        summary="Detainer outcomes and decline-rate changes (icetally cooperation --json)",
+        responses=problem_responses(400, 503),
+    )
+    def cooperation(
+        request: Request,
+        county: Annotated[
+            str | None, Query(max_length=80, description="County FIPS or 'Name County, ST'")
+        ] = None,
+        facility: Annotated[
+            str | None, Query(max_length=120, description="Facility name (or part of it)")
+        ] = None,
+        aor: Annotated[
+            str | None, Query(max_length=3, pattern=r"^[A-Za-z]{2,3}$", description="AOR code")
+        ] = None,
+        level: Annotated[
+            Literal["facility", "county", "aor"] | None,
+            Query(description="What each series row is about"),
+        ] = None,
+        by: Annotated[Literal["month", "quarter", "year"], Query(description="Period")] = "month",
+        date_from: Annotated[str | None, _date("First day", "from")] = None,
+        date_to: Annotated[str | None, _date("Last day", "to")] = None,
+    ) -> Response:
+        return jurisdiction_call(
+            request,
+            "/api/cooperation",
+            "cooperation",
+            county=county,
+            facility=facility,
+            aor=aor,
+            level=level,
+            by=by,
+            date_from=date_from,
+            date_to=date_to,
+        )
+
+    ALLOWED["/api/cooperation"] = {"county", "facility", "aor", "level", "by", "from", "to"}
+
+    @router.get(
+        "/jurisdictions",
+        summary="Cooperation status and enforcement intensity per county or AOR "
+        "(icetally jurisdictions --json)",
+        responses=problem_responses(400, 503),
+    )
+    def jurisdictions(
+        request: Request,
+        level: Annotated[Literal["county", "aor"], Query(description="Row level")] = "aor",
+        aor: Annotated[
+            str | None, Query(max_length=3, pattern=r"^[A-Za-z]{2,3}$", description="Only this AOR")
+        ] = None,
+        state: Annotated[str | None, Query(max_length=40, description="Only this state")] = None,
+        on: Annotated[str | None, _date("Read 287(g) lists and policies on this day", "on")] = None,
+    ) -> Response:
+        return jurisdiction_call(
+            request,
+            "/api/jurisdictions",
+            "jurisdictions",
+            level=level,
+            aor=aor,
+            state=state,
+            on=on,
+            only_active=level == "county",
+        )
+
+    ALLOWED["/api/jurisdictions"] = {"level", "aor", "state", "on"}
+
+    @router.get(
+        "/intensity",
+        summary="Arrests per 100,000 residents, at-large and custodial shares "
+        "(icetally intensity --json)",
+        responses=problem_responses(400, 503),
+    )
+    def intensity(
+        request: Request,
+        level: Annotated[Literal["aor", "county"], Query(description="Row level")] = "aor",
+        by: Annotated[
+            Literal["fiscal_year", "year", "quarter", "month", "none"], Query(description="Period")
+        ] = "fiscal_year",
+        dataset: Annotated[DatasetName, Query(description="Dataset")] = "arrests",
+        aor: Annotated[
+            str | None, Query(max_length=3, pattern=r"^[A-Za-z]{2,3}$", description="Only this AOR")
+        ] = None,
+        date_from: Annotated[str | None, _date("First day", "from")] = None,
+        date_to: Annotated[str | None, _date("Last day", "to")] = None,
+    ) -> Response:
+        return jurisdiction_call(
+            request,
+            "/api/intensity",
+            "intensity",
+            level=level,
+            by=by,
+            dataset=dataset,
+            aor=aor,
+            date_from=date_from,
+            date_to=date_to,
+        )
+
+    ALLOWED["/api/intensity"] = {"level", "by", "dataset", "aor", "from", "to"}
+
     return router
 
 
