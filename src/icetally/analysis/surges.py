@@ -38,7 +38,7 @@ import numpy as np
 from scipy import sparse, stats
 from scipy.interpolate import BSpline
 
-from icetally.reference import federal_holidays
+from icetally.reference import federal_holidays, nth_weekday
 
 __all__ = [
     "AorBaseline",
@@ -159,16 +159,6 @@ class Surge:
 # --------------------------------------------------------------------------- holidays
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    """n-th (1-based) given weekday of a month; n=-1 is the last one."""
-    if n > 0:
-        first = date(year, month, 1)
-        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    last = nxt - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
-
-
 def us_federal_holidays(first_year: int, last_year: int) -> list[date]:
     """US federal holidays (observed dates) in the years given, from the shipped
     reference rules (``icetally.reference.federal_holidays``)."""
@@ -182,7 +172,7 @@ def holiday_season_days(first_year: int, last_year: int) -> list[date]:
     out: list[date] = []
     for y in range(first_year, last_year + 1):
         out.extend(date(y, 12, d) for d in range(24, 32))
-        out.append(_nth_weekday(y, 11, 3, 4) + timedelta(days=1))
+        out.append(nth_weekday(y, 11, 3, 4) + timedelta(days=1))
     return out
 
 

@@ -354,7 +354,7 @@ def is_immigration_offense(charge: str | None, code: str | None = None) -> bool:
 _FIRST_RULE_YEAR = 1971
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
     """n-th (1-based) weekday (Mon=0) of a month; n=-1 is the last."""
     if n > 0:
         first = date(year, month, 1)
@@ -378,25 +378,25 @@ def _holidays_of_year(year: int) -> tuple[tuple[date, str], ...]:
     """Holidays whose *actual* date falls in ``year``, keyed by observed date."""
     days: list[tuple[date, str]] = [(date(year, 1, 1), "New Year's Day")]
     if year >= 1986:
-        days.append((_nth_weekday(year, 1, 0, 3), "Birthday of Martin Luther King, Jr."))
+        days.append((nth_weekday(year, 1, 0, 3), "Birthday of Martin Luther King, Jr."))
     days += [
-        (_nth_weekday(year, 2, 0, 3), "Washington's Birthday"),
-        (_nth_weekday(year, 5, 0, -1), "Memorial Day"),
+        (nth_weekday(year, 2, 0, 3), "Washington's Birthday"),
+        (nth_weekday(year, 5, 0, -1), "Memorial Day"),
     ]
     if year >= 2021:
         days.append((date(year, 6, 19), "Juneteenth National Independence Day"))
     days += [
         (date(year, 7, 4), "Independence Day"),
-        (_nth_weekday(year, 9, 0, 1), "Labor Day"),
-        (_nth_weekday(year, 10, 0, 2), "Columbus Day"),
+        (nth_weekday(year, 9, 0, 1), "Labor Day"),
+        (nth_weekday(year, 10, 0, 2), "Columbus Day"),
     ]
     # Veterans Day was the 4th Monday of October from 1971 to 1977.
     if year <= 1977:
-        days.append((_nth_weekday(year, 10, 0, 4), "Veterans Day"))
+        days.append((nth_weekday(year, 10, 0, 4), "Veterans Day"))
     else:
         days.append((date(year, 11, 11), "Veterans Day"))
     days += [
-        (_nth_weekday(year, 11, 3, 4), "Thanksgiving Day"),
+        (nth_weekday(year, 11, 3, 4), "Thanksgiving Day"),
         (date(year, 12, 25), "Christmas Day"),
     ]
     out = []
