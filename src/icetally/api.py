@@ -13,7 +13,6 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from icetally import _API
 from icetally.analysis.claims import CheckReport
 from icetally.analysis.claims import check as _check
 from icetally.analysis.claims import check_text as _check_text
@@ -100,9 +99,29 @@ def releases(db: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
 
 # Cooperation and enforcement intensity by jurisdiction (docs/jurisdictions.md).
 from icetally.jurisdictions import (  # noqa: E402
+    cooperation,
+    did,
+    g287_counts,
+    intensity,
     jurisdictions,
+    load_287g,
+    load_policies,
 )
 
-# the names icetally re-exports lazily, plus the jurisdictions summary (the subpackage
-# of that name shadows it at the top level)
-__all__ = [*_API, "jurisdictions"]
+# The names icetally re-exports lazily (icetally._API), plus the jurisdictions summary,
+# which the subpackage of that name shadows at the top level.
+__all__ = [
+    "check",
+    "check_text",
+    "cooperation",
+    "count",
+    "did",
+    "g287_counts",
+    "ingest",
+    "intensity",
+    "jurisdictions",
+    "load_287g",
+    "load_policies",
+    "releases",
+    "surges",
+]
