@@ -26,7 +26,6 @@ _API = (
     "g287_counts",
     "ingest",
     "intensity",
-    "jurisdictions",
     "load_287g",
     "load_policies",
     "releases",
