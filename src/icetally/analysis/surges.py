@@ -82,6 +82,20 @@ _EULER_GAMMA = 0.5772156649015329
 # --------------------------------------------------------------------------- results
 
 
+def _window_figures(w: AorSurge | Surge) -> dict[str, Any]:
+    """The window and its figures, as both JSON shapes carry them."""
+    return {
+        "start": w.start.isoformat(),
+        "end": w.end.isoformat(),
+        "days": (w.end - w.start).days + 1,
+        "observed": int(w.observed),
+        "expected": round(float(w.expected), 2),
+        "excess": round(float(w.excess), 2),
+        "excess_low": round(float(w.excess_low), 2),
+        "excess_high": round(float(w.excess_high), 2),
+    }
+
+
 @dataclass(frozen=True)
 class AorSurge:
     """One AOR's window of excess counts."""
@@ -104,14 +118,7 @@ class AorSurge:
     def to_dict(self) -> dict[str, Any]:
         return {
             "aor": self.aor,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "days": (self.end - self.start).days + 1,
-            "observed": int(self.observed),
-            "expected": round(float(self.expected), 2),
-            "excess": round(float(self.excess), 2),
-            "excess_low": round(float(self.excess_low), 2),
-            "excess_high": round(float(self.excess_high), 2),
+            **_window_figures(self),
             "ratio": round(float(self.observed / self.expected), 3) if self.expected > 0 else None,
             "score": round(float(self.score), 3),
             "p_value": float(f"{self.p_value:.4g}"),
@@ -141,14 +148,7 @@ class Surge:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "days": (self.end - self.start).days + 1,
-            "observed": int(self.observed),
-            "expected": round(float(self.expected), 2),
-            "excess": round(float(self.excess), 2),
-            "excess_low": round(float(self.excess_low), 2),
-            "excess_high": round(float(self.excess_high), 2),
+            **_window_figures(self),
             "score": round(float(self.score), 3),
             "p_value": float(f"{self.p_value:.4g}"),
             "n_aors": len(self.aors),

@@ -106,24 +106,12 @@ def series_with_surges(
     spec = _base(width, height, title)
     spec["data"] = {"values": data}
     spec["layer"] = [
-        {
-            "transform": [{"filter": "datum.kind == 'surge'"}],
-            "mark": {"type": "rect", "color": ACCENT, "opacity": 0.35, "cursor": "pointer"},
-            "encoding": {
-                "x": {"field": "start", "type": "temporal"},
-                "x2": {"field": "end"},
-                "href": {"field": "href"},
-                "description": {"field": "label"},
-            },
-        },
-        {
-            "transform": [{"filter": "datum.kind == 'count'"}],
-            "mark": {"type": "line", "color": INK, "strokeWidth": 1.5},
-            "encoding": {
-                "x": {"field": "t", "type": "temporal", "title": None},
-                "y": {"field": "n", "type": "quantitative", "title": f"records per {bucket}"},
-            },
-        },
+        _surge_layer({"opacity": 0.35, "cursor": "pointer"}),
+        _count_layer(
+            1.5,
+            {"field": "t", "type": "temporal", "title": None},
+            {"field": "n", "type": "quantitative", "title": f"records per {bucket}"},
+        ),
     ]
     return spec
 
@@ -155,37 +143,43 @@ def aor_small_multiples(
         "width": 220,
         "height": 70,
         "layer": [
-            {
-                "transform": [{"filter": "datum.kind == 'surge'"}],
-                "mark": {"type": "rect", "color": ACCENT, "opacity": 0.45},
-                "encoding": {
-                    "x": {"field": "start", "type": "temporal"},
-                    "x2": {"field": "end"},
-                    "href": {"field": "href"},
-                    "description": {"field": "label"},
+            _surge_layer({"opacity": 0.45}),
+            _count_layer(
+                1,
+                {
+                    "field": "t",
+                    "type": "temporal",
+                    "title": None,
+                    "axis": {"format": "%Y", "tickCount": 4},
                 },
-            },
-            {
-                "transform": [{"filter": "datum.kind == 'count'"}],
-                "mark": {"type": "line", "color": INK, "strokeWidth": 1},
-                "encoding": {
-                    "x": {
-                        "field": "t",
-                        "type": "temporal",
-                        "title": None,
-                        "axis": {"format": "%Y", "tickCount": 4},
-                    },
-                    "y": {
-                        "field": "n",
-                        "type": "quantitative",
-                        "title": None,
-                        "axis": {"tickCount": 3},
-                    },
-                },
-            },
+                {"field": "n", "type": "quantitative", "title": None, "axis": {"tickCount": 3}},
+            ),
         ],
     }
     return spec
+
+
+def _surge_layer(mark: dict[str, Any]) -> dict[str, Any]:
+    """Surge windows as shaded rectangles linking to their detail page."""
+    return {
+        "transform": [{"filter": "datum.kind == 'surge'"}],
+        "mark": {"type": "rect", "color": ACCENT, **mark},
+        "encoding": {
+            "x": {"field": "start", "type": "temporal"},
+            "x2": {"field": "end"},
+            "href": {"field": "href"},
+            "description": {"field": "label"},
+        },
+    }
+
+
+def _count_layer(width: float, x: dict[str, Any], y: dict[str, Any]) -> dict[str, Any]:
+    """The records series as a line."""
+    return {
+        "transform": [{"filter": "datum.kind == 'count'"}],
+        "mark": {"type": "line", "color": INK, "strokeWidth": width},
+        "encoding": {"x": x, "y": y},
+    }
 
 
 def _top(rows: list[dict[str, Any]], dim: str, k: int) -> set[Any]:
