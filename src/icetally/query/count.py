@@ -11,6 +11,7 @@ import ibis
 
 from icetally.query.backend import connect, table
 from icetally.query.filters import QueryError, Slice
+from icetally.query.prepared import prepare
 from icetally.schema import BY_DIMENSIONS
 
 # time bucket -> Ibis truncation unit (weeks start on Monday)
@@ -123,8 +124,7 @@ def count(
     dims = parse_by(by)
     con = con or connect(db, backend)
     t = table(con, dataset)
-    # One query does the work; the grouped rows are then summed over releases here.
-    detail = detail_expr(t, slc, dims).to_pyarrow().to_pylist()
+    detail, sql = _run_detail(con, t, slc, dims)
     sums: dict[tuple[Any, ...], int] = {}
     spans: dict[str, tuple[Any, Any]] = {}
     for r in detail:
@@ -149,7 +149,27 @@ def count(
         "by": dims,
         "backend": backend or "duckdb",
         # the SQL that gives exactly these rows
-        "sql": str(ibis.to_sql(count_expr(t, slc, dims))),
+        "sql": sql,
         "releases": sorted(spans),
     }
     return CountResult(total=total, rows=rows, query=query, warnings=overlap_warnings(spans))
+
+
+def _run_detail(con: Any, t: Any, slc: Slice, dims: list[str]) -> tuple[list[dict[str, Any]], str]:
+    """The detail rows (dimensions, release, n, first and last day) and the count's SQL.
+
+    On DuckDB the SQL is compiled once per query shape and run with bound parameters
+    (icetally.query.prepared); elsewhere, and for shapes that cannot be
+    parameterised, the Ibis expressions are compiled and run as they are."""
+    prepared = prepare(con, t, slc, dims) if getattr(con, "name", None) == "duckdb" else None
+    if prepared is None:
+        return _detail_by_ibis(t, slc, dims)
+    cur = con.con.execute(prepared.detail_sql, prepared.params(slc))
+    names = [d[0] for d in cur.description]
+    detail = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return detail, prepared.shown_sql(slc)
+
+
+def _detail_by_ibis(t: Any, slc: Slice, dims: list[str]) -> tuple[list[dict[str, Any]], str]:
+    detail = detail_expr(t, slc, dims).to_pyarrow().to_pylist()
+    return detail, str(ibis.to_sql(count_expr(t, slc, dims)))
