@@ -832,7 +832,11 @@ def serve(
     # a shorter switch interval lets cached answers on the event loop through sooner.
     sys.setswitchinterval(0.001)
     if workers == 1:
-        uvicorn.run(create_app(path, warm=warm), host=host, port=port, log_level="warning")
+        from icetally.web.app import settle_heap
+
+        web_app = create_app(path, warm=warm)
+        settle_heap()
+        uvicorn.run(web_app, host=host, port=port, log_level="warning")
         return
     # Several processes: each imports the app factory and opens the store read-only
     # itself (DuckDB lets any number of processes read one file).
