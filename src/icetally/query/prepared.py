@@ -1,25 +1,29 @@
 """Counts on DuckDB compiled once per query *shape*, not once per query.
 
-Building and compiling the Ibis expressions of a count costs ~10 ms of Python; DuckDB
-answers the query itself in ~2 ms. A shape is what the SQL depends on: the dataset,
-the group-by dimensions, which filters are set and how many values each holds. For
-each shape the Ibis expressions are compiled once with placeholder values, and:
+Building and compiling the Ibis expressions of a count costs ~12 ms of Python; DuckDB
+answers the query itself in ~2 ms. What the SQL depends on is the dataset, the
+group-by dimensions and which filters are set; the values only fill slots. So:
 
-- the query that runs is that SQL with the placeholders turned into DuckDB
-  parameters (``$p0``, ``$p1``...), bound to the request's values at execution: no
-  value is ever written into executed SQL;
-- the SQL shown to the user (``query.sql``) is the compiled count with the
-  placeholders replaced by the request's values as SQL literals, on the parsed SQL
-  tree, so it is the very text ``ibis.to_sql`` would give for the same slice.
+- once per such shape, the Ibis expressions (icetally.query.count) are compiled with
+  one placeholder value per filter, giving SQL trees (sqlglot) with marked slots;
+- once per number of values in each filter, the slots are widened (``IN (x)`` to
+  ``IN (x, y)``) on the tree and made twice: the query that runs, rendered with DuckDB
+  parameters (``$p0``, ``$p1``...) in the slots, and the tree of the count shown to
+  the user (``query.sql``), with numbered placeholders in them;
+- per query, the values are bound to the parameters (no value is ever written into
+  SQL that runs), and put as SQL literals into the shown tree's slots, which sqlglot
+  then renders to the very text ``ibis.to_sql`` gives.
 
 Ibis stays the one definition of every count (tests compare both paths on random
-slices); this only saves recompiling it. Shapes it cannot parameterise (county
-filters, whose values Ibis rewrites) go the plain Ibis way.
+slices, SQL text included); this only saves recompiling it. Shapes it cannot
+parameterise (county filters, whose values Ibis rewrites) go the plain Ibis way.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
@@ -28,23 +32,9 @@ import sqlglot.expressions as sge
 
 from icetally.query.filters import Slice
 
-# Placeholders: strings, integers and dates no real filter value looks like, each
-# numbered so that the compiled SQL says which value goes where.
-_STR = "ICETALLYPARAM"
-_INT = 987_650_000
-_YEAR = 1000  # a placeholder date is 1000+k-01-01; k < 1000
-
-
-def _placeholder(kind: str, k: int) -> Any:
-    if kind == "str":
-        return f"{_STR}{k:04d}"
-    if kind == "int":
-        return _INT + k
-    return date(_YEAR + k, 1, 1)
-
-
-# Slice fields whose values reach the SQL as given (county's are rewritten: zfill,
-# upper; such slices are compiled per query).
+# Slice fields whose values reach the SQL as given, through ``column IN (...)``, and
+# the kind of their values. (county's are rewritten, zfill and upper: such slices are
+# compiled per query.)
 LIST_FILTERS = {
     "aor": "str",
     "state": "str",
@@ -57,75 +47,46 @@ LIST_FILTERS = {
     "release": "str",
     "program": "str",
 }
-_SLICE_FIELDS = tuple(f.name for f in fields(Slice))
+_OTHER_FIELDS = tuple(
+    f.name
+    for f in fields(Slice)
+    if f.name not in LIST_FILTERS and f.name not in ("dataset", "date_from", "date_to")
+)
+MAX_VALUES = 1000  # slots per query (the web server allows far fewer values)
+
+# Placeholder k (k < MAX_VALUES): values no real filter holds, each numbered so that
+# the compiled SQL says which value goes where.
+_STR = "ICETALLYPARAM"
+_INT = 987_650_000
+_YEAR = 1000  # a placeholder date is (1000 + k)-01-01
 
 
-def shape_of(slc: Slice) -> tuple[Any, ...] | None:
-    """What the compiled SQL of this slice depends on, or None when it cannot be
-    parameterised."""
-    if slc.county:
-        return None
-    shape: list[Any] = [slc.dataset, slc.date_from is not None, slc.date_to is not None]
-    for name in _SLICE_FIELDS:
-        if name in ("dataset", "date_from", "date_to"):
-            continue
-        if name not in LIST_FILTERS:
-            if getattr(slc, name):
-                return None  # a filter this module does not know: compile per query
-            continue
-        shape.append(len(getattr(slc, name)))
-    return tuple(shape)
-
-
-def _values_of(slc: Slice) -> list[tuple[str, Any]]:
-    """(kind, value) of every filter value, in the order placeholders are numbered."""
-    out: list[tuple[str, Any]] = []
-    if slc.date_from is not None:
-        out.append(("date", slc.date_from))
-    if slc.date_to is not None:
-        out.append(("date", slc.date_to))
-    for name, kind in LIST_FILTERS.items():
-        out.extend((kind, v) for v in getattr(slc, name))
-    return out
-
-
-def _with_placeholders(slc: Slice) -> Slice:
-    """A slice of the same shape whose k-th value is placeholder k."""
-    out = Slice(dataset=slc.dataset)
-    k = 0
-    if slc.date_from is not None:
-        out.date_from = _placeholder("date", k)
-        k += 1
-    if slc.date_to is not None:
-        out.date_to = _placeholder("date", k)
-        k += 1
-    for name, kind in LIST_FILTERS.items():
-        vals = []
-        for _ in getattr(slc, name):
-            vals.append(_placeholder(kind, k))
-            k += 1
-        setattr(out, name, vals)
-    return out
+def _placeholder(kind: str, k: int) -> Any:
+    if kind == "str":
+        return f"{_STR}{k:04d}"
+    if kind == "int":
+        return _INT + k
+    return date(_YEAR + k, 1, 1)
 
 
 def _slot(node: sge.Expression) -> int | None:
     """The placeholder number a SQL node stands for, if it is one."""
     if isinstance(node, sge.Literal):
-        if node.is_string and isinstance(node.this, str) and node.this.startswith(_STR):
-            digits = node.this[len(_STR) :]
-            return int(digits) if digits.isdigit() else None
-        if not node.is_string:
-            try:
-                n = int(node.this)
-            except (TypeError, ValueError):
-                return None
-            return n - _INT if _INT <= n < _INT + 1000 else None
-        return None
+        if node.is_string:
+            text = node.this
+            if isinstance(text, str) and text.startswith(_STR) and text[len(_STR) :].isdigit():
+                return int(text[len(_STR) :])
+            return None
+        try:
+            n = int(node.this)
+        except (TypeError, ValueError):
+            return None
+        return n - _INT if _INT <= n < _INT + MAX_VALUES else None
     if isinstance(node, sge.DateFromParts):
         parts = [node.args.get(a) for a in ("year", "month", "day")]
         if all(isinstance(p, sge.Literal) and not p.is_string for p in parts):
             y, m, d = (int(p.this) for p in parts)  # type: ignore[union-attr]
-            if _YEAR <= y < _YEAR + 1000 and (m, d) == (1, 1):
+            if _YEAR <= y < _YEAR + MAX_VALUES and (m, d) == (1, 1):
                 return y - _YEAR
     return None
 
@@ -143,78 +104,168 @@ def _literal(kind: str, value: Any) -> sge.Expression:
     )
 
 
-def _slots_in(tree: sge.Expression) -> set[int]:
-    found = set()
-    for node in tree.walk():
-        k = _slot(node)
-        if k is not None:
-            found.add(k)
-    return found
+def _filters_of(slc: Slice) -> list[tuple[str, str, list[Any]]]:
+    """(name, kind, values) of every set filter, in slot order: dates, then lists."""
+    out: list[tuple[str, str, list[Any]]] = []
+    if slc.date_from is not None:
+        out.append(("date_from", "date", [slc.date_from]))
+    if slc.date_to is not None:
+        out.append(("date_to", "date", [slc.date_to]))
+    for name, kind in LIST_FILTERS.items():
+        values = getattr(slc, name)
+        if values:
+            out.append((name, kind, list(values)))
+    return out
+
+
+def _supported(slc: Slice) -> bool:
+    return not any(getattr(slc, name) for name in _OTHER_FIELDS)
+
+
+@dataclass(frozen=True)
+class _Template:
+    """One shape compiled by Ibis: filter i's single placeholder is slot i."""
+
+    detail: sge.Expression
+    count: sge.Expression
+    dialect: Any
 
 
 @dataclass(frozen=True)
 class PreparedCount:
-    """One shape's count, compiled: the parameterised detail query that runs and the
-    count SQL (with placeholders) that is shown."""
+    """One shape with so many values per filter: the SQL that runs (parameters) and the
+    count SQL that is shown (a tree with numbered placeholders)."""
 
     detail_sql: str
-    count_tree: sge.Expression
-    dialect: str
-    slots: int
+    shown: sge.Expression
+    dialect: Any
 
-    def params(self, slc: Slice) -> dict[str, Any]:
-        return {f"p{k}": v for k, (_, v) in enumerate(_values_of(slc))}
+    @staticmethod
+    def params(slc: Slice) -> dict[str, Any]:
+        values = [v for _, _, vs in _filters_of(slc) for v in vs]
+        return {f"p{k}": v for k, v in enumerate(values)}
 
     def shown_sql(self, slc: Slice) -> str:
-        """The count SQL with this slice's values written in, as Ibis writes them."""
-        values = _values_of(slc)
+        """The count SQL with this slice's values written in, as Ibis writes them. The
+        values are put into the tree, not the text: the pretty-printer's line breaks
+        depend on their length."""
+        literals = [_literal(kind, v) for _, kind, vs in _filters_of(slc) for v in vs]
 
         def fill(node: sge.Expression) -> sge.Expression:
             k = _slot(node)
-            return _literal(*values[k]) if k is not None else node
+            return literals[k].copy() if k is not None else node
 
-        return self.count_tree.transform(fill).sql(dialect=self.dialect, pretty=True)
+        return self.shown.transform(fill).sql(dialect=self.dialect, pretty=True)
 
 
-_cache: dict[tuple[Any, ...], PreparedCount | None] = {}
-_lock = threading.Lock()
-_MAX = 512
+class _Lru:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[Any, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get_or_make(self, key: Any, make: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key in self.data:
+                self.data.move_to_end(key)
+                return self.data[key]
+        value = make()  # outside the lock: two threads may both make it, harmlessly
+        with self.lock:
+            self.data[key] = value
+            if len(self.data) > self.size:
+                self.data.popitem(last=False)
+        return value
+
+
+_templates = _Lru(1024)
+_prepared = _Lru(4096)
+
+
+def _compile(con: Any, t: Any, slc: Slice, dims: list[str]) -> _Template | None:
+    from icetally.query.count import count_expr, detail_expr
+
+    model = Slice(dataset=slc.dataset)
+    filters = _filters_of(slc)
+    for k, (name, kind, _) in enumerate(filters):
+        value = _placeholder(kind, k)
+        setattr(model, name, value if kind == "date" else [value])
+    compiler = con.compiler
+    detail = compiler.to_sqlglot(detail_expr(t, model, dims).unbind())
+    count = compiler.to_sqlglot(count_expr(t, model, dims).unbind())
+    # Every slot must come out of Ibis as a node of its own, a list filter's as the
+    # single item of an IN (it always does today); otherwise compile per query.
+    for tree in (detail, count):
+        seen = set()
+        for node in tree.walk():
+            k = _slot(node)
+            if k is None:
+                continue
+            if k >= len(filters):
+                return None
+            if filters[k][1] != "date":
+                parent = node.parent
+                if not isinstance(parent, sge.In) or len(parent.expressions) != 1:
+                    return None
+            seen.add(k)
+        if seen != set(range(len(filters))):
+            return None
+    return _Template(detail=detail, count=count, dialect=compiler.dialect)
+
+
+def _widen(
+    tree: sge.Expression, slots: list[list[int]], node_for: Callable[[int], sge.Expression]
+) -> sge.Expression:
+    """The tree with template slot i replaced by the nodes of query slots slots[i]."""
+
+    def fill(node: sge.Expression) -> sge.Expression:
+        if isinstance(node, sge.In) and len(node.expressions) == 1:
+            k = _slot(node.expressions[0])
+            if k is not None:
+                return sge.In(this=node.this.copy(), expressions=[node_for(j) for j in slots[k]])
+        k = _slot(node)
+        if k is not None:
+            return node_for(slots[k][0])
+        return node
+
+    return tree.transform(fill)
+
+
+def _instance(template: _Template, slc: Slice) -> PreparedCount | None:
+    slots: list[list[int]] = []
+    kinds: list[str] = []
+    for _, kind, values in _filters_of(slc):
+        slots.append(list(range(len(kinds), len(kinds) + len(values))))
+        kinds.extend(kind for _ in values)
+
+    def parameter(j: int) -> sge.Expression:
+        return sge.Parameter(this=sge.Var(this=f"p{j}"))
+
+    def numbered(j: int) -> sge.Expression:
+        return _literal(kinds[j], _placeholder(kinds[j], j))
+
+    d = template.dialect
+    detail_sql = _widen(template.detail, slots, parameter).sql(dialect=d)
+    shown = _widen(template.count, slots, numbered)
+    # every slot must be there to fill, and bound
+    found = {k for node in shown.walk() if (k := _slot(node)) is not None}
+    if found != set(range(len(kinds))) or any(
+        f"$p{j}" not in detail_sql for j in range(len(kinds))
+    ):
+        return None
+    return PreparedCount(detail_sql=detail_sql, shown=shown, dialect=d)
 
 
 def prepare(con: Any, t: Any, slc: Slice, dims: list[str]) -> PreparedCount | None:
     """The compiled count of this slice's shape over table ``t`` of DuckDB backend
     ``con``, or None when the shape must be compiled per query."""
-    from icetally.query.count import count_expr, detail_expr
-
-    shape = shape_of(slc)
-    if shape is None:
+    if not _supported(slc):
         return None
-    key = (shape, tuple(dims), t.schema())
-    with _lock:
-        if key in _cache:
-            return _cache[key]
-    model = _with_placeholders(slc)
-    n = len(_values_of(slc))
-    compiler = con.compiler
-    detail = compiler.to_sqlglot(detail_expr(t, model, dims).unbind())
-    shown = compiler.to_sqlglot(count_expr(t, model, dims).unbind())
-    prepared: PreparedCount | None = None
-    # Every placeholder must come out of Ibis as a node of its own (it always does
-    # today); if one ever does not, compile such slices per query rather than guess.
-    if _slots_in(detail) == set(range(n)) and _slots_in(shown) == set(range(n)):
-
-        def param(node: sge.Expression) -> sge.Expression:
-            k = _slot(node)
-            return sge.Parameter(this=sge.Var(this=f"p{k}")) if k is not None else node
-
-        prepared = PreparedCount(
-            detail_sql=detail.transform(param).sql(dialect=compiler.dialect),
-            count_tree=shown,
-            dialect=compiler.dialect,
-            slots=n,
-        )
-    with _lock:
-        if len(_cache) >= _MAX:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = prepared
-    return prepared
+    filters = _filters_of(slc)
+    if sum(len(vs) for _, _, vs in filters) >= MAX_VALUES:
+        return None
+    shape = (slc.dataset, tuple(dims), tuple(name for name, _, _ in filters), t.schema())
+    template = _templates.get_or_make(shape, lambda: _compile(con, t, slc, dims))
+    if template is None:
+        return None
+    sizes = tuple(len(vs) for _, _, vs in filters)
+    return _prepared.get_or_make((shape, sizes), lambda: _instance(template, slc))
