@@ -1,22 +1,25 @@
-"""Counts on DuckDB compiled once per query *shape*, not once per query.
+"""Counts on DuckDB compiled once per group-by, not once per query.
 
-Building and compiling the Ibis expressions of a count costs ~12 ms of Python; DuckDB
-answers the query itself in ~2 ms. What the SQL depends on is the dataset, the
-group-by dimensions and which filters are set; the values only fill slots. So:
+Building and compiling the Ibis expressions of a count costs ~9 ms of Python; DuckDB
+answers the query itself in ~2 ms. What the SQL depends on is the dataset and the
+group-by dimensions; the filters only add terms to one WHERE, and their values fill
+slots. So:
 
-- once per such shape, the Ibis expressions (icetally.query.count) are compiled with
-  one placeholder value per filter, giving SQL trees (sqlglot) with marked slots;
-- once per number of values in each filter, the slots are widened (``IN (x)`` to
-  ``IN (x, y)``) on the tree and made twice: the query that runs, rendered with DuckDB
-  parameters (``$p0``, ``$p1``...) in the slots, and the tree of the count shown to
-  the user (``query.sql``), with numbered placeholders in them;
+- once per dataset and group-by, the Ibis expressions (icetally.query.count) are
+  compiled with every filter set to one placeholder value (and once with none),
+  giving SQL trees (sqlglot) with one WHERE term per filter and numbered slots;
+- once per set of filters and number of values in each, the terms of unset filters
+  are dropped and the slots widened (``IN (x)`` to ``IN (x, y)``) on the tree, which
+  is made twice: the query that runs, rendered with DuckDB parameters (``$p0``,
+  ``$p1``...) in the slots, and the tree of the count shown to the user
+  (``query.sql``), with numbered placeholders in them;
 - per query, the values are bound to the parameters (no value is ever written into
   SQL that runs), and put as SQL literals into the shown tree's slots, which sqlglot
   then renders to the very text ``ibis.to_sql`` gives.
 
 Ibis stays the one definition of every count (tests compare both paths on random
-slices, SQL text included); this only saves recompiling it. Shapes it cannot
-parameterise (county filters, whose values Ibis rewrites) go the plain Ibis way.
+slices, SQL text included); this only saves recompiling it. What it cannot
+parameterise (county filters, whose values Ibis rewrites) goes the plain Ibis way.
 """
 
 from __future__ import annotations
@@ -104,17 +107,25 @@ def _literal(kind: str, value: Any) -> sge.Expression:
     )
 
 
-def _filters_of(slc: Slice) -> list[tuple[str, str, list[Any]]]:
-    """(name, kind, values) of every set filter, in slot order: dates, then lists."""
-    out: list[tuple[str, str, list[Any]]] = []
-    if slc.date_from is not None:
-        out.append(("date_from", "date", [slc.date_from]))
-    if slc.date_to is not None:
-        out.append(("date_to", "date", [slc.date_to]))
-    for name, kind in LIST_FILTERS.items():
-        values = getattr(slc, name)
-        if values:
-            out.append((name, kind, list(values)))
+# Every filter a compiled count can hold, in slot order: filter i's single placeholder
+# in a template is slot i.
+FILTER_SLOTS: tuple[tuple[str, str], ...] = (
+    ("date_from", "date"),
+    ("date_to", "date"),
+    *LIST_FILTERS.items(),
+)
+
+
+def _filters_of(slc: Slice) -> list[tuple[int, str, list[Any]]]:
+    """(template slot, kind, values) of every set filter, in slot order."""
+    out: list[tuple[int, str, list[Any]]] = []
+    for k, (name, kind) in enumerate(FILTER_SLOTS):
+        value = getattr(slc, name)
+        if kind == "date":
+            if value is not None:
+                out.append((k, kind, [value]))
+        elif value:
+            out.append((k, kind, list(value)))
     return out
 
 
@@ -124,7 +135,8 @@ def _supported(slc: Slice) -> bool:
 
 @dataclass(frozen=True)
 class _Template:
-    """One shape compiled by Ibis: filter i's single placeholder is slot i."""
+    """A count compiled by Ibis with every filter set (slot i: filter i's single
+    placeholder, one WHERE term per filter), or with none."""
 
     detail: sge.Expression
     count: sge.Expression
@@ -181,39 +193,71 @@ _templates = _Lru(1024)
 _prepared = _Lru(4096)
 
 
-def _compile(con: Any, t: Any, slc: Slice, dims: list[str]) -> _Template | None:
+def _compile(con: Any, t: Any, dataset: str, dims: list[str], filtered: bool) -> _Template | None:
     from icetally.query.count import count_expr, detail_expr
 
-    model = Slice(dataset=slc.dataset)
-    filters = _filters_of(slc)
-    for k, (name, kind, _) in enumerate(filters):
-        value = _placeholder(kind, k)
-        setattr(model, name, value if kind == "date" else [value])
+    model = Slice(dataset=dataset)
+    if filtered:
+        for k, (name, kind) in enumerate(FILTER_SLOTS):
+            value = _placeholder(kind, k)
+            setattr(model, name, value if kind == "date" else [value])
     compiler = con.compiler
     detail = compiler.to_sqlglot(detail_expr(t, model, dims).unbind())
     count = compiler.to_sqlglot(count_expr(t, model, dims).unbind())
-    # Every slot must come out of Ibis as a node of its own, a list filter's as the
-    # single item of an IN (it always does today); otherwise compile per query.
+    # What pruning and widening rely on (true of Ibis today; if it ever is not, such
+    # counts are compiled per query): one WHERE, made of one term per filter holding
+    # that filter's slot and no other, a list filter's as the single item of an IN.
     for tree in (detail, count):
-        seen = set()
+        wheres = list(tree.find_all(sge.Where))
+        if not filtered:
+            if wheres or any(_slot(node) is not None for node in tree.walk()):
+                return None
+            continue
+        if len(wheres) != 1:
+            return None
+        terms = [_slots_in(term) for term in _terms(wheres[0])]
+        if terms != [{k} for k in range(len(FILTER_SLOTS))]:
+            return None
         for node in tree.walk():
             k = _slot(node)
-            if k is None:
+            if k is None or FILTER_SLOTS[k][1] == "date":
                 continue
-            if k >= len(filters):
+            parent = node.parent
+            if not isinstance(parent, sge.In) or len(parent.expressions) != 1:
                 return None
-            if filters[k][1] != "date":
-                parent = node.parent
-                if not isinstance(parent, sge.In) or len(parent.expressions) != 1:
-                    return None
-            seen.add(k)
-        if seen != set(range(len(filters))):
+        if _slots_in(tree) != _slots_in(wheres[0]):
             return None
     return _Template(detail=detail, count=count, dialect=compiler.dialect)
 
 
+def _slots_in(tree: sge.Expression) -> set[int]:
+    return {k for node in tree.walk() if (k := _slot(node)) is not None}
+
+
+def _terms(where: sge.Where) -> list[sge.Expression]:
+    """The ANDed terms of a WHERE, in order (a parenthesised OR stays one term)."""
+    return (
+        list(where.this.flatten(unnest=False)) if isinstance(where.this, sge.And) else [where.this]
+    )
+
+
+def _prune(tree: sge.Expression, keep: set[int]) -> sge.Expression:
+    """The tree with the WHERE terms of the filters not in ``keep`` left out, ANDed
+    left to right as Ibis writes them."""
+    tree = tree.copy()
+    for where in tree.find_all(sge.Where):
+        kept = [t for t in _terms(where) if _slots_in(t) <= keep]
+        if len(kept) == 1 and isinstance(kept[0], sge.Paren):
+            kept[0] = kept[0].this  # an OR is parenthesised only inside an AND
+        cond = kept[0]
+        for term in kept[1:]:
+            cond = sge.And(this=cond, expression=term)
+        where.set("this", cond)
+    return tree
+
+
 def _widen(
-    tree: sge.Expression, slots: list[list[int]], node_for: Callable[[int], sge.Expression]
+    tree: sge.Expression, slots: dict[int, list[int]], node_for: Callable[[int], sge.Expression]
 ) -> sge.Expression:
     """The tree with template slot i replaced by the nodes of query slots slots[i]."""
 
@@ -231,10 +275,11 @@ def _widen(
 
 
 def _instance(template: _Template, slc: Slice) -> PreparedCount | None:
-    slots: list[list[int]] = []
+    filters = _filters_of(slc)
+    slots: dict[int, list[int]] = {}
     kinds: list[str] = []
-    for _, kind, values in _filters_of(slc):
-        slots.append(list(range(len(kinds), len(kinds) + len(values))))
+    for k, kind, values in filters:
+        slots[k] = list(range(len(kinds), len(kinds) + len(values)))
         kinds.extend(kind for _ in values)
 
     def parameter(j: int) -> sge.Expression:
@@ -244,11 +289,13 @@ def _instance(template: _Template, slc: Slice) -> PreparedCount | None:
         return _literal(kinds[j], _placeholder(kinds[j], j))
 
     d = template.dialect
-    detail_sql = _widen(template.detail, slots, parameter).sql(dialect=d)
-    shown = _widen(template.count, slots, numbered)
-    # every slot must be there to fill, and bound
-    found = {k for node in shown.walk() if (k := _slot(node)) is not None}
-    if found != set(range(len(kinds))) or any(
+    detail, count = template.detail, template.count
+    if filters:
+        detail, count = _prune(detail, set(slots)), _prune(count, set(slots))
+    detail_sql = _widen(detail, slots, parameter).sql(dialect=d)
+    shown = _widen(count, slots, numbered)
+    # every value must have its place, and be bound
+    if _slots_in(shown) != set(range(len(kinds))) or any(
         f"$p{j}" not in detail_sql for j in range(len(kinds))
     ):
         return None
@@ -257,15 +304,17 @@ def _instance(template: _Template, slc: Slice) -> PreparedCount | None:
 
 def prepare(con: Any, t: Any, slc: Slice, dims: list[str]) -> PreparedCount | None:
     """The compiled count of this slice's shape over table ``t`` of DuckDB backend
-    ``con``, or None when the shape must be compiled per query."""
+    ``con``, or None when it must be compiled per query."""
     if not _supported(slc):
         return None
     filters = _filters_of(slc)
     if sum(len(vs) for _, _, vs in filters) >= MAX_VALUES:
         return None
-    shape = (slc.dataset, tuple(dims), tuple(name for name, _, _ in filters), t.schema())
-    template = _templates.get_or_make(shape, lambda: _compile(con, t, slc, dims))
+    key = (slc.dataset, tuple(dims), t.schema(), bool(filters))
+    template = _templates.get_or_make(
+        key, lambda: _compile(con, t, slc.dataset, dims, bool(filters))
+    )
     if template is None:
         return None
-    sizes = tuple(len(vs) for _, _, vs in filters)
-    return _prepared.get_or_make((shape, sizes), lambda: _instance(template, slc))
+    sizes = tuple((k, len(vs)) for k, _, vs in filters)
+    return _prepared.get_or_make((key, sizes), lambda: _instance(template, slc))
