@@ -376,6 +376,35 @@ def test_watchdog_interrupts_a_long_query(national_db: Path) -> None:
     store.close()
 
 
+def test_watchdog_times_each_query_by_its_own_deadline(national_db: Path) -> None:
+    """One watchdog serves every query: a short limit stops its own query only, and a
+    query that ends in time is not touched by another's deadline."""
+    import threading
+
+    from icetally.web.store import QueryTimeout, WebStore, run_limited
+
+    slow = "SELECT count(*) FROM range(100000000) a, range(1000) b WHERE a.range + b.range = -1"
+    store = WebStore(national_db)
+    outcome: dict[str, object] = {}
+
+    def long_limit() -> None:
+        with store.cursor() as cur:
+            outcome["long"] = run_limited(
+                lambda: (time.sleep(0.6), cur.execute("SELECT 42").fetchall())[1], cur, 30
+            )
+
+    t = threading.Thread(target=long_limit)
+    t.start()
+    with store.cursor() as cur:
+        with pytest.raises(QueryTimeout):
+            run_limited(lambda: cur.execute(slow).fetchall(), cur, 0.2)
+        # the cursor answers again once its query has been stopped
+        assert run_limited(lambda: cur.execute("SELECT 1").fetchall(), cur, 5) == [(1,)]
+    t.join(10)
+    assert outcome["long"] == [(42,)]
+    store.close()
+
+
 def test_surge_scan_budget(national_db: Path) -> None:
     with TestClient(create_app(national_db, limits=Limits(surge_scans_per_minute=1))) as c:
         assert c.get("/api/surges?aor=LOS&metric=at_large").status_code == 200

@@ -143,14 +143,21 @@ class _Template:
     dialect: Any
 
 
-@dataclass(frozen=True)
 class PreparedCount:
     """One shape with so many values per filter: the SQL that runs (parameters) and the
     count SQL that is shown (a tree with numbered placeholders)."""
 
-    detail_sql: str
-    shown: sge.Expression
-    dialect: Any
+    def __init__(self, detail_sql: str, shown: sge.Expression, dialect: Any) -> None:
+        self.detail_sql = detail_sql
+        self.dialect = dialect
+        self._shown = shown
+        # where each value goes: (placeholder number, parent node, arg, index)
+        self._places = [
+            (k, node.parent, node.arg_key, node.index)
+            for node in list(shown.walk())
+            if (k := _slot(node)) is not None
+        ]
+        self._lock = threading.Lock()
 
     @staticmethod
     def params(slc: Slice) -> dict[str, Any]:
@@ -160,14 +167,13 @@ class PreparedCount:
     def shown_sql(self, slc: Slice) -> str:
         """The count SQL with this slice's values written in, as Ibis writes them. The
         values are put into the tree, not the text: the pretty-printer's line breaks
-        depend on their length."""
+        depend on their length. (Set in place, under a lock: copying the tree per
+        query cost as much as rendering it.)"""
         literals = [_literal(kind, v) for _, kind, vs in _filters_of(slc) for v in vs]
-
-        def fill(node: sge.Expression) -> sge.Expression:
-            k = _slot(node)
-            return literals[k].copy() if k is not None else node
-
-        return self.shown.transform(fill).sql(dialect=self.dialect, pretty=True)
+        with self._lock:
+            for k, parent, arg, index in self._places:
+                parent.set(arg, literals[k].copy(), index)
+            return self._shown.sql(dialect=self.dialect, pretty=True)
 
 
 class _Lru:
