@@ -1,7 +1,7 @@
 """`make bench` (web): requests/s and p50/p95 latency of GET /api/count at 16
 concurrent clients, against `icetally serve` on 127.0.0.1 over the FY2016-2019 store.
 
-A bounded local load generator (asyncio + httpx): a fixed number of requests per
+A bounded local load generator (asyncio + aiohttp): a fixed number of requests per
 phase and a time cap, parameters drawn from realistic dashboard queries (AORs,
 windows, method classes, group-bys), all traffic to 127.0.0.1 only.
 
@@ -11,6 +11,8 @@ Phases, all in the same run (the machines are shared and noisy: read ratios):
 - ``cold``: every request a distinct count (no answer cached: every one queries);
 - ``mixed``: requests drawn from a pool of dashboard queries with a Zipf-like
   popularity (the same charts are asked for again and again), so some are cached;
+- ``warm``: the same popularity again once the popular answers are cached (a
+  dashboard that has been up a while);
 - ``direct``: the cold queries' icetally.count calls in process, one at a time, with a
   connection held open (the query cost without HTTP, concurrency or the server).
 
