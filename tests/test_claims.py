@@ -574,6 +574,39 @@ def test_extraction_dates_and_published_year() -> None:
     assert share["numerator"] == {"criminality": ["convicted"]}
 
 
+def test_extraction_operation_dated_by_one_day() -> None:
+    """A several-day operation dated by one day: ended on it, began on it, or (when the
+    text does not say) some run of that many days including it, marked inexact."""
+
+    def window(text: str) -> tuple[Any, ...]:
+        c = extract_claims(text, published="2018-02-20").claims[0]
+        return c["from"], c["to"], c.get("exact_window", True), c.get("days")
+
+    lead = "ICE arrested 212 people in the Los Angeles area in a five-day operation "
+    assert window(lead + "that ended Feb. 15.") == (
+        date(2018, 2, 11),
+        date(2018, 2, 15),
+        True,
+        None,
+    )
+    assert window(lead + "that concluded on Feb. 15.") == (
+        date(2018, 2, 11),
+        date(2018, 2, 15),
+        True,
+        None,
+    )
+    assert window(lead + "that began Feb. 11.") == (
+        date(2018, 2, 11),
+        date(2018, 2, 15),
+        True,
+        None,
+    )
+    assert window(lead + "on Feb. 15.") == (date(2018, 2, 11), date(2018, 2, 19), False, 5)
+    # a one-day operation keeps its day
+    one = "ICE arrested 40 people in Los Angeles in a one-day operation on Feb. 15."
+    assert window(one) == (date(2018, 2, 15), date(2018, 2, 15), True, None)
+
+
 def test_extraction_places_each_figure_of_a_list() -> None:
     ex = extract_claims(
         "ICE officers arrested 232 people during a four-day operation Feb. 25-28 in "

@@ -735,7 +735,10 @@ def extract_claims(
                 d_from, d_to = dexpr.date_from, dexpr.date_to
                 if measure == "operation":
                     span = (d_to - d_from).days + 1
-                    if duration and duration < span:
+                    if duration and duration > 1 and span == 1:
+                        d_from, d_to, days, exact, note = _operation_around(scan, dexpr, duration)
+                        notes.append(note)
+                    elif duration and duration < span:
                         days, exact = duration, False
                         notes.append(
                             f"the text gives a {duration}-day operation in "
@@ -817,6 +820,53 @@ def extract_claims(
         if c.get("source") is None:
             c.pop("source", None)
     return Extraction(claims, skipped, source, pub)
+
+
+_ENDED = re.compile(
+    r"\b(?:end(?:ed|ing|s)?|conclud(?:ed|ing|es)|wrapp(?:ed|ing)\s+up|finish(?:ed|ing)|"
+    r"clos(?:ed|ing)|through|until|till)\s+(?:on\s+)?$",
+    re.IGNORECASE,
+)
+_BEGAN = re.compile(
+    r"\b(?:beg(?:an|inning|ins)|start(?:ed|ing|s)?|launch(?:ed|ing)|kick(?:ed|ing)\s+off|"
+    r"from)\s+(?:on\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _operation_around(
+    scan: str, dexpr: DateExpr, duration: int
+) -> tuple[date, date, int | None, bool, str]:
+    """The window of a several-day operation dated by one day: ending on it ("a
+    five-day operation that ended Feb. 15"), starting on it ("began Feb. 11"), or, when
+    the text does not say which, any `duration` days that include it."""
+    assert dexpr.date_from is not None
+    day = dexpr.date_from
+    lead = scan[max(0, dexpr.start - 40) : dexpr.start]
+    back = timedelta(days=duration - 1)
+    if _ENDED.search(lead):
+        return (
+            day - back,
+            day,
+            None,
+            True,
+            (f"the {duration}-day operation is read as ending on {day.isoformat()}"),
+        )
+    if _BEGAN.search(lead):
+        return (
+            day,
+            day + back,
+            None,
+            True,
+            (f"the {duration}-day operation is read as starting on {day.isoformat()}"),
+        )
+    return (
+        day - back,
+        day + back,
+        duration,
+        False,
+        (f"the text gives a {duration}-day operation including {_bare(dexpr.text)}, not its days"),
+    )
 
 
 def _bare(date_text: str) -> str:
