@@ -195,8 +195,9 @@ class _Lru:
         return value
 
 
-_templates = _Lru(1024)
-_prepared = _Lru(4096)
+# ~25 KB each: a few tens of MB at most, whatever clients ask for
+_templates = _Lru(256)
+_prepared = _Lru(1024)
 
 
 def _compile(con: Any, t: Any, dataset: str, dims: list[str], filtered: bool) -> _Template | None:
