@@ -405,6 +405,31 @@ def test_watchdog_times_each_query_by_its_own_deadline(national_db: Path) -> Non
     store.close()
 
 
+def test_compute_slots_serve_the_waiting_in_arrival_order() -> None:
+    """A freed slot goes to the thread already waiting, not to one arriving as it frees
+    (which threading.Semaphore allows)."""
+    import threading
+
+    from icetally.web.service import FairSlots
+
+    slots = FairSlots(1)
+    order: list[str] = []
+
+    def waiter() -> None:
+        with slots:
+            order.append("waiting first")
+
+    slots.__enter__()
+    t = threading.Thread(target=waiter)
+    t.start()
+    time.sleep(0.2)  # the waiter is queued
+    slots.__exit__(None, None, None)
+    with slots:  # arrives as the slot frees
+        order.append("arrived later")
+    t.join(5)
+    assert order == ["waiting first", "arrived later"]
+
+
 def test_surge_scan_budget(national_db: Path) -> None:
     with TestClient(create_app(national_db, limits=Limits(surge_scans_per_minute=1))) as c:
         assert c.get("/api/surges?aor=LOS&metric=at_large").status_code == 200

@@ -25,7 +25,6 @@ parameterise (county filters, whose values Ibis rewrites) goes the plain Ibis wa
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
@@ -33,6 +32,7 @@ from typing import Any
 
 import sqlglot.expressions as sge
 
+from icetally.cache import LruCache
 from icetally.query.filters import Slice
 
 # Slice fields whose values reach the SQL as given, through ``column IN (...)``, and
@@ -176,28 +176,9 @@ class PreparedCount:
             return self._shown.sql(dialect=self.dialect, pretty=True)
 
 
-class _Lru:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.data: OrderedDict[Any, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get_or_make(self, key: Any, make: Callable[[], Any]) -> Any:
-        with self.lock:
-            if key in self.data:
-                self.data.move_to_end(key)
-                return self.data[key]
-        value = make()  # outside the lock: two threads may both make it, harmlessly
-        with self.lock:
-            self.data[key] = value
-            if len(self.data) > self.size:
-                self.data.popitem(last=False)
-        return value
-
-
 # ~25 KB each: a few tens of MB at most, whatever clients ask for
-_templates = _Lru(256)
-_prepared = _Lru(1024)
+_templates = LruCache(256)
+_prepared = LruCache(1024)
 
 
 def _compile(con: Any, t: Any, dataset: str, dims: list[str], filtered: bool) -> _Template | None:

@@ -3,13 +3,11 @@ parameters and the CLI's ``--json`` output as the body (docs/cli.md, docs/web.md
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import inspect
 import json
 from typing import Annotated, Any, Literal
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -60,22 +58,6 @@ def reject_unknown(request: Request, endpoint: str) -> None:
             f"unknown query parameter(s) {unknown}; {endpoint} takes "
             f"{', '.join(sorted(ALLOWED[endpoint]))}",
         )
-
-
-def _compute_limiter(request: Request, limits: Limits) -> anyio.CapacityLimiter:
-    """Counts computed at once, queued first come first served.
-
-    The thread-level slots in service.count are not fair: a thread arriving as a slot
-    frees may take it before those already waiting, and under load some requests
-    waited ten times the median. This queue hands each freed slot to the request that
-    has waited longest. One per event loop (a limiter is bound to the loop it is first
-    used on)."""
-    loop = asyncio.get_running_loop()
-    held = getattr(request.app.state, "compute_limiter", None)
-    if held is None or held[0] is not loop:
-        held = (loop, anyio.CapacityLimiter(limits.concurrent_queries))
-        request.app.state.compute_limiter = held
-    return held[1]
 
 
 def json_body(obj: Any) -> bytes:
@@ -208,8 +190,7 @@ def build_router(limits: Limits) -> APIRouter:
         if body is None:
             result = service.cached_count(store, params, limits)
             if result is None:
-                async with _compute_limiter(request, limits):
-                    result = await run_in_threadpool(service.count, store, params, limits)
+                result = await run_in_threadpool(service.count, store, params, limits)
             body = service.count_csv(result).encode() if wants_csv else json_body(result)
             body_cache.put(key, body)
         if wants_csv:

@@ -206,9 +206,7 @@ def settle_heap() -> None:
 def app_from_env() -> FastAPI:
     """The app for ``uvicorn --factory`` (several worker processes each build their
     own): the store from $ICETALLY_DB, warm-up when $ICETALLY_WEB_WARM is 1."""
-    app = create_app(
-        os.environ.get("ICETALLY_DB"), warm=os.environ.get("ICETALLY_WEB_WARM") == "1"
-    )
+    app = create_app(os.environ.get("ICETALLY_DB"), warm=os.environ.get("ICETALLY_WEB_WARM") == "1")
     settle_heap()
     return app
 

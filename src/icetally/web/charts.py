@@ -15,7 +15,7 @@ import threading
 from datetime import date, timedelta
 from typing import Any
 
-from icetally.web.store import LruCache
+from icetally.cache import LruCache
 
 _cache = LruCache(128)
 _lock = threading.Lock()

@@ -231,16 +231,44 @@ def _translate(exc: Exception) -> WebProblem:
     raise exc
 
 
-_slots: dict[int, threading.BoundedSemaphore] = {}
+class FairSlots:
+    """At most ``n`` holders at once, the waiting served in arrival order: a freed slot
+    passes straight to the longest waiter. (threading.Semaphore lets a thread arriving
+    as a slot frees take it first; under load some counts then waited ten times the
+    median, and the p95 doubled.)"""
+
+    def __init__(self, n: int) -> None:
+        self._free = n
+        self._lock = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+
+    def __enter__(self) -> FairSlots:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return self
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()  # released by the holder that hands its slot over
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._free += 1
+
+
+_slots: dict[int, FairSlots] = {}
 _slots_lock = threading.Lock()
 
 
-def _compute_slots(limits: Limits) -> threading.BoundedSemaphore:
+def _compute_slots(limits: Limits) -> FairSlots:
     with _slots_lock:
         if limits.concurrent_queries not in _slots:
-            _slots[limits.concurrent_queries] = threading.BoundedSemaphore(
-                limits.concurrent_queries
-            )
+            _slots[limits.concurrent_queries] = FairSlots(limits.concurrent_queries)
         return _slots[limits.concurrent_queries]
 
 

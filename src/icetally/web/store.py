@@ -16,7 +16,6 @@ import json
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any, TypeVar
 import duckdb
 import ibis
 
+from icetally.cache import LruCache
 from icetally.store.db import resolve_db
 
 T = TypeVar("T")
@@ -37,51 +37,6 @@ class StoreUnavailable(RuntimeError):
 
 class QueryTimeout(RuntimeError):
     """A query ran past its time limit and was interrupted (HTTP 422)."""
-
-
-class LruCache:
-    """A small thread-safe LRU mapping. Values must be treated as immutable."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: Any) -> Any | None:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                self.hits += 1
-                return self._data[key]
-            self.misses += 1
-            return None
-
-    def peek(self, key: Any) -> Any | None:
-        """Like get, without counting a miss (a look before the real get)."""
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                self.hits += 1
-                return self._data[key]
-            return None
-
-    def put(self, key: Any, value: Any) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 @dataclass
