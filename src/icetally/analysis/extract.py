@@ -48,6 +48,7 @@ How text becomes claims (each rule has a reason in the code):
 
 from __future__ import annotations
 
+import functools
 import re
 from calendar import monthrange
 from collections.abc import Iterable
@@ -683,6 +684,8 @@ def extract_claims(
         if not _ARREST_WORDS.search(scan):
             continue
         # --- counts
+        # figures of people separate the places of a list; "12 states" does not
+        figures = [n for n in numbers if not _NON_COUNT.match(scan[n.end :])]
         for num in numbers:
             if any(a <= num.start < b for a, b in share_spans):
                 continue
@@ -766,8 +769,6 @@ def extract_claims(
                 if days:
                     claim["days"] = days
             # place: own clause, else earlier in the sentence
-            # figures of people separate the places of a list; "12 states" does not
-            figures = [n for n in numbers if not _NON_COUNT.match(scan[n.end :])]
             where = _place_for(scan, num, figures, c_lo, c_hi)
             aors, place_text = where.aors, where.text
             if where.unplaced:
@@ -951,14 +952,15 @@ class _Where:
     fips: list[str] = field(default_factory=list)  # counties, when only counties are named
 
 
-def _sentence_states(scan: str) -> set[str]:
+@functools.lru_cache(maxsize=64)
+def _sentence_states(scan: str) -> frozenset[str]:
     """States the sentence places itself in (unambiguous places only), to tell which
-    "Orange County" is meant."""
+    "Orange County" is meant. Cached: every figure of a sentence asks."""
     out: set[str] = set()
     for m in places.find_places(scan):
         if m.place and len(m.place.states) == 1:
             out |= m.place.states
-    return out
+    return frozenset(out)
 
 
 def _place_for(scan: str, num: Number, numbers: list[Number], c_lo: int, c_hi: int) -> _Where:

@@ -25,6 +25,7 @@ The method is documented in ``docs/methods.md`` ("Surge detection"). In short:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import zlib
@@ -260,18 +261,8 @@ class AorBaseline:
         mu, _b, phi, rw, cov = _fit_nb_robust(
             self.observed.astype(float), self.design, self.n_trend, mask
         )
-        return AorBaseline(
-            aor=self.aor,
-            first_day=self.first_day,
-            observed=self.observed,
-            expected=mu,
-            phi=float(phi),
-            fit_mask=self.fit_mask,
-            robust_weight=rw,
-            design=self.design,
-            cov=cov,
-            n_trend=self.n_trend,
-            excluded=exclude.copy(),
+        return dataclasses.replace(
+            self, expected=mu, phi=float(phi), robust_weight=rw, cov=cov, excluded=exclude.copy()
         )
 
     @property
@@ -287,6 +278,10 @@ class AorBaseline:
         i, j = max(i, 0), min(j, self.n_days - 1)
         if j < i:
             raise ValueError("window outside this AOR's coverage")
+        return self.figures(i, j, level)
+
+    def figures(self, i: int, j: int, level: float = 0.95) -> dict[str, float]:
+        """Observed, expected and excess (with a prediction interval) for days i..j."""
         c = float(self.observed[i : j + 1].sum())
         b, v = self.window_variance(i, j)
         lo, hi = _excess_interval(c, b, v, level)
@@ -795,18 +790,16 @@ def _aor_surge(
     joint_p: float | None = None,
 ) -> AorSurge:
     bl = sc.bl
-    c = float(sc.y[s : e + 1].sum())
-    b, v = bl.window_variance(s, e)
-    lo_x, hi_x = _excess_interval(c, b, v)
+    w = bl.figures(s, e)
     return AorSurge(
         aor=bl.aor,
         start=_day_to_date(bl.first_day + s),
         end=_day_to_date(bl.first_day + e),
-        observed=int(round(c)),
-        expected=b,
-        excess=c - b,
-        excess_low=lo_x,
-        excess_high=hi_x,
+        observed=int(round(w["observed"])),
+        expected=w["expected"],
+        excess=w["excess"],
+        excess_low=w["excess_low"],
+        excess_high=w["excess_high"],
         # The evidence: the selected window's LLR and its p-value per AOR-year.
         score=score,
         p_value=float(sc.gum.p_year(score)),
@@ -962,10 +955,7 @@ def _merge_touching(parts: list[AorSurge], bl: AorBaseline) -> list[AorSurge]:
         if len(g) == 1:
             out.append(g[0])
             continue
-        i, j = bl.window_index(g[0].start, g[-1].end)
-        c = float(bl.observed[i : j + 1].sum())
-        b, v = bl.window_variance(i, j)
-        lo_x, hi_x = _excess_interval(c, b, v)
+        w = bl.window(g[0].start, g[-1].end)
         own = [a for a in g if a.evidence == "aor"]
         best = max(own or g, key=lambda a: a.score)
         joint_ps = [a.joint_p_value for a in g if a.joint_p_value is not None]
@@ -974,11 +964,11 @@ def _merge_touching(parts: list[AorSurge], bl: AorBaseline) -> list[AorSurge]:
                 aor=bl.aor,
                 start=g[0].start,
                 end=g[-1].end,
-                observed=int(round(c)),
-                expected=b,
-                excess=c - b,
-                excess_low=lo_x,
-                excess_high=hi_x,
+                observed=int(round(w["observed"])),
+                expected=w["expected"],
+                excess=w["excess"],
+                excess_low=w["excess_low"],
+                excess_high=w["excess_high"],
                 score=best.score,
                 p_value=best.p_value,
                 evidence=best.evidence,
