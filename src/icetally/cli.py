@@ -24,6 +24,8 @@ from rich.progress import (
 from rich.table import Table
 
 from icetally import api
+from icetally.analysis.operations import DEFAULT_MIN_EXCESS
+from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
 from icetally.query.backend import BackendError
 from icetally.query.filters import QueryError
 from icetally.schema import DATASETS
@@ -735,12 +737,18 @@ def surges(
     date_to: str | None = typer.Option(None, "--to", help="... to this day (inclusive)"),
     aor: str | None = typer.Option(None, "--aor", help="AOR codes, e.g. ATL,CHI"),
     min_excess: float = typer.Option(
-        10, "--min-excess", help="Smallest excess (records above baseline) to report"
+        DEFAULT_MIN_EXCESS,
+        "--min-excess",
+        help="Smallest excess (records above baseline) to report",
     ),
     threshold: float = typer.Option(
-        0.01, "--threshold", help="Largest p-value (chance per AOR-year under no surge)"
+        DEFAULT_THRESHOLD,
+        "--threshold",
+        help="Largest p-value (chance per AOR-year under no surge)",
     ),
-    max_window: int = typer.Option(14, "--max-window", help="Longest window in days"),
+    max_window: int = typer.Option(
+        DEFAULT_MAX_WINDOW, "--max-window", help="Longest window in days"
+    ),
     db: str | None = DbOpt,
     backend: str | None = BackendOpt,
     as_json: bool = JsonOpt,

@@ -170,25 +170,21 @@ class ReportBuilder:
         **filters: Any,
     ) -> CountResult:
         r = count(dataset or self.dataset, con=self.con, backend=self.backend, by=by, **filters)
-        self._qn += 1
-        q = {
-            "id": f"q{self._qn}",
-            "label": label,
-            "dataset": r.query["dataset"],
-            "filters": r.query["filters"],
-            "by": r.query["by"],
-            "sql": r.query["sql"],
-            "releases": r.query.get("releases", []),
-            "result": f"{r.total:,} records"
+        r.query["_id"] = self.add_query(
+            section,
+            label,
+            r.query["sql"],
+            dataset=r.query["dataset"],
+            filters=r.query["filters"],
+            by=r.query["by"],
+            releases=r.query.get("releases", []),
+            result=f"{r.total:,} records"
             if not by
             else f"{len(r.rows)} groups, {r.total:,} records",
-        }
-        section.queries.append(q)
-        self.queries.append(q)
-        r.query["_id"] = q["id"]
+        )
         return r
 
-    def add_query(self, section: _Section, label: str, sql: str, **meta: Any) -> str:
+    def add_query(self, section: _Section, label: str, sql: str | None, **meta: Any) -> str:
         self._qn += 1
         q = {"id": f"q{self._qn}", "label": label, "sql": sql, "dataset": self.dataset, **meta}
         section.queries.append(q)
@@ -994,17 +990,14 @@ class ReportBuilder:
             )
             if r.get("query"):
                 q = r["query"]
-                self._qn += 1
-                qq = {
-                    "id": f"q{self._qn}",
-                    "label": f"claim {r['id']}",
-                    "dataset": q.get("dataset"),
-                    "filters": q.get("filters"),
-                    "sql": q.get("sql"),
-                    "releases": q.get("releases", []),
-                }
-                s.queries.append(qq)
-                self.queries.append(qq)
+                self.add_query(
+                    s,
+                    f"claim {r['id']}",
+                    q.get("sql"),
+                    dataset=q.get("dataset"),
+                    filters=q.get("filters"),
+                    releases=q.get("releases", []),
+                )
         s.body.append(
             P.table(
                 [

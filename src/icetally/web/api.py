@@ -389,7 +389,7 @@ def build_router(limits: Limits) -> APIRouter:
         try:
             result = getattr(juris, fn_name)(store.path, **kw)
         except Exception as exc:  # noqa: BLE001 - translated, or re-raised as a 500
-            raise service._translate(exc) from exc
+            raise service.problem_of(exc) from exc
         return json_response(result)
 
     @router.get(

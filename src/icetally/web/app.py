@@ -31,7 +31,7 @@ from icetally.analysis.claims import ClaimsError
 from icetally.query.filters import QueryError
 from icetally.web import api, pages
 from icetally.web.problems import PROBLEM_TYPES, WebProblem, fix_openapi
-from icetally.web.service import Budget, Limits, SurgeScans
+from icetally.web.service import Budget, Limits, SurgeScans, problem_of
 from icetally.web.store import QueryTimeout, StoreUnavailable, WebStore
 
 log = logging.getLogger("icetally.web")
@@ -257,16 +257,10 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(QueryError)
     @app.exception_handler(ClaimsError)
-    async def on_query_error(request: Request, exc: Exception) -> Response:
-        return _problem(request, WebProblem("invalid-parameter", str(exc).replace("--", "")))
-
     @app.exception_handler(StoreUnavailable)
-    async def on_store(request: Request, exc: StoreUnavailable) -> Response:
-        return _problem(request, WebProblem("store-unavailable", str(exc)))
-
     @app.exception_handler(QueryTimeout)
-    async def on_timeout(request: Request, exc: QueryTimeout) -> Response:
-        return _problem(request, WebProblem("query-timeout", str(exc)))
+    async def on_icetally_error(request: Request, exc: Exception) -> Response:
+        return _problem(request, problem_of(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -9,7 +9,6 @@ Nothing here writes SQL from user input: filters become a ``Slice`` (validated b
 from __future__ import annotations
 
 import csv
-import inspect
 import io
 import json
 import os
@@ -25,6 +24,7 @@ import yaml
 
 from icetally.analysis import claims as claims_mod
 from icetally.analysis.claims import ClaimsError
+from icetally.analysis.operations import DEFAULT_MIN_EXCESS
 from icetally.analysis.operations import surges as find_surges
 from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
 from icetally.query.backend import BackendError, table
@@ -179,13 +179,19 @@ def _distinct_values(store: WebStore, con: Any, dataset: str, dim: str) -> int:
     return n
 
 
-def _max_groups(store: WebStore, con: Any, p: CountParams) -> float:
-    """An upper bound on a count's rows, from the dimensions alone: when it is within
-    the limit, the answer is not sized by a query first (a query saved per request)."""
+def _span(store: WebStore, p: CountParams) -> tuple[date | None, date | None]:
+    """The days a count covers: its from/to, else the dataset's coverage."""
     lo, hi = p.slice.date_from, p.slice.date_to
     if lo is None or hi is None:
         cov_lo, cov_hi = _coverage_of(store, p.dataset)
         lo, hi = lo or cov_lo, hi or cov_hi
+    return lo, hi
+
+
+def _max_groups(store: WebStore, con: Any, p: CountParams) -> float:
+    """An upper bound on a count's rows, from the dimensions alone: when it is within
+    the limit, the answer is not sized by a query first (a query saved per request)."""
+    lo, hi = _span(store, p)
     bound = 1.0
     for d in p.by:
         if d in _BOUNDED:
@@ -202,10 +208,7 @@ def _max_groups(store: WebStore, con: Any, p: CountParams) -> float:
 def _check_span(store: WebStore, p: CountParams, limits: Limits) -> None:
     if "date" not in p.by:
         return
-    lo, hi = p.slice.date_from, p.slice.date_to
-    if lo is None or hi is None:
-        cov_lo, cov_hi = _coverage_of(store, p.dataset)
-        lo, hi = lo or cov_lo, hi or cov_hi
+    lo, hi = _span(store, p)
     if lo and hi and (hi - lo).days + 1 > limits.max_daily_span_days:
         raise WebProblem(
             "query-too-costly",
@@ -216,7 +219,7 @@ def _check_span(store: WebStore, p: CountParams, limits: Limits) -> None:
         )
 
 
-def _translate(exc: Exception) -> WebProblem:
+def problem_of(exc: Exception) -> WebProblem:
     """icetally's own exceptions -> problems."""
     if isinstance(exc, WebProblem):
         return exc
@@ -308,7 +311,7 @@ def count(store: WebStore, p: CountParams, limits: Limits) -> dict[str, Any]:
             with _compute_slots(limits):
                 result = run_limited(work, cur, limits.query_timeout)
     except (QueryError, QueryTimeout, StoreUnavailable, BackendError, ValueError) as exc:
-        raise _translate(exc) from None
+        raise problem_of(exc) from None
     except duckdb.Error as exc:
         raise WebProblem("store-unavailable", f"the store could not answer: {exc}") from None
     cache.put(key, result)
@@ -329,13 +332,6 @@ def count_csv(result: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- surges
 
 
-_SURGE_DEFAULTS = {
-    k: v.default
-    for k, v in inspect.signature(find_surges).parameters.items()
-    if v.default is not inspect.Parameter.empty
-}
-
-
 @dataclass(frozen=True)
 class SurgeParams:
     dataset: str = "arrests"
@@ -344,7 +340,7 @@ class SurgeParams:
     date_to: str | None = None
     aor: str | None = None
     # The surge command's own defaults, so a bare /api/surges is `icetally surges`.
-    min_excess: float = float(_SURGE_DEFAULTS["min_excess"])
+    min_excess: float = float(DEFAULT_MIN_EXCESS)
     threshold: float = DEFAULT_THRESHOLD
     max_window: int = DEFAULT_MAX_WINDOW
 
@@ -427,7 +423,7 @@ class SurgeScans:
                         limits.surge_timeout,
                     )
             except (QueryError, QueryTimeout, StoreUnavailable, BackendError, ValueError) as e:
-                raise _translate(e) from None
+                raise problem_of(e) from None
             cache.put(p, result)
             return result
 
@@ -467,7 +463,7 @@ def check_yaml(
                 limits.check_timeout,
             )
     except (QueryError, ClaimsError, QueryTimeout, StoreUnavailable, ValueError) as exc:
-        raise _translate(exc) from None
+        raise problem_of(exc) from None
     return report.to_dict()
 
 
@@ -504,7 +500,7 @@ def check_text(
                 limits.check_timeout,
             )
     except (QueryError, ClaimsError, QueryTimeout, StoreUnavailable, ValueError) as exc:
-        raise _translate(exc) from None
+        raise problem_of(exc) from None
     out = report.to_dict()
     out["extraction"] = {
         "published": ex.published.isoformat() if ex.published else None,
