@@ -1,11 +1,12 @@
 """Raw release fields -> canonical columns.
 
-Normalization runs inside DuckDB, one Arrow batch at a time: each batch is registered
-as a view and a single ``INSERT ... SELECT`` turns its raw text into typed canonical
-columns, joined to the shipped reference tables (AOR aliases, countries, methods,
-criminality labels, states, counties). Rows that cannot be loaded (an event date
-present but unreadable, a CBP count that is not a number) go to ``quarantine`` with
-their reason and raw values; nothing is dropped.
+Normalization runs one Arrow batch at a time: its cells are cleaned in Arrow
+(``clean.py``), its AOR, country, method, criminality, state and county text is looked
+up in the shipped reference tables once per distinct value (``codes.py``), and the
+batch is registered as a DuckDB view that a single ``INSERT ... SELECT`` turns into
+typed canonical columns. Rows that cannot be loaded (an event date present but
+unreadable, a CBP count that is not a number) go to ``quarantine`` with their reason
+and raw values; nothing is dropped.
 
 Rules (documented in docs/normalization.md):
 
@@ -28,7 +29,6 @@ import duckdb
 from icetally.normalize.rules import (
     ADMINISTRATIONS,
     DATE_FORMATS,
-    NULL_TOKENS,
     REDACTION_PATTERN,
 )
 from icetally.schema import COLUMN_NAMES
@@ -112,32 +112,13 @@ def _lit(text: str) -> str:
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
     """Create the temporary macros normalization uses on this connection."""
-    tokens = ", ".join(_lit(t) for t in NULL_TOKENS)
     formats = "[" + ", ".join(_lit(f) for f in DATE_FORMATS) + "]"
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP MACRO it_redacted(x) AS
-            x IS NOT NULL AND contains(x, '(')
-            AND regexp_full_match(x, {_lit(REDACTION_PATTERN)});
-        CREATE OR REPLACE TEMP MACRO it_squash(x) AS
-            trim(CASE WHEN contains(x, '  ') OR contains(x, chr(9)) OR contains(x, chr(10))
-                           OR contains(x, chr(13))
-                      THEN regexp_replace(x, '\\s+', ' ', 'g') ELSE x END);
-        CREATE OR REPLACE TEMP MACRO it_untoken(y) AS
-            CASE WHEN length(y) <= 4 AND upper(y) IN ({tokens}) THEN NULL ELSE y END;
-        CREATE OR REPLACE TEMP MACRO it_clean(x) AS
-            CASE WHEN x IS NULL OR it_redacted(x) THEN NULL ELSE it_untoken(it_squash(x)) END;
         CREATE OR REPLACE TEMP MACRO it_ts(x) AS
             coalesce(TRY_CAST(x AS TIMESTAMP), try_strptime(x, {formats}));
-        CREATE OR REPLACE TEMP MACRO it_alias_key(x) AS
-            trim(regexp_replace(regexp_replace(upper(x),
-                 '\\b(AREA OF RESPONSIBILITY|FIELD OFFICE)\\b', '', 'g'), '\\s+', ' ', 'g'));
         CREATE OR REPLACE TEMP MACRO it_key(x) AS
             trim(regexp_replace(upper(strip_accents(x)), '\\s+', ' ', 'g'));
-        CREATE OR REPLACE TEMP MACRO it_county_key(x) AS
-            trim(regexp_replace(regexp_replace(regexp_replace(upper(x),
-                 '\\b(COUNTY|PARISH|BOROUGH|CENSUS AREA|MUNICIPALITY|CITY AND)\\b', '', 'g'),
-                 '\\bSAINT\\b', 'ST', 'g'), '[^A-Z0-9]+', ' ', 'g'));
         CREATE OR REPLACE TEMP MACRO it_flag_date(d) AS
             d IS NOT NULL AND (year(d) < 1900 OR d > current_date + INTERVAL 366 DAY);
         """
@@ -204,7 +185,6 @@ def select_sql(
         stage.append(f"b.{_q(header)} AS {_q(col)}")
     for name in sorted(codes):
         stage.append(f"b.{_q(name)}")
-    # the raw values of a quarantined row, under their original header names
     # the raw values of a quarantined row, as released, under their original headers
     labels = labels or {}
     pairs = [
@@ -278,12 +258,6 @@ def select_sql(
         cols["departed_date"] = event_date  # a removal's event is its departure
 
     cols["event_date"] = event_date
-    cols["event_time"] = (
-        "CASE WHEN _ts IS NOT NULL AND CAST(_ts AS TIME) <> TIME '00:00:00' "
-        "THEN strftime(_ts, '%H:%M:%S') END"
-        if not is_cbp
-        else "CAST(NULL AS VARCHAR)"
-    )
     cols["date_flag"] = f"nullif(concat_ws(';', {', '.join(flags)}), '')"
     cols["aor_raw"] = "f_aor"
     cols["aor"] = "CAST(NULL AS VARCHAR)" if is_cbp else code("aor")

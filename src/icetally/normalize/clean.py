@@ -28,8 +28,6 @@ _TOKENS = pa.array(
 def _as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         return col
-    if pa.types.is_dictionary(col.type):
-        return pc.cast(col, pa.string())
     if pa.types.is_timestamp(col.type):
         return pc.strftime(col, format="%Y-%m-%d %H:%M:%S")
     return pc.cast(col, pa.string())
@@ -49,7 +47,6 @@ def clean_column(col: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.Chunked
         )
         redacted_n = int(pc.sum(redacted).as_py() or 0)
     out = pc.utf8_trim_whitespace(text)
-    # collapse runs of white space only where there are any (rare)
     # collapse runs of spaces only where there are any (rare); a tab or line break
     # inside a value is kept as released
     if pc.any(pc.match_substring(out, "  ")).as_py():

@@ -67,10 +67,6 @@ def _country_part(i: int) -> Callable[[str], str | None]:
     return fn
 
 
-def _criminality(label: str) -> str:
-    return reference.criminality(label)
-
-
 def code_columns(batch: pa.RecordBatch, fields: dict[str, str]) -> dict[str, pa.Array]:
     """``_code_*`` arrays for the fields present in ``fields`` (batch column ->
     canonical field) of a cleaned batch."""
@@ -94,7 +90,7 @@ def code_columns(batch: pa.RecordBatch, fields: dict[str, str]) -> dict[str, pa.
     case = col("case_criminality")
     if crim is not None or case is not None:
         label = crim if case is None else (case if crim is None else pc.coalesce(crim, case))
-        out["_code_criminality"] = _map(label, _criminality)
+        out["_code_criminality"] = _map(label, reference.criminality)
     if (state := col("state")) is not None:
         abbr = _map(state, reference.state_abbr)
         out["_code_state_abbr"] = abbr

@@ -86,9 +86,9 @@ def connect(
 
 
 def install_reference(con: duckdb.DuckDBPyConnection) -> str:
-    """Load the shipped reference tables as temp tables keyed the way normalization
-    looks them up (one row per key, so a join never multiplies rows). Returns the
-    immigration-offence regex."""
+    """Install normalization's macros and load the country and method names as temp
+    tables keyed the way ``_unmapped`` (store/ingest.py) looks them up (one row per
+    key). Returns the immigration-offence regex."""
     normalize.install(con)
 
     def csv(name: str) -> str:
@@ -97,21 +97,6 @@ def install_reference(con: duckdb.DuckDBPyConnection) -> str:
 
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE ref_aor_aliases AS
-            SELECT it_alias_key(alias) AS alias, any_value(code) AS code
-            FROM {csv("aor_aliases.csv")} GROUP BY 1;
-        CREATE OR REPLACE TEMP TABLE ref_state_keys AS
-            SELECT key, any_value(abbr) AS abbr FROM (
-                SELECT it_key(name) AS key, abbr FROM {csv("states.csv")}
-                UNION ALL SELECT it_key(abbr), abbr FROM {csv("states.csv")}
-            ) GROUP BY key;
-        CREATE OR REPLACE TEMP TABLE ref_county_keys AS
-            SELECT state_abbr, key, fips FROM (
-                SELECT state_abbr, it_county_key(county_name) AS key, fips,
-                       row_number() OVER (PARTITION BY state_abbr, it_county_key(county_name)
-                                          ORDER BY (county_name ILIKE '%city%'), fips) AS k
-                FROM {csv("counties.csv")}
-            ) WHERE k = 1;
         CREATE OR REPLACE TEMP TABLE ref_countries AS
             SELECT it_key(name) AS key, any_value(nullif(iso3, '')) AS iso3,
                    any_value(nullif(continent, '')) AS continent
@@ -119,9 +104,6 @@ def install_reference(con: duckdb.DuckDBPyConnection) -> str:
         CREATE OR REPLACE TEMP TABLE ref_methods AS
             SELECT it_key(method) AS key, any_value(method_class) AS method_class
             FROM {csv("methods.csv")} GROUP BY 1;
-        CREATE OR REPLACE TEMP TABLE ref_criminality AS
-            SELECT it_key(label) AS key, any_value(criminality) AS criminality
-            FROM {csv("criminality.csv")} GROUP BY 1;
         """
     )
     patterns = [

@@ -174,10 +174,10 @@ def _load_part(
     quarantine_sql = f"INSERT INTO quarantine BY NAME {quarantine}"
     redactions = dict.fromkeys(part.columns, 0)
     names = [*safe.values(), SOURCE_ROW]
+    expected = [*part.columns, SOURCE_ROW]
     for batch in part.batches:
         if batch.num_rows == 0:
             continue
-        expected = [*part.columns, SOURCE_ROW]
         if batch.schema.names == expected:
             batch = batch.rename_columns(names)
         else:
