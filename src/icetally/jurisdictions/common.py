@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from datetime import date
+from functools import cache
 from typing import Any
 
 from icetally import reference
@@ -46,8 +47,9 @@ def county_label(fips: str | None) -> str | None:
     return f"{c.county_name}, {c.state_abbr}" if c else fips
 
 
+@cache
 def _counties() -> dict[str, reference.County]:
-    return resolver().counties
+    return {c.fips: c for c in reference.counties()}
 
 
 def county_population(fips: str) -> int | None:

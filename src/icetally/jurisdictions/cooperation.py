@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from icetally.jurisdictions.common import (
+    PERIODS,
     county_label,
     open_table,
     parse_county,
@@ -106,7 +107,7 @@ def cooperation(
     row is about (default: the selector's level, else county). Returns
     ``{"level", "by", "series": [...], "changes": [...], "resolution": {...}, "query"}``.
     """
-    if by not in ("week", "month", "quarter", "year", "fiscal_year"):
+    if by not in PERIODS:
         raise QueryError(f"--by must be month, quarter or year (or week, fiscal_year), not {by!r}")
     level = level or (
         "facility" if facility else "county" if county else "aor" if aor else "county"
@@ -119,33 +120,21 @@ def cooperation(
     slc = Slice.build("detainers", date_from=date_from, date_to=date_to, release=release)
     rows, query = _daily(db, backend, slc)
 
-    # --- resolve each distinct place once
-    places: dict[tuple[Any, ...], Any] = {}
+    # --- resolve each row's place (the resolver memoises distinct places)
     daily: dict[str, dict[date, np.ndarray]] = defaultdict(dict)
     names: dict[str, dict[str, Any]] = {}
     method_n: Counter[str] = Counter()
     unresolved: Counter[tuple[str, str, str]] = Counter()
     total = undated = resolved = 0
     for r in rows:
-        pk = (
-            r["facility"],
-            r["facility_city"],
-            r["state"],
-            r["county"],
-            r["county_fips"],
-            r["aor"],
+        place = resolve_place(
+            facility=r["facility"],
+            city=r["facility_city"],
+            state=r["state"],
+            county=r["county"],
+            county_fips=r["county_fips"],
+            aor=r["aor"],
         )
-        place = places.get(pk)
-        if place is None:
-            place = resolve_place(
-                facility=r["facility"],
-                city=r["facility_city"],
-                state=r["state"],
-                county=r["county"],
-                county_fips=r["county_fips"],
-                aor=r["aor"],
-            )
-            places[pk] = place
         n = int(r["n"] or 0)
         total += n
         method_n[place.method] += n

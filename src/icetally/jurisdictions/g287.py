@@ -230,6 +230,29 @@ def _read_csv(path: Path, as_of: date | None) -> ListFile:
     )
 
 
+def _dated_rows(
+    out: ListFile, reader: csv.DictReader[str], date_col: str, bad_date: str
+) -> Iterator[tuple[int, dict[str, Any], str, date]]:
+    """(source row, row with lower-case keys, agency, date) per readable CSV row; rows
+    without an agency or a readable ``date_col`` go to ``out.problems`` (``bad_date`` is
+    the reason given for the latter). Counts ``out.rows_read``."""
+    for i, r in enumerate(reader, start=2):
+        out.rows_read += 1
+        r = {k.strip().lower(): v for k, v in r.items() if k}
+        agency = _text(r.get("agency"))
+        d = _date(r.get(date_col))
+        if not agency or d is None:
+            out.problems.append(
+                {
+                    "source_row": i,
+                    "reason": "no agency name" if not agency else bad_date,
+                    "raw": repr(r),
+                }
+            )
+            continue
+        yield i, r, agency, d
+
+
 def _read_scraped(path: Path, reader: csv.DictReader[str]) -> ListFile:
     """Repeated captures of ICE's list (May-July 2025), one row per agency x model x
     capture. Collapsed to one agreement per agency x model with the first and last
@@ -237,20 +260,7 @@ def _read_scraped(path: Path, reader: csv.DictReader[str]) -> ListFile:
     out = ListFile(path=path, kind="scraped_csv")
     seen: dict[tuple[str, str, str], Agreement] = {}
     captures: set[date] = set()
-    for i, r in enumerate(reader, start=2):
-        out.rows_read += 1
-        r = {k.strip().lower(): v for k, v in r.items() if k}
-        agency = _text(r.get("agency"))
-        d = _date(r.get("date"))
-        if not agency or d is None:
-            out.problems.append(
-                {
-                    "source_row": i,
-                    "reason": "no agency name" if not agency else "unreadable date",
-                    "raw": repr(r),
-                }
-            )
-            continue
+    for i, r, agency, d in _dated_rows(out, reader, "date", "unreadable date"):
         captures.add(d)
         state = _text(r.get("state"))
         key = (agency_key(state), agency_key(agency), model_of(r.get("type")))
@@ -264,7 +274,7 @@ def _read_scraped(path: Path, reader: csv.DictReader[str]) -> ListFile:
                 model_raw=_text(r.get("type")),
                 county=_text(r.get("county")),
                 agency_type=_text(r.get("agency_type")),
-                ori=_text(r.get("ori")) if (r.get("ori") or "").upper() != "NA" else None,
+                ori=_text(r.get("ori")),
                 first_listed=d,
                 last_listed=d,
                 population_policed=int(pop) if pop and pop.isdigit() else None,
@@ -293,20 +303,7 @@ def _read_historical(path: Path, reader: csv.DictReader[str]) -> ListFile:
     out = ListFile(path=path, kind="historical_csv")
     seen: dict[tuple[str, str], Agreement] = {}
     lists: set[date] = set()
-    for i, r in enumerate(reader, start=2):
-        out.rows_read += 1
-        r = {k.strip().lower(): v for k, v in r.items() if k}
-        agency = _text(r.get("agency"))
-        d = _date(r.get("as_of"))
-        if not agency or d is None:
-            out.problems.append(
-                {
-                    "source_row": i,
-                    "reason": "no agency name" if not agency else "unreadable as_of date",
-                    "raw": repr(r),
-                }
-            )
-            continue
+    for i, r, agency, d in _dated_rows(out, reader, "as_of", "unreadable as_of date"):
         lists.add(d)
         state = _text(r.get("state_abbr")) or _text(r.get("state"))
         key = (agency_key(state), agency_key(agency))

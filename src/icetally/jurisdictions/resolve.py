@@ -146,10 +146,10 @@ class Resolver:
     dictionary hits."""
 
     def __init__(self) -> None:
-        self.counties = {c.fips: c for c in reference.counties()}
-        self.aor_of = {c.fips: c.aor for c in reference.counties()}
+        counties = reference.counties()
+        self.counties = {c.fips: c for c in counties}
         self.by_state: dict[str, dict[str, str]] = defaultdict(dict)
-        for c in sorted(reference.counties(), key=lambda c: c.fips):
+        for c in sorted(counties, key=lambda c: c.fips):
             key = county_key(c.county_name)
             self.by_state[c.state_abbr].setdefault(key, c.fips)
         self.aor_states: dict[str, set[str]] = defaultdict(set)
@@ -238,7 +238,7 @@ class Resolver:
 
     def _result(self, fips: str, method: str, detail: str) -> Place:
         c = self.counties.get(fips)
-        return Place(fips, c.state_abbr if c else None, self.aor_of.get(fips), method, detail)
+        return Place(fips, c.state_abbr if c else None, c.aor if c else None, method, detail)
 
     def _resolve(
         self,

@@ -149,16 +149,12 @@ def _scope(a: Agreement) -> str:
 def _row(a: Agreement, kind: str, path: Path, sha: str) -> tuple[Any, ...]:
     st = a.state_abbr
     scope = _scope(a)
-    place = resolver().resolve(
-        None if scope == "state" and not a.county else a.agency,
-        state=st,
-        county=a.county,
-    )
     if scope == "state" and not a.county:
-        fips, resolution = None, "state"
+        fips, resolution, aor = None, "state", None
     else:
+        place = resolver().resolve(a.agency, state=st, county=a.county)
         fips, resolution = place.county_fips, place.method
-    aor = place.aor if fips else None
+        aor = place.aor if fips else None
     start, basis = (a.signed, "signed") if a.signed else (a.first_listed, "first_listed")
     if start is None and a.as_of is not None and kind == "participating_xlsx":
         start, basis = None, None

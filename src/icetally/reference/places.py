@@ -360,11 +360,18 @@ def _lookup_name(text: str) -> Place | None:
     return None
 
 
-def _county_matches(text: str, states_in_text: set[str]) -> list[PlaceMatch]:
-    out = []
+@cache
+def _counties_by_name() -> dict[str, list[reference.County]]:
+    """Lower-case county name -> the counties of that name (read-only)."""
     by_name: dict[str, list[reference.County]] = {}
     for c in reference.counties():
         by_name.setdefault(c.county_name.lower(), []).append(c)
+    return by_name
+
+
+def _county_matches(text: str, states_in_text: set[str]) -> list[PlaceMatch]:
+    out = []
+    by_name = _counties_by_name()
     for m in _COUNTY.finditer(text):
         words = m.group(1).split()
         # "the Hudson Valley and Westchester County": try the longest name first.
