@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
@@ -123,25 +123,13 @@ def planted_operations(start: date, end: date) -> list[Planted]:
             *JUNE_2019_WINDOW,
             n,
             states=tuple(
-                s.state_abbr for s in reference.aor_states() if s.aor == a
-            ),  # narrowed below
+                s.state_abbr
+                for s in reference.aor_states()
+                if s.aor == a and s.state_abbr in JUNE_2019_STATES
+            ),
             source="news article 2019-10-07: 299 arrests across 12 states in June",
         )
         for a, n in JUNE_2019_OPERATION.items()
-    ]
-    out = [
-        Planted(
-            p.operation,
-            p.aor,
-            p.start,
-            p.end,
-            p.arrests,
-            tuple(s for s in p.states if s in JUNE_2019_STATES),
-            p.source,
-        )
-        if p.operation == "june-2019-operation"
-        else p
-        for p in out
     ]
     reserved = [SEPTEMBER_2019_WINDOW, (date(2019, 5, 26), date(2019, 6, 13))]
     for op in calibration()["operations"]:
@@ -175,8 +163,13 @@ def _spread(total: int, days: list[date]) -> list[int]:
     return base.tolist()
 
 
-def _fy(d: date) -> int:
-    return d.year + (d.month >= 10)
+def _planted_days(planted: Iterable[Planted]) -> Iterator[tuple[Planted, date, int]]:
+    """(operation, day, arrests) for each day of each planted operation, its arrests
+    spread evenly over its days with ``_spread`` (zero days included)."""
+    for op in planted:
+        days = [op.start + timedelta(k) for k in range((op.end - op.start).days + 1)]
+        for d, n in zip(days, _spread(op.arrests, days), strict=True):
+            yield op, d, n
 
 
 def _interp_cyclic_month(mults: Sequence[float], d: date) -> float:
@@ -533,11 +526,9 @@ def arrest_rows(p: DemoPlan) -> Iterator[tuple[Cell, ...]]:
     mx = _mixes()
     missing = float(calibration()["aor_missing_share"])
     planted_by_day: dict[date, list[tuple[Planted, int]]] = {}
-    for op in p.planted:
-        days = [op.start + timedelta(k) for k in range((op.end - op.start).days + 1)]
-        for d, n in zip(days, _spread(op.arrests, days), strict=True):
-            if n:
-                planted_by_day.setdefault(d, []).append((op, n))
+    for op, d, n in _planted_days(p.planted):
+        if n:
+            planted_by_day.setdefault(d, []).append((op, n))
     state_names = _state_names()
     status = _Pick(_CASE_STATUS)
     category = _Pick(_CASE_CATEGORY)
@@ -763,10 +754,8 @@ def _day_boundary_limit(p: DemoPlan, per_sheet: int) -> int:
     """Data rows on each sheet, cut at the end of a day: a sheet then holds whole days
     and two sheets never share a date (which a reader would flag as overlap)."""
     per_day = p.background.sum(axis=(0, 1)).astype(np.int64)
-    for op in p.planted:
-        days = [op.start + timedelta(k) for k in range((op.end - op.start).days + 1)]
-        for d, n in zip(days, _spread(op.arrests, days), strict=True):
-            per_day[(d - p.start).days] += n
+    for _, d, n in _planted_days(p.planted):
+        per_day[(d - p.start).days] += n
     cum = np.cumsum(per_day)
     if cum[-1] <= per_sheet:
         return per_sheet

@@ -47,8 +47,10 @@ class DemoResult:
     def planted_vs_found(self) -> list[dict[str, Any]]:
         """Per planted AOR of the September surge: what the detector found there."""
         found = {a.aor: a for a in (self.surge.aors if self.surge else [])}
+        # the planted AORs, then any AOR the detector found outside them (planted 0)
+        extra = [(a, 0) for a in found if a not in SEPTEMBER_2019_SURGE]
         rows = []
-        for a, n in SEPTEMBER_2019_SURGE.items():
+        for a, n in [*SEPTEMBER_2019_SURGE.items(), *extra]:
             f = found.get(a)
             rows.append(
                 {
@@ -59,20 +61,6 @@ class DemoResult:
                     "observed": int(f.observed) if f else None,
                     "expected": round(float(f.expected), 1) if f else None,
                     "excess": round(float(f.excess), 1) if f else None,
-                }
-            )
-        extra = [a for a in found if a not in SEPTEMBER_2019_SURGE]
-        for a in extra:
-            f = found[a]
-            rows.append(
-                {
-                    "aor": a,
-                    "planted": 0,
-                    "found": True,
-                    "window": f"{f.start:%m-%d}..{f.end:%m-%d}",
-                    "observed": int(f.observed),
-                    "expected": round(float(f.expected), 1),
-                    "excess": round(float(f.excess), 1),
                 }
             )
         return rows
