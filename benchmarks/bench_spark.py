@@ -33,6 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_workbook import cache_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 2026
 TABLE_VERSION = 1  # bump when the SQL below changes
@@ -61,14 +63,6 @@ COUNTRIES: list[tuple[str, str, str, int]] = [
     ("HAITI", "HTI", "North America", 1),
     ("NIGERIA", "NGA", "Africa", 1),
 ]
-
-
-def cache_dir() -> Path:
-    d = Path(
-        os.environ.get("ICETALLY_BENCH_CACHE") or Path(tempfile.gettempdir()) / "icetally-bench"
-    )
-    d.mkdir(parents=True, exist_ok=True)
-    return d
 
 
 def _pick(weights: list[int], u: str) -> str:
@@ -184,18 +178,11 @@ def _without_query(result: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if k != "query"}
 
 
-def _surges_fn() -> Callable[..., Any] | None:
-    try:
-        from icetally import api
-    except ImportError:
-        return None
-    return getattr(api, "surges", None)
-
-
 def run(out_dir: str | os.PathLike[str], rows: int = 20_000_000, repeats: int = 3) -> dict:
     """Time both backends in one run; write ``bench-spark.json`` into ``out_dir``."""
     import ibis
 
+    from icetally.api import surges
     from icetally.query.count import count
     from icetally.query.filters import Slice
     from icetally.query.series import daily_series
@@ -246,28 +233,22 @@ def run(out_dir: str | os.PathLike[str], rows: int = 20_000_000, repeats: int = 
             "ratio_spark_to_duckdb": round(s["seconds_median"] / d["seconds_median"], 1),
         }
 
-        surges = _surges_fn()
-        if surges is None:
-            report["surges"] = {"skipped": "icetally.surges does not exist yet"}
-        else:
-            slc = Slice.build("arrests")
-            ds = _time(lambda: len(daily_series(duck, slc)), 1, warmup=False)
-            ss = _time(lambda: len(daily_series(spark, slc)), 1, warmup=False)
-            dsur = _time(lambda: surges("arrests", con=duck).to_dict(), 1, warmup=False)
-            ssur = _time(lambda: surges("arrests", con=spark, backend="spark").to_dict(), 1, False)
-            report["surges"] = {
-                "surges_found": len(dsur["result"]["surges"]),
-                "identical": _without_query(dsur["result"]) == _without_query(ssur["result"]),
-                "duckdb_seconds": dsur["seconds_median"],
-                "spark_seconds": ssur["seconds_median"],
-                "ratio_spark_to_duckdb": round(ssur["seconds_median"] / dsur["seconds_median"], 1),
-                "series_rows": ds["result"],
-                "series_duckdb_seconds": ds["seconds_median"],
-                "series_spark_seconds": ss["seconds_median"],
-                "series_ratio_spark_to_duckdb": round(
-                    ss["seconds_median"] / ds["seconds_median"], 1
-                ),
-            }
+        slc = Slice.build("arrests")
+        ds = _time(lambda: len(daily_series(duck, slc)), 1, warmup=False)
+        ss = _time(lambda: len(daily_series(spark, slc)), 1, warmup=False)
+        dsur = _time(lambda: surges("arrests", con=duck).to_dict(), 1, warmup=False)
+        ssur = _time(lambda: surges("arrests", con=spark, backend="spark").to_dict(), 1, False)
+        report["surges"] = {
+            "surges_found": len(dsur["result"]["surges"]),
+            "identical": _without_query(dsur["result"]) == _without_query(ssur["result"]),
+            "duckdb_seconds": dsur["seconds_median"],
+            "spark_seconds": ssur["seconds_median"],
+            "ratio_spark_to_duckdb": round(ssur["seconds_median"] / dsur["seconds_median"], 1),
+            "series_rows": ds["result"],
+            "series_duckdb_seconds": ds["seconds_median"],
+            "series_spark_seconds": ss["seconds_median"],
+            "series_ratio_spark_to_duckdb": round(ss["seconds_median"] / ds["seconds_median"], 1),
+        }
         icespark.reset()
     duck.disconnect()
     (out / "bench-spark.json").write_text(json.dumps(report, indent=2, default=str) + "\n")

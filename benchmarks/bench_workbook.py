@@ -6,8 +6,7 @@ and peak RSS (the child's VmHWM / ru_maxrss) are its own:
 2. bare fastexcel: ``load_sheet(...).to_arrow()`` of each sheet - the memory floor of
    any calamine-based reader (one whole sheet in memory);
 3. icetally's workbook reader: every part and batch;
-4. icetally's full ingest into a temporary DuckDB file (when ``icetally.store.ingest``
-   exists).
+4. icetally's full ingest into a temporary DuckDB file.
 
 Targets (issue 2): pandas time / icetally ingest time >= 10, icetally ingest peak RSS /
 bare fastexcel peak RSS <= 1.25.
@@ -65,14 +64,6 @@ def workbook(rows: int) -> tuple[Path, float | None]:
     t0 = time.perf_counter()
     write_ddp_arrests_2026(path, rows, seed=SEED, preamble=PREAMBLE)
     return path, time.perf_counter() - t0
-
-
-def has_ingest() -> bool:
-    try:
-        from icetally.store import ingest as mod
-    except ImportError:
-        return False
-    return hasattr(mod, "ingest")
 
 
 # -- the variants, run inside the child process ------------------------------------------
@@ -222,9 +213,6 @@ def run(
     }
     results: dict[str, dict[str, Any]] = report["results"]
     for variant in variants:
-        if variant == "icetally_ingest" and not has_ingest():
-            results[variant] = {"skipped": "icetally.store.ingest not available"}
-            continue
         target = path
         if variant == "pandas" and pandas_rows and pandas_rows < rows:
             target, _ = workbook(pandas_rows)
