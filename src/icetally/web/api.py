@@ -568,16 +568,6 @@ def render_report(request: Request, limits: Limits, **params: Any) -> str:
         date_to=params["date_to"],
         aor=params["aor"],
     )
-    if surge_id:
-        # Look the id up in the (cached, budgeted) scan first: an unknown id is a 404
-        # without the report module running a scan of its own.
-        scan = request.app.state.surge_scans.get(
-            store, SurgeParams(dataset=params["dataset"], metric=params["metric"]), limits
-        )
-        if not any(s["id"] == surge_id for s in scan["surges"]):
-            raise WebProblem("not-found", f"no surge {surge_id!r} in the {params['metric']} scan")
-        if not params["date_from"] and not params["date_to"]:
-            params["date_from"] = params["date_to"] = None
     kwargs = {
         "db": store.path,
         "dataset": params["dataset"],
@@ -595,7 +585,15 @@ def render_report(request: Request, limits: Limits, **params: Any) -> str:
     key = tuple(sorted((k, str(v)) for k, v in call.items()))
     hit = cache.get(key)
     if hit is not None:
-        return hit
+        return hit  # a surge's id was checked when its report was made
+    if surge_id:
+        # Look the id up in the (cached, budgeted) scan first: an unknown id is a 404
+        # without the report module running a scan of its own.
+        scan = request.app.state.surge_scans.get(
+            store, SurgeParams(dataset=params["dataset"], metric=params["metric"]), limits
+        )
+        if not any(s["id"] == surge_id for s in scan["surges"]):
+            raise WebProblem("not-found", f"no surge {surge_id!r} in the {params['metric']} scan")
     # A report runs many queries (and, for a surge, its own scan) on the server's CPU:
     # one at a time, and a few new ones a minute.
     with request.app.state.report_lock:
