@@ -18,7 +18,6 @@ after 2019-09-01.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from datetime import date, timedelta
@@ -30,6 +29,7 @@ import numpy as np
 
 from icetally import reference
 from icetally.analysis.surges import detect_surges, fit_baselines, holiday_season_days
+from icetally.store.db import file_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ("custodial", "at_large", "other")
@@ -40,14 +40,6 @@ TAIL_DAYS = 14  # the last two weeks are lagged (still being entered when extrac
 # week and ~2,700 arrests of all methods, so the 700 can only be an at-large week.
 TARGET_AT_LARGE_WEEK = 700
 TARGET_WEEK = (date(2019, 9, 21), date(2019, 9, 27))
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _fy(d: date) -> int:
@@ -90,7 +82,7 @@ def load(shared: Path) -> tuple[duckdb.DuckDBPyConnection, list[dict[str, Any]]]
     )
     info = []
     for f in files:
-        info.append({"file": f.name, "sha256": _sha256(f)})
+        info.append({"file": f.name, "sha256": file_sha256(f)})
     return con, info
 
 

@@ -18,7 +18,6 @@ import gzip
 import io
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,29 +26,15 @@ import pyarrow.csv as pacsv
 
 from icetally.schema import DATASETS
 from icetally.sources.base import SOURCE_ROW, FormatError, Part
-from icetally.sources.headers import detect_dataset, looks_like_header, map_headers
+from icetally.sources.headers import (
+    coverage_from_title,
+    detect_dataset,
+    looks_like_header,
+    map_headers,
+)
 
 BLOCK_SIZE = 8 << 20  # bytes of text per Arrow batch (~60k national rows)
 PREAMBLE_MAX = 20  # header must appear within this many lines
-
-_COVERAGE = re.compile(r"\(\s*(\d{1,2}/\d{1,2}/\d{4})\s*-\s*(\d{1,2}/\d{1,2}/\d{4})\s*\)")
-_FY = re.compile(r"\bFY\s?(\d{4})\b")
-
-
-def _mdy(text: str) -> date:
-    return datetime.strptime(text, "%m/%d/%Y").date()
-
-
-def coverage_from_title(title: str) -> tuple[date | None, date | None]:
-    """'ERO Administrative Arrests for FY2019 (10/1/2018 - 8/31/2019)' -> both dates;
-    'ERO Administrative Arrests for FY2016' -> the whole fiscal year."""
-    m = _COVERAGE.search(title)
-    if m:
-        return _mdy(m.group(1)), _mdy(m.group(2))
-    years = [int(y) for y in _FY.findall(title)]
-    if years:
-        return date(min(years) - 1, 10, 1), date(max(years), 9, 30)
-    return None, None
 
 
 def open_text(path: Path) -> io.BufferedIOBase:

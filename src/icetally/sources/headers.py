@@ -4,10 +4,14 @@ that tell which dataset a table holds from its headers.
 Headers are compared in snake_case, so 'Apprehension Date' (ERO-LESA / DDP raw
 workbooks) and 'apprehension_date' (DDP cleaned files) are the same header. Joined DDP
 files suffix columns with the table they came from ('facility_aor.detainer'); the
-suffix of the table's own dataset is stripped.
+suffix of the table's own dataset is stripped. ``coverage_from_title`` reads the
+coverage a release title states (shared by the delimited and workbook readers).
 """
 
 from __future__ import annotations
+
+import re
+from datetime import date, datetime
 
 from icetally.schema import snake
 
@@ -257,3 +261,34 @@ def looks_like_header(cells: list[object]) -> bool:
     known = [k for k in keys if k in HEADER_FIELDS]
     anchor = any(HEADER_FIELDS.get(k) in ("event_date", "encounter_count") for k in known)
     return len(known) >= 2 and anchor
+
+
+_RANGE = re.compile(r"\(\s*(\d{1,2}/\d{1,2}/\d{4})\s*-\s*(\d{1,2}/\d{1,2}/\d{4})\s*\)")
+_THROUGH = re.compile(r"\bthrough\s+(\d{1,2}/\d{1,2}/\d{4})\b", re.I)
+_FY = re.compile(r"\bFY\s?(\d{4})\b")
+
+
+def _mdy(text: str) -> date:
+    return datetime.strptime(text, "%m/%d/%Y").date()
+
+
+def coverage_from_title(title: str) -> tuple[date | None, date | None]:
+    """Coverage a title states.
+
+    'FY2012 - FY2019 YTD (01/01/2012 - 07/06/2019) ...' -> 2012-01-01, 2019-07-06;
+    'FY2018 YTD ... through 04/27/2018' -> 2017-10-01, 2018-04-27;
+    'FY2017 ERO Administrative Arrests ...' -> the fiscal year, 2016-10-01, 2017-09-30.
+    """
+    try:
+        m = _RANGE.search(title)
+        if m:
+            return _mdy(m.group(1)), _mdy(m.group(2))
+        years = [int(y) for y in _FY.findall(title)]
+        start = date(min(years) - 1, 10, 1) if years else None
+        end = date(max(years), 9, 30) if years else None
+        t = _THROUGH.search(title)
+        if t:
+            end = _mdy(t.group(1))
+        return start, end
+    except ValueError:  # an impossible date such as 02/30/2019: state no coverage
+        return None, None

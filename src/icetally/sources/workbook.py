@@ -73,6 +73,7 @@ import pyarrow.compute as pc
 from icetally.sources.base import SOURCE_ROW, FormatError, Part
 from icetally.sources.headers import (
     HEADER_FIELDS,
+    coverage_from_title,
     detect_dataset,
     header_key,
     looks_like_header,
@@ -115,9 +116,6 @@ _DATASET_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("detention_stints", re.compile(r"\bbook[- ]?ins?\b|\bdetention (stays?|stints?)\b", re.I)),
 )
 
-_RANGE = re.compile(r"\(\s*(\d{1,2}/\d{1,2}/\d{4})\s*-\s*(\d{1,2}/\d{1,2}/\d{4})\s*\)")
-_THROUGH = re.compile(r"\bthrough\s+(\d{1,2}/\d{1,2}/\d{4})\b", re.I)
-_FY = re.compile(r"\bFY\s?(\d{4})\b")
 _FOIA = re.compile(r"\b\d{4}-IC[A-Z]{2}-\d+\b")
 _MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$")
 _CELL_REF = re.compile(r"^([A-Z]+)(\d+)$")
@@ -149,32 +147,6 @@ def _col_letter(index: int) -> str:
         n, rem = divmod(n - 1, 26)
         out = chr(65 + rem) + out
     return out
-
-
-def _mdy(text: str) -> date:
-    return datetime.strptime(text, "%m/%d/%Y").date()
-
-
-def coverage_from_title(title: str) -> tuple[date | None, date | None]:
-    """Coverage a title states.
-
-    'FY2012 - FY2019 YTD (01/01/2012 - 07/06/2019) ...' -> 2012-01-01, 2019-07-06;
-    'FY2018 YTD ... through 04/27/2018' -> 2017-10-01, 2018-04-27;
-    'FY2017 ERO Administrative Arrests ...' -> the fiscal year, 2016-10-01, 2017-09-30.
-    """
-    try:
-        m = _RANGE.search(title)
-        if m:
-            return _mdy(m.group(1)), _mdy(m.group(2))
-        years = [int(y) for y in _FY.findall(title)]
-        start = date(min(years) - 1, 10, 1) if years else None
-        end = date(max(years), 9, 30) if years else None
-        t = _THROUGH.search(title)
-        if t:
-            end = _mdy(t.group(1))
-        return start, end
-    except ValueError:  # an impossible date such as 02/30/2019: state no coverage
-        return None, None
 
 
 def _named_dataset(text: str | None) -> str | None:

@@ -6,6 +6,7 @@ reads go through Ibis (``icetally.query``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -83,6 +84,15 @@ def connect(
     for dataset in DATASETS:
         con.execute(table_ddl(dataset))
     return con
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read 1 MiB at a time."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def install_reference(con: duckdb.DuckDBPyConnection) -> str:

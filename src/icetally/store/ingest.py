@@ -5,7 +5,6 @@ Idempotent by content hash: a file already loaded is ``skipped``."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -25,7 +24,7 @@ from icetally.normalize.clean import clean_batch
 from icetally.normalize.codes import code_columns, code_names
 from icetally.schema import raw_column_name, snake
 from icetally.sources.base import SOURCE_ROW, FormatError, Part
-from icetally.store.db import connect, install_reference
+from icetally.store.db import connect, file_sha256, install_reference
 
 DATA_SUFFIXES = (".csv", ".gz", ".xlsx", ".xlsm", ".parquet", ".tsv", ".psv", ".txt")
 
@@ -81,14 +80,6 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         else:
             out.append(p)
     return out
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _raw_columns(part: Part) -> dict[str, str]:
