@@ -24,7 +24,7 @@ import duckdb
 from icetally import __version__, reference
 from icetally.jurisdictions.g287 import Agreement, agency_key, read_list
 from icetally.jurisdictions.resolve import resolver
-from icetally.store.db import connect
+from icetally.store.db import connect, file_sha256
 
 JURISDICTIONS_DDL = """
 CREATE TABLE IF NOT EXISTS jurisdictions (
@@ -126,14 +126,6 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(FILES_DDL)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _scope(a: Agreement) -> str:
     t = (a.agency_type or "").upper()
     name = a.agency.upper()
@@ -219,7 +211,7 @@ def load_lists(
             results.append(res)
             try:
                 lf = read_list(path, as_of=as_of)
-                sha = _sha256(path)
+                sha = file_sha256(path)
             except (ValueError, OSError) as exc:
                 res.error = str(exc)
                 continue
@@ -378,7 +370,7 @@ def load_policies(
     p = Path(path)
     res = LoadResult(path=str(p), kind="policies")
     rows = read_policies(p)
-    sha = _sha256(p)
+    sha = file_sha256(p)
     con = connect(db)
     try:
         ensure_tables(con)
