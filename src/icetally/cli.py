@@ -826,7 +826,9 @@ def serve(
 
         from icetally.web import create_app
     except ImportError as exc:
-        _fail(f"the web server needs the web extra: pip install 'icetally[web]' ({exc})")
+        from icetally.install import needs
+
+        _fail(needs("the web server", exc))
     from icetally.store.db import resolve_db
 
     path = resolve_db(db)

@@ -31,7 +31,9 @@ def connect(db: str | os.PathLike[str] | None = None, backend: str | None = None
         try:
             from icetally.query import spark
         except ImportError as exc:  # pragma: no cover - optional extra
-            raise BackendError(f"the spark backend needs PySpark: {exc}") from exc
+            from icetally.install import needs
+
+            raise BackendError(needs("the spark backend", exc, extra="spark")) from exc
         return spark.connect(db)
     if "://" in name:
         return ibis.connect(name)

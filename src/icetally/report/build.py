@@ -18,7 +18,7 @@ import ibis
 import numpy as np
 from scipy import stats
 
-from icetally import reference
+from icetally import install, reference
 from icetally.analysis.operations import surges as find_surges
 from icetally.analysis.surges import (
     DEFAULT_INCOMPLETE_TAIL_DAYS,
@@ -192,10 +192,13 @@ class ReportBuilder:
         return q["id"]
 
     def chart(self, spec: dict[str, Any]) -> str | None:
-        if not charts.available():
-            return None
         try:
             return charts.render_svg(spec)
+        except ImportError as exc:
+            note = install.needs("drawing the report's charts", exc)
+            if note not in self.notes:
+                self.notes.append(note)
+            return None
         except Exception as exc:  # noqa: BLE001 - a chart must never cost the figures
             self.notes.append(f"a chart could not be drawn: {exc}")
             return None

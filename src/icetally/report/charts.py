@@ -18,14 +18,6 @@ _BAND = "#bcd3ea"
 _counter = 0
 
 
-def available() -> bool:
-    try:
-        import vl_convert  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _config() -> dict[str, Any]:
     return {
         "font": _FONT,

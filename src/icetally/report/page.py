@@ -154,8 +154,8 @@ def figure_card(
 def svg_figure(svg: str | None, caption: str, alt: str) -> str:
     if not svg:
         return (
-            f'<p class="note">Chart not drawn: {esc(caption)} (vl-convert-python is not '
-            "installed; the table gives the same figures).</p>"
+            f'<p class="note">Chart not drawn: {esc(caption)} (the note at the top says why; '
+            "the table gives the same figures).</p>"
         )
     return f'<figure aria-label="{esc(alt)}">{svg}<figcaption>{esc(caption)}</figcaption></figure>'
 

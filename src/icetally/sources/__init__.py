@@ -21,11 +21,9 @@ EXPECTED = (
 
 
 def _workbook_readers() -> list[Reader]:
-    try:
-        from icetally.sources import workbook
-    except ImportError:  # pragma: no cover - workbook support not built yet
-        return []
-    return list(getattr(workbook, "READERS", []))
+    from icetally.sources import workbook
+
+    return list(workbook.READERS)
 
 
 def readers() -> list[Reader]:
