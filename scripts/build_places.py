@@ -3,7 +3,7 @@
 * ``place_counties.csv`` — US place (city/town name as the Postal Service writes it) in a
   state -> the county holding most of its ZIP codes, with that share. Derived from the
   ``zipcodes`` package (MIT; USPS ZIP data embedded in the wheel, no network), reshaped
-  into our own columns and keyed with ``icetally.jurisdictions.resolve.place_key``.
+  into our own columns and keyed with ``icetally.reference.keys.place_key``.
 * ``facility_counties.csv`` — ICE detention facility name in a state -> county FIPS and
   AOR. Derived from ``../shared/data/reference/detention-facilities.csv.gz`` (UWCHR,
   ICE's facility list): only the facility name, city, state, the county turned into a FIPS
@@ -76,7 +76,7 @@ def build_places(out: Path) -> int:
     import zipcodes
 
     from icetally import reference
-    from icetally.jurisdictions.resolve import county_key, place_key
+    from icetally.reference.keys import county_key, place_key
 
     fips_of: dict[tuple[str, str], str] = {}
     for c in reference.counties():
@@ -124,7 +124,7 @@ def build_places(out: Path) -> int:
 
 def build_facilities(shared: Path, out: Path) -> int:
     from icetally import reference
-    from icetally.jurisdictions.resolve import county_key, facility_key, place_key
+    from icetally.reference.keys import county_key, facility_key, place_key
 
     fips_of: dict[tuple[str, str], str] = {}
     for c in reference.counties():

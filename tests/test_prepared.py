@@ -18,7 +18,7 @@ from icetally.query import count as count_module
 from icetally.query import prepared
 from icetally.query.backend import connect
 from icetally.query.filters import Slice
-from icetally.schema import BY_DIMENSIONS
+from icetally.vocabulary import DIMENSIONS
 
 # every list filter the compiled path parameterises (county is compiled per query)
 FILTERS = tuple(prepared.LIST_FILTERS)
@@ -102,7 +102,7 @@ def _slices(values: dict[str, list[Any]]) -> st.SearchStrategy[dict[str, Any]]:
             vals = [str(v).strip() for v in vals if str(v).strip() and "," not in str(v)]
             if vals:
                 kw[name] = vals
-        dims = draw(st.lists(st.sampled_from(BY_DIMENSIONS), max_size=2, unique=True))
+        dims = draw(st.lists(st.sampled_from(tuple(DIMENSIONS)), max_size=2, unique=True))
         if "date" in dims or "county" in dims:
             dims = [d for d in dims if d not in ("date", "county")] or ["week"]
         kw["by"] = dims

@@ -44,7 +44,10 @@ from typer.testing import CliRunner  # noqa: E402
 
 from icetally import count  # noqa: E402
 from icetally.query import spark as icespark  # noqa: E402
-from icetally.schema import BY_DIMENSIONS, DATASETS, TIME_BUCKETS  # noqa: E402
+from icetally.schema import DATASETS  # noqa: E402
+from icetally.vocabulary import DIMENSIONS, TIME_BUCKETS  # noqa: E402
+
+BY_DIMENSIONS = tuple(DIMENSIONS)
 from icetally.store import db as storedb  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,6 +1,7 @@
 """The `icetally` command: a thin layer over the Python API (icetally.api).
 
-Every command takes --db (default $ICETALLY_DB, else ./icetally.duckdb) and --json.
+Options that name the vocabulary (filters, --by, --metric, --dataset, --db, --backend,
+--json) are declared with ``icetally.vocabulary.cli.options``, never by hand.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
 from icetally.query.backend import BackendError
 from icetally.query.filters import QueryError
 from icetally.schema import DATASETS
+from icetally.vocabulary.cli import Given, options
 
 app = typer.Typer(
     help="Verifiable answers from US immigration-enforcement records released under FOIA.",
@@ -38,10 +40,6 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-
-DbOpt = typer.Option(None, "--db", help="Store file (default $ICETALLY_DB, else ./icetally.duckdb)")
-JsonOpt = typer.Option(False, "--json", help="Machine-readable JSON on stdout")
-BackendOpt = typer.Option(None, "--backend", help="duckdb (default), spark, or an Ibis URL")
 
 
 def _emit_json(obj: Any) -> None:
@@ -87,10 +85,10 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
 
 
 @app.command()
+@options("db", "json")
 def ingest(
+    given: Given,
     paths: list[Path] = typer.Argument(..., help="Release files or folders"),
-    db: str | None = DbOpt,
-    as_json: bool = JsonOpt,
     dataset: str | None = typer.Option(
         None, "--dataset", help=f"Dataset of a hand-made extract ({', '.join(DATASETS)})"
     ),
@@ -104,6 +102,7 @@ def ingest(
 
     Example: icetally ingest ../shared/data/ice-national-fy2016-2019/
     """
+    db, as_json = given.db, given.as_json
     mapping = _parse_mapping(columns)
     if mapping is not None and dataset is None:
         _fail("--columns needs --dataset")
@@ -151,14 +150,14 @@ def ingest(
 
 
 @app.command()
-def releases(db: str | None = DbOpt, as_json: bool = JsonOpt) -> None:
+@options("db", "json")
+def releases(given: Given) -> None:
     """List what is in the store: one row per ingested file or sheet."""
     try:
-        rows = api.releases(db=db)
+        rows = api.releases(db=given.db)
     except (FileNotFoundError, BackendError) as exc:
         _fail(str(exc))
-    if as_json:
-        _emit_json({"releases": rows})
+    if given.emit({"releases": rows}):
         return
     t = Table("release", "file [sheet]", "dataset", "loaded", "quar.", "events", box=None)
     for r in rows:
@@ -174,68 +173,25 @@ def releases(db: str | None = DbOpt, as_json: bool = JsonOpt) -> None:
 
 
 @app.command()
+@options("dataset", "slice", "by", "store", "json")
 def count(
-    dataset: str = typer.Option("arrests", "--dataset", help=", ".join(DATASETS)),
-    date_from: str | None = typer.Option(None, "--from", help="First day, YYYY-MM-DD"),
-    date_to: str | None = typer.Option(None, "--to", help="Last day (inclusive)"),
-    aor: str | None = typer.Option(None, "--aor", help="AOR codes, e.g. LOS,PHI"),
-    state: str | None = typer.Option(None, "--state", help="States, e.g. TX,IL"),
-    county: str | None = typer.Option(None, "--county", help="County FIPS or names"),
-    citizenship: str | None = typer.Option(
-        None, "--citizenship", help="As released (MEXICO) or ISO3 (MEX)"
-    ),
-    continent: str | None = typer.Option(None, "--continent"),
-    method_class: str | None = typer.Option(
-        None, "--method-class", help="custodial, at_large, other"
-    ),
-    criminality: str | None = typer.Option(
-        None, "--criminality", help="convicted, pending_charges, immigration_violator, unknown"
-    ),
-    fiscal_year: str | None = typer.Option(None, "--fiscal-year", help="e.g. 2018 or FY2018"),
-    administration: str | None = typer.Option(
-        None, "--administration", help="bush, obama, trump1, biden, trump2"
-    ),
-    release: str | None = typer.Option(None, "--release", help="Release ids (see releases)"),
-    program: str | None = typer.Option(
-        None, "--program", help="Program as released, e.g. 'Fugitive Operations'"
-    ),
-    by: str | None = typer.Option(
-        None, "--by", help="Dimensions: aor, state, month, week, date, fiscal_year, ..."
-    ),
+    given: Given,
     fmt: str = typer.Option("table", "--format", help="table, csv or json"),
-    db: str | None = DbOpt,
-    backend: str | None = BackendOpt,
-    as_json: bool = JsonOpt,
 ) -> None:
     """Count records in any slice.
 
     Example: icetally count --dataset arrests --from 2017-09-24 --to 2017-09-27 --by aor
     """
+    dataset = given.dataset
     try:
         result = api.count(
-            dataset,
-            db=db,
-            backend=backend,
-            by=by,
-            date_from=date_from,
-            date_to=date_to,
-            aor=aor,
-            state=state,
-            county=county,
-            citizenship=citizenship,
-            continent=continent,
-            method_class=method_class,
-            criminality=criminality,
-            fiscal_year=fiscal_year,
-            administration=administration,
-            release=release,
-            program=program,
+            dataset, db=given.db, backend=given.backend, by=given.by, **given.filters
         )
     except (QueryError, BackendError, FileNotFoundError) as exc:
         _fail(str(exc))
     for w in result.warnings:
         err.print(f"[yellow]warning:[/] {w}")
-    if as_json or fmt == "json":
+    if given.as_json or fmt == "json":
         _emit_json(result.to_dict())
     elif fmt == "csv":
         keys = list(result.rows[0]) if result.rows else ["n"]
@@ -262,7 +218,9 @@ def _pct(v: Any) -> str:
 
 
 @app.command()
+@options("window", "release", "store", "json")
 def cooperation(
+    given: Given,
     county: str | None = typer.Option(None, "--county", help="County FIPS or 'Name County, ST'"),
     facility: str | None = typer.Option(None, "--facility", help="Facility name (or part)"),
     aor: str | None = typer.Option(None, "--aor", help="AOR code, e.g. PHI"),
@@ -270,9 +228,6 @@ def cooperation(
         None, "--level", help="Rows per facility, county or aor (default: the selector's)"
     ),
     by: str = typer.Option("month", "--by", help="month, quarter or year"),
-    date_from: str | None = typer.Option(None, "--from", help="First day, YYYY-MM-DD"),
-    date_to: str | None = typer.Option(None, "--to", help="Last day (inclusive)"),
-    release: str | None = typer.Option(None, "--release", help="Release ids"),
     min_detainers: int = typer.Option(
         30, "--min-detainers", help="Fewest detainers on each side of a change point"
     ),
@@ -280,9 +235,6 @@ def cooperation(
     min_shift: float = typer.Option(
         0.05, "--min-shift", help="Smallest decline-rate shift reported as a change"
     ),
-    db: str | None = DbOpt,
-    backend: str | None = BackendOpt,
-    as_json: bool = JsonOpt,
 ) -> None:
     """Detainer outcomes as a cooperation signal: detainers issued, declined by the
     local agency, booked, lifted; decline rates with 95% Wilson intervals; dated change
@@ -292,18 +244,17 @@ def cooperation(
     """
     from icetally import jurisdictions as jur
 
+    as_json = given.as_json
     try:
         res = jur.cooperation(
-            db,
+            given.db,
             county=county,
             facility=facility,
             aor=aor,
             level=level,
             by=by,
-            date_from=date_from,
-            date_to=date_to,
-            release=release,
-            backend=backend,
+            **given.filters,
+            backend=given.backend,
             min_n=min_detainers,
             alpha=alpha,
             min_shift=min_shift,
@@ -379,7 +330,9 @@ app.add_typer(jurisdictions_app, name="jurisdictions")
 
 
 @jurisdictions_app.callback()
+@options("store", "json")
 def jurisdictions(
+    given: Given,
     ctx: typer.Context,
     by_aor: bool = typer.Option(False, "--aor", help="One row per AOR instead of per county"),
     in_aor: str | None = typer.Option(None, "--in-aor", help="Only counties of this AOR"),
@@ -390,9 +343,6 @@ def jurisdictions(
     show_all: bool = typer.Option(
         False, "--all", help="Include counties with no agreement, policy, detainer or arrest"
     ),
-    db: str | None = DbOpt,
-    backend: str | None = BackendOpt,
-    as_json: bool = JsonOpt,
 ) -> None:
     """One row per county (or AOR with --aor): 287(g) agreements, policies, detainer
     declines, arrests per 100,000 residents and at-large share.
@@ -403,6 +353,7 @@ def jurisdictions(
         return
     from icetally import jurisdictions as jur
 
+    db, backend, as_json = given.db, given.backend, given.as_json
     try:
         res = jur.jurisdictions(
             db,
@@ -457,7 +408,9 @@ def jurisdictions(
 
 
 @jurisdictions_app.command("load")
+@options("db", "json")
 def jurisdictions_load(
+    given: Given,
     paths: list[Path] = typer.Argument(None, help="287(g) list files or folders"),
     policies: Path | None = typer.Option(
         None, "--policies", help="Policy table CSV (docs/jurisdictions.md)"
@@ -465,8 +418,6 @@ def jurisdictions_load(
     as_of: str | None = typer.Option(
         None, "--as-of", help="Date of the lists (default: a date in the file name)"
     ),
-    db: str | None = DbOpt,
-    as_json: bool = JsonOpt,
 ) -> None:
     """Load 287(g) agreement lists (xlsx/csv, detected from their headers) and/or a
     policy table into the store.
@@ -477,6 +428,7 @@ def jurisdictions_load(
 
     from icetally import jurisdictions as jur
 
+    db, as_json = given.db, given.as_json
     if not paths and policies is None:
         _fail("give 287(g) list files/folders and/or --policies CSV")
     results = []
@@ -509,23 +461,26 @@ def jurisdictions_load(
 
 
 @app.command()
+@options(
+    "dataset",
+    "window",
+    "metric",
+    "store",
+    "json",
+    defaults={"metric": "at_large"},
+    help={"metric": "at_large, custodial, other, all"},
+)
 def intensity(
+    given: Given,
     by_county: bool = typer.Option(False, "--by-county", help="Rows per county, not AOR"),
     by: str = typer.Option("fiscal_year", "--by", help="fiscal_year, year, quarter, month, none"),
     aor: str | None = typer.Option(None, "--aor", help="AOR codes"),
     county: str | None = typer.Option(None, "--county", help="County FIPS or 'Name County, ST'"),
-    date_from: str | None = typer.Option(None, "--from"),
-    date_to: str | None = typer.Option(None, "--to"),
-    dataset: str = typer.Option("arrests", "--dataset"),
     change: str | None = typer.Option(
         None, "--change", help="With --county: difference in differences around this date"
     ),
-    metric: str = typer.Option("at_large", "--metric", help="at_large, custodial, other, all"),
     period_days: int = typer.Option(28, "--period-days"),
     window_days: int = typer.Option(365, "--window-days"),
-    db: str | None = DbOpt,
-    backend: str | None = BackendOpt,
-    as_json: bool = JsonOpt,
 ) -> None:
     """Enforcement intensity: arrests per 100,000 residents and at-large / custodial
     shares by AOR (or county) and period; with --county and --change, the difference in
@@ -535,6 +490,9 @@ def intensity(
     """
     from icetally import jurisdictions as jur
 
+    db, backend, as_json = given.db, given.backend, given.as_json
+    dataset, metric = given.dataset, given.metric
+    date_from, date_to = given.filters.get("date_from"), given.filters.get("date_to")
     try:
         if change:
             if not county:
@@ -615,7 +573,9 @@ def _claim_number(r: dict[str, Any], key: str) -> str:
 
 
 @app.command()
+@options("store", "json")
 def check(
+    given: Given,
     claims_file: Path | None = typer.Argument(None, help="Claims YAML (see docs/claims.md)"),
     text: Path | None = typer.Option(
         None, "--text", help="Press release or news story (plain text): extract, then check"
@@ -629,9 +589,6 @@ def check(
     tolerance: float | None = typer.Option(
         None, "--tolerance", help="Default tolerance for claims without one (e.g. 0.1)"
     ),
-    db: str | None = DbOpt,
-    backend: str | None = BackendOpt,
-    as_json: bool = JsonOpt,
 ) -> None:
     """Check a press release's numbers against the records: verdict, observed, baseline.
 
@@ -643,6 +600,7 @@ def check(
     from icetally.analysis import claims as claims_mod
     from icetally.analysis import extract as extract_mod
 
+    db, backend, as_json = given.db, given.backend, given.as_json
     if (claims_file is None) == (text is None):
         _fail("give a claims file or --text FILE (one of the two)")
     if write_claims is not None and text is None:
@@ -700,12 +658,12 @@ def check(
 
 
 @app.command()
+@options("db", "json")
 def export(
+    given: Given,
     parquet: Path = typer.Option(
         ..., "--parquet", help="Output directory (created; an earlier export there is replaced)"
     ),
-    db: str | None = DbOpt,
-    as_json: bool = JsonOpt,
 ) -> None:
     """Export the store as Parquet, partitioned by dataset and fiscal year, with the
     releases manifest, for Spark (--backend spark --db DIR) or any Parquet reader.
@@ -717,11 +675,10 @@ def export(
     from icetally.store.export import ExportError, export_parquet
 
     try:
-        manifest = export_parquet(db, parquet)
+        manifest = export_parquet(given.db, parquet)
     except (FileNotFoundError, ExportError, duckdb.Error) as exc:
         _fail(str(exc))
-    if as_json:
-        _emit_json(manifest)
+    if given.emit(manifest):
         return
     t = Table("table", "rows", "fiscal-year partitions", box=None, title=str(parquet))
     for name, info in manifest["tables"].items():
@@ -730,12 +687,22 @@ def export(
 
 
 @app.command()
+@options(
+    "dataset",
+    "metric",
+    "window",
+    "aor",
+    "store",
+    "json",
+    help={
+        "dataset": "Any dataset with an event date",
+        "date_from": "Report windows from this day",
+        "date_to": "... to this day (inclusive)",
+        "aor": "AOR codes, e.g. ATL,CHI",
+    },
+)
 def surges(
-    dataset: str = typer.Option("arrests", "--dataset", help="Any dataset with an event date"),
-    metric: str = typer.Option("all", "--metric", help="all, at_large, custodial or other"),
-    date_from: str | None = typer.Option(None, "--from", help="Report windows from this day"),
-    date_to: str | None = typer.Option(None, "--to", help="... to this day (inclusive)"),
-    aor: str | None = typer.Option(None, "--aor", help="AOR codes, e.g. ATL,CHI"),
+    given: Given,
     min_excess: float = typer.Option(
         DEFAULT_MIN_EXCESS,
         "--min-excess",
@@ -749,31 +716,26 @@ def surges(
     max_window: int = typer.Option(
         DEFAULT_MAX_WINDOW, "--max-window", help="Longest window in days"
     ),
-    db: str | None = DbOpt,
-    backend: str | None = BackendOpt,
-    as_json: bool = JsonOpt,
 ) -> None:
     """Find enforcement operations: multi-day windows above each AOR's baseline.
 
     Example: icetally surges --metric at_large --from 2017-02-01 --to 2017-02-28
     """
+    dataset, metric = given.dataset, given.metric
     try:
         result = api.surges(
             dataset,
             metric=metric,
-            db=db,
-            backend=backend,
-            date_from=date_from,
-            date_to=date_to,
-            aor=aor,
+            db=given.db,
+            backend=given.backend,
+            **given.filters,
             min_excess=min_excess,
             threshold=threshold,
             max_window=max_window,
         )
     except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    if as_json:
-        _emit_json(result.to_dict())
+    if given.emit(result.to_dict()):
         return
     for note in result.notes:
         err.print(f"[yellow]note:[/] {note}")
@@ -802,8 +764,9 @@ def surges(
 
 
 @app.command()
+@options("db")
 def serve(
-    db: str | None = DbOpt,
+    given: Given,
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to bind (default: this machine only)"
     ),
@@ -821,6 +784,7 @@ def serve(
     """
     import os
 
+    db = given.db
     try:
         import uvicorn
 
@@ -863,20 +827,27 @@ def serve(
 
 
 @app.command()
+@options(
+    "window",
+    "aor",
+    "dataset",
+    "metric",
+    "store",
+    "json",
+    help={
+        "date_from": "First day of the window",
+        "date_to": "Last day of the window (inclusive)",
+        "dataset": "Dataset the report is about",
+        "metric": "all or at_large (custodial, other)",
+    },
+)
 def report(
+    given: Given,
     output: Path = typer.Option(..., "-o", "--output", help="HTML file to write"),
-    date_from: str | None = typer.Option(None, "--from", help="First day of the window"),
-    date_to: str | None = typer.Option(None, "--to", help="Last day of the window (inclusive)"),
     surge: str | None = typer.Option(None, "--surge", help="A surge id from `icetally surges`"),
-    aor: str | None = typer.Option(None, "--aor", help="AOR codes, e.g. LOS,PHI"),
     claims: list[Path] | None = typer.Option(
         None, "--claims", help="Claims YAML to check in the report (repeatable)"
     ),
-    dataset: str = typer.Option("arrests", "--dataset", help="Dataset the report is about"),
-    metric: str = typer.Option("all", "--metric", help="all or at_large (custodial, other)"),
-    db: str | None = DbOpt,
-    backend: str | None = BackendOpt,
-    as_json: bool = JsonOpt,
 ) -> None:
     """Write one self-contained HTML report (offline, printable) for a window or a surge.
 
@@ -886,20 +857,21 @@ def report(
     from icetally import report as report_mod
     from icetally.analysis.claims import ClaimsError
 
+    date_from, date_to = given.filters.get("date_from"), given.filters.get("date_to")
     if surge and (date_from or date_to):
         _fail("give either --surge ID or --from/--to, not both")
     try:
         path = report_mod.write(
             output,
-            db=db,
+            db=given.db,
             date_from=date_from,
             date_to=date_to,
             surge_id=surge,
-            aor=aor,
+            aor=given.filters.get("aor"),
             claims=[str(c) for c in claims] if claims else None,
-            dataset=dataset,
-            metric=metric,
-            backend=backend,
+            dataset=given.dataset,
+            metric=given.metric,
+            backend=given.backend,
         )
     except (
         report_mod.ReportError,
@@ -909,14 +881,15 @@ def report(
         FileNotFoundError,
     ) as exc:
         _fail(str(exc))
-    if as_json:
-        _emit_json({"report": str(path), "bytes": path.stat().st_size})
+    if given.emit({"report": str(path), "bytes": path.stat().st_size}):
         return
     out.print(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KiB)")
 
 
 @app.command()
+@options("json")
 def demo(
+    given: Given,
     directory: Path = typer.Option(Path("icetally-demo"), "--dir", help="Where to write"),
     rows: int | None = typer.Option(
         None,
@@ -928,7 +901,6 @@ def demo(
         None, "--db", help="Store to build (default DIR/demo.duckdb; never a real store)"
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed"),
-    as_json: bool = JsonOpt,
 ) -> None:
     """SYNTHETIC demo: write a calibrated synthetic release with the September 2019
     surge planted, ingest it, find surges, check the article's claims, write a report.
@@ -937,6 +909,7 @@ def demo(
     """
     from icetally.synth.demo import BANNER, DemoError, run_demo
 
+    as_json = given.as_json
     say = (lambda _m: None) if as_json else (lambda m: err.print(m, highlight=False))
     err.print(f"[bold red]{BANNER}[/]")
     try:

@@ -144,31 +144,6 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c[0] for c in COLUMNS)
 
-# Dimensions `count --by` accepts: canonical columns plus time buckets.
-TIME_BUCKETS: tuple[str, ...] = ("date", "week", "month", "quarter", "year")
-BY_DIMENSIONS: tuple[str, ...] = (
-    *TIME_BUCKETS,
-    "fiscal_year",
-    "administration",
-    "aor",
-    "state",
-    "county",
-    "county_fips",
-    "citizenship",
-    "country_iso3",
-    "continent",
-    "method",
-    "method_class",
-    "criminality",
-    "immigration_only_conviction",
-    "gender",
-    "program",
-    "facility",
-    "detainer_type",
-    "lift_reason",
-    "release_id",
-)
-
 
 def snake(name: str) -> str:
     """'Apprehension Date' -> 'apprehension_date'; 'Month (abbv)' -> 'month_abbv'."""

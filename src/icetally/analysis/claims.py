@@ -44,8 +44,9 @@ from icetally import reference
 from icetally.analysis.baseline import Baseline, BaselineError, reference_span, window_baseline
 from icetally.query.backend import connect, table
 from icetally.query.count import count as count_query
-from icetally.query.filters import CRIMINALITY, METHOD_CLASSES, QueryError, Slice
+from icetally.query.filters import QueryError, Slice
 from icetally.schema import DATASETS
+from icetally.vocabulary import CRIMINALITY, FILTERS, METHOD_CLASSES, filter_names, label_of
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -86,8 +87,8 @@ VERDICTS = (
 )
 QUALIFIERS = ("about", "more_than", "fewer_than")
 
-FILTER_KEYS = ("aor", "state", "county", "citizenship", "continent", "method_class",
-               "criminality", "release")  # fmt: skip
+# The claims file's filter keys: the vocabulary's filters that a claim may set.
+FILTER_KEYS = filter_names("claims")
 NUMERATOR_KEYS = ("criminality", "citizenship", "continent", "method_class",
                   "exclude_immigration_only")  # fmt: skip
 CLAIM_KEYS = {
@@ -96,26 +97,9 @@ CLAIM_KEYS = {
 }  # fmt: skip
 TOP_KEYS = {"claims", "source", "published", "skipped", "extracted_by"}
 
-# Canonical column behind each filter, to tell "absent from the release" (all NULL).
-FILTER_COLUMNS = {
-    "aor": "aor",
-    "state": "state_abbr",
-    "county": "county_fips",
-    "citizenship": "citizenship",
-    "continent": "continent",
-    "method_class": "method_class",
-    "criminality": "criminality",
-}
-FIELD_LABELS = {
-    "aor": "area of responsibility",
-    "state_abbr": "state",
-    "county_fips": "county",
-    "citizenship": "citizenship",
-    "continent": "citizenship (continent)",
-    "method_class": "apprehension method",
-    "criminality": "criminality",
-    "immigration_only_conviction": "most-serious-conviction charge",
-}
+# Canonical column behind each filter, to tell "absent from the release" (all NULL);
+# a release id is never absent.
+FILTER_COLUMNS = {k: FILTERS[k].column for k in FILTER_KEYS if k != "release"}
 DATASET_NOUNS = {
     "arrests": "arrests",
     "encounters": "encounters",
@@ -766,7 +750,7 @@ def _field_reasons(claim: Claim, con: Any, cov_ok: bool) -> list[str]:
     present = _present_fields(con, where, needed)
     scope = "these records" if cov_ok else f"any {DATASET_NOUNS[claim.dataset]} release"
     out = [
-        f"the {FIELD_LABELS.get(c, c)} field is absent from {scope} (no values to test)"
+        f"the {label_of(c)} field is absent from {scope} (no values to test)"
         for c, n in sorted(present.items())
         if n == 0
     ]

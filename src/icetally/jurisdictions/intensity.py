@@ -30,8 +30,7 @@ from icetally.jurisdictions.common import (
 )
 from icetally.jurisdictions.stats import did as _did
 from icetally.query.filters import QueryError, Slice, parse_date
-
-CLASSES = ("at_large", "custodial", "other")
+from icetally.vocabulary import METHOD_CLASSES
 
 
 def _per_100k(n: float, pop: int | None) -> float | None:
@@ -125,7 +124,7 @@ def intensity(
             {"n": 0, "at_large": 0, "custodial": 0, "other": 0, "first": None, "last": None},
         )
         a["n"] += n
-        a[r["_mc"] if r["_mc"] in CLASSES else "other"] += n
+        a[r["_mc"] if r["_mc"] in METHOD_CLASSES else "other"] += n
         for k, pick in (("first", min), ("last", max)):
             if r[k] is not None:
                 a[k] = r[k] if a[k] is None else pick(a[k], r[k])

@@ -26,13 +26,13 @@ from __future__ import annotations
 import csv
 import difflib
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 
 from icetally import reference
+from icetally.reference.keys import county_key, facility_key, fold, place_key
 
 __all__ = [
     "Place",
@@ -44,69 +44,6 @@ __all__ = [
 ]
 
 METHODS = ("facility", "county_name", "city", "place_prefix", "state", "unresolved")
-
-
-def _fold(text: str) -> str:
-    return "".join(
-        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
-    ).upper()
-
-
-_ABBREV = (
-    (r"\bSAINTE?\b", "ST"),
-    (r"\bSTE\b", "ST"),
-    (r"\bMOUNT\b", "MT"),
-    (r"\bFORT\b", "FT"),
-    (r"\bPOINT\b", "PT"),
-    (r"&", " AND "),
-)
-
-
-def place_key(text: str | None) -> str:
-    """'Wilkes-Barre' and 'WILKESBARRE' -> 'WILKESBARRE'; 'Saint Paul' -> 'STPAUL'.
-
-    Spacing and punctuation in released city names are unreliable, so the key keeps only
-    letters and digits, after unifying the common abbreviations."""
-    if not text:
-        return ""
-    s = _fold(str(text))
-    for pat, rep in _ABBREV:
-        s = re.sub(pat, rep, s)
-    return re.sub(r"[^A-Z0-9]+", "", s)
-
-
-_COUNTY_WORDS = re.compile(
-    r"\b(CITY AND BOROUGH OF|CITY AND BOROUGH|MUNICIPALITY OF|COUNTY|PARISH|BOROUGH|"
-    r"CENSUS AREA|MUNICIPALITY|CNTY|CTY)\b"
-)
-
-
-def county_key(text: str | None) -> str:
-    """'St. Lucie County' -> 'STLUCIE'; 'Baltimore city' -> 'BALTIMORECITY'."""
-    if not text:
-        return ""
-    s = _fold(str(text))
-    s = _COUNTY_WORDS.sub(" ", s)
-    return place_key(s)
-
-
-_STATE_SUFFIX = re.compile(r"\(([A-Z .]+)\)$")
-
-
-def facility_key(text: str | None) -> str:
-    """Facility name key: like place_key, and a trailing '(PENNSYLVANIA)' or ', PA' is
-    dropped (ICE appends the state to disambiguate same-named jails)."""
-    if not text:
-        return ""
-    s = " ".join(_fold(str(text)).split())
-    m = _STATE_SUFFIX.search(s)
-    if m and reference.state_abbr(m.group(1)):
-        s = s[: m.start()]
-    parts = [p.strip() for p in s.split(",")]
-    if len(parts) > 1 and reference.state_abbr(parts[-1]):
-        s = ",".join(parts[:-1])
-    s = re.sub(r"\bCNTY\b|\bCO\b\.?", "COUNTY", s)
-    return place_key(s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +185,7 @@ class Resolver:
         aor: str | None,
         county: str | None,
     ) -> Place:
-        text = " ".join(_fold(name).split()) if name else ""
+        text = " ".join(fold(name).split()) if name else ""
         st = reference.state_abbr(state) if state else None
         parts = [p.strip() for p in text.split(",")] if text else []
         parsed_city = None

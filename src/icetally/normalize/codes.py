@@ -10,7 +10,6 @@ that the SQL pass reads.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import cache
 
@@ -18,17 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from icetally import reference
-
-_COUNTY_WORDS = re.compile(r"\b(COUNTY|PARISH|BOROUGH|CENSUS AREA|MUNICIPALITY|CITY AND)\b")
-
-
-def county_key(text: str | None) -> str:
-    """'St. Louis County' -> 'ST LOUIS'; 'DeKalb' -> 'DEKALB'."""
-    if not text:
-        return ""
-    s = _COUNTY_WORDS.sub(" ", str(text).upper())
-    s = re.sub(r"\bSAINT\b", "ST", s)
-    return " ".join(re.sub(r"[^A-Z0-9]+", " ", s).split())
+from icetally.reference.keys import county_key
 
 
 @cache

@@ -27,11 +27,5 @@ DATE_FORMATS = (
     "%d-%b-%y",
 )
 
-# Administrations by inauguration day (code, first day).
-ADMINISTRATIONS: tuple[tuple[str, str], ...] = (
-    ("bush", "2001-01-20"),
-    ("obama", "2009-01-20"),
-    ("trump1", "2017-01-20"),
-    ("biden", "2021-01-20"),
-    ("trump2", "2025-01-20"),
-)
+# Administrations by inauguration day (code, first day): a class of the vocabulary.
+from icetally.vocabulary import ADMINISTRATION_STARTS as ADMINISTRATIONS  # noqa: E402, F401

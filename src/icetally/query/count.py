@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 import ibis
 
 from icetally.query.backend import connect, table
-from icetally.query.filters import QueryError, Slice
+from icetally.query.expr import count_expr, detail_expr, jsonable
+from icetally.query.filters import Slice
 from icetally.query.prepared import prepare
-from icetally.schema import BY_DIMENSIONS
+from icetally.vocabulary import parse_by
 
-# time bucket -> Ibis truncation unit (weeks start on Monday)
-BUCKETS = {"week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+__all__ = ["CountResult", "count", "count_expr", "detail_expr", "parse_by"]
 
 
 @dataclass
@@ -32,56 +31,6 @@ class CountResult:
         return out
 
 
-def parse_by(by: str | list[str] | None) -> list[str]:
-    dims = [d.strip() for d in (by.split(",") if isinstance(by, str) else (by or []))]
-    dims = [d for d in dims if d]
-    bad = [d for d in dims if d not in BY_DIMENSIONS]
-    if bad:
-        raise QueryError(f"cannot group by {bad}; expected any of {', '.join(BY_DIMENSIONS)}")
-    if len(set(dims)) != len(dims):
-        raise QueryError(f"--by names a dimension twice: {dims}")
-    return dims
-
-
-def _dimension(t: Any, dim: str) -> Any:
-    if dim == "date":
-        return t.event_date
-    if dim in BUCKETS:
-        return t.event_date.truncate(BUCKETS[dim])
-    return t[dim]
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.date().isoformat()
-    if isinstance(v, date):
-        return v.isoformat()
-    if hasattr(v, "item"):  # numpy scalars
-        return v.item()
-    if v != v:  # NaN
-        return None
-    return v
-
-
-def count_expr(t: Any, slc: Slice, dims: list[str]) -> Any:
-    filtered = slc.apply(t)
-    if not dims:
-        return filtered.aggregate(n=filtered.n.sum())
-    groups = {d: _dimension(filtered, d) for d in dims}
-    return filtered.group_by(**groups).aggregate(n=filtered.n.sum()).order_by(dims)
-
-
-def detail_expr(t: Any, slc: Slice, dims: list[str]) -> Any:
-    """The slice grouped by the dimensions *and* the release: one query from which the
-    rows, the total, the releases behind them and their overlaps all follow."""
-    filtered = slc.apply(t)
-    groups = {d: _dimension(filtered, d) for d in dims}
-    groups["_release"] = filtered.release_id
-    return filtered.group_by(**groups).aggregate(
-        n=filtered.n.sum(), _lo=filtered.event_date.min(), _hi=filtered.event_date.max()
-    )
-
-
 def overlap_warnings(spans: dict[str, tuple[Any, Any]]) -> list[str]:
     """Releases of one dataset that cover the same days may hold the same records
     twice (ICE re-releases and edits records). Say so; never de-duplicate silently."""
@@ -96,7 +45,7 @@ def overlap_warnings(spans: dict[str, tuple[Any, Any]]) -> list[str]:
                 lo, hi = max(alo, blo), min(ahi, bhi)
                 out.append(
                     f"releases {ra} and {rb} both hold records "
-                    f"from {_jsonable(lo)} to {_jsonable(hi)}; the same events may be "
+                    f"from {jsonable(lo)} to {jsonable(hi)}; the same events may be "
                     f"counted twice — pick one with --release"
                 )
     return out
@@ -128,7 +77,7 @@ def count(
     sums: dict[tuple[Any, ...], int] = {}
     spans: dict[str, tuple[Any, Any]] = {}
     for r in detail:
-        key = tuple(_jsonable(r[d]) for d in dims)
+        key = tuple(jsonable(r[d]) for d in dims)
         sums[key] = sums.get(key, 0) + int(r["n"] or 0)
         lo, hi = spans.get(r["_release"], (None, None))
         if r["_lo"] is not None:

@@ -33,23 +33,14 @@ from typing import Any
 import sqlglot.expressions as sge
 
 from icetally.cache import LruCache
+from icetally.query.expr import count_expr, detail_expr
 from icetally.query.filters import Slice
+from icetally.vocabulary import FILTERS
 
 # Slice fields whose values reach the SQL as given, through ``column IN (...)``, and
-# the kind of their values. (county's are rewritten, zfill and upper: such slices are
-# compiled per query.)
-LIST_FILTERS = {
-    "aor": "str",
-    "state": "str",
-    "citizenship": "str",
-    "continent": "str",
-    "method_class": "str",
-    "criminality": "str",
-    "fiscal_year": "int",
-    "administration": "str",
-    "release": "str",
-    "program": "str",
-}
+# the kind of their values, from the vocabulary. (county's are rewritten, zfill and
+# upper: such slices are compiled per query.)
+LIST_FILTERS = {n: f.kind for n, f in FILTERS.items() if f.prepared}
 _OTHER_FIELDS = tuple(
     f.name
     for f in fields(Slice)
@@ -109,10 +100,8 @@ def _literal(kind: str, value: Any) -> sge.Expression:
 
 # Every filter a compiled count can hold, in slot order: filter i's single placeholder
 # in a template is slot i.
-FILTER_SLOTS: tuple[tuple[str, str], ...] = (
-    ("date_from", "date"),
-    ("date_to", "date"),
-    *LIST_FILTERS.items(),
+FILTER_SLOTS: tuple[tuple[str, str], ...] = tuple(
+    (n, f.kind) for n, f in FILTERS.items() if f.is_window or f.prepared
 )
 
 
@@ -182,8 +171,6 @@ _prepared = LruCache(1024)
 
 
 def _compile(con: Any, t: Any, dataset: str, dims: list[str], filtered: bool) -> _Template | None:
-    from icetally.query.count import count_expr, detail_expr
-
     model = Slice(dataset=dataset)
     if filtered:
         for k, (name, kind) in enumerate(FILTER_SLOTS):

@@ -15,15 +15,14 @@ import pandas as pd
 
 from icetally.query.backend import table
 from icetally.query.filters import QueryError, Slice
-
-METRICS = {"all": None, "at_large": "at_large", "custodial": "custodial", "other": "other"}
+from icetally.vocabulary import METRICS
 
 
 def metric_slice(slc: Slice, metric: str) -> Slice:
     """The slice restricted to a metric: all records, or one method class."""
     if metric not in METRICS:
         raise QueryError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
-    cls = METRICS[metric]
+    cls = METRICS[metric].method_class
     if cls is None:
         return slc
     if slc.method_class and slc.method_class != [cls]:

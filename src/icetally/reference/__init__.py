@@ -26,6 +26,8 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
+from icetally import vocabulary as _vocabulary
+
 __all__ = [
     "AOR_CODES",
     "METHOD_CLASSES",
@@ -62,13 +64,9 @@ AOR_CODES: tuple[str, ...] = (
     "MIA", "NEW", "NOL", "NYC", "PHI", "PHO", "SEA", "SFR", "SLC", "SNA", "SND", "SPM",
     "WAS", "HQ",
 )  # fmt: skip
-METHOD_CLASSES: tuple[str, ...] = ("custodial", "at_large", "other")
-CRIMINALITY_VALUES: tuple[str, ...] = (
-    "convicted",
-    "pending_charges",
-    "immigration_violator",
-    "unknown",
-)
+# The classes the shipped tables map to are the vocabulary's (icetally.vocabulary).
+METHOD_CLASSES: tuple[str, ...] = _vocabulary.METHOD_CLASSES
+CRIMINALITY_VALUES: tuple[str, ...] = _vocabulary.CRIMINALITY
 # Kinds in immigration_offenses.csv: offences about the person's own entry or status.
 # Smuggling, harboring and document trafficking (acts towards others) are not listed.
 IMMIGRATION_OFFENSE_KINDS: tuple[str, ...] = (

@@ -33,6 +33,7 @@ from icetally.query.filters import QueryError, Slice
 from icetally.query.series import Coverage, coverage, daily_expr, daily_series, metric_slice
 from icetally.report import charts, tiles
 from icetally.report import page as P
+from icetally.vocabulary import METRICS
 
 CONTEXT_BEFORE = 56  # days of normal records shown before the window (eight weeks)
 CONTEXT_AFTER = 28
@@ -217,16 +218,9 @@ class ReportBuilder:
         return f"{len(self.aors)} AORs ({', '.join(self.aors)})"
 
     def metric_words(self) -> str:
-        return (
-            {
-                None: "arrests of all apprehension methods",
-                "at_large": "at-large arrests",
-                "custodial": "custodial arrests",
-                "other": "arrests by other methods",
-            }.get(self.cls, "records")
-            if self.dataset == "arrests"
-            else f"{self.dataset} records"
-        )
+        if self.dataset != "arrests":
+            return f"{self.dataset} records"
+        return METRICS[self.metric].words
 
     # ------------------------------------------------------------------ baseline
 

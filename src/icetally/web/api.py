@@ -8,17 +8,36 @@ import inspect
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from icetally.schema import BY_DIMENSIONS, DATASETS
+from icetally.schema import DATASETS
+from icetally.vocabulary.web import DATE_PATTERN, allowed_params, query_params
 from icetally.web import service
 from icetally.web.problems import WebProblem, problem_responses
 from icetally.web.service import CountParams, Limits, SurgeParams
 
 DatasetName = Literal[DATASETS]  # type: ignore[valid-type]
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+# The vocabulary's parameters of each endpoint (names, help and examples generated)
+CountQuery = Annotated[dict[str, Any], Depends(query_params("dataset", "slice", "by"))]
+SurgeQuery = Annotated[
+    dict[str, Any],
+    Depends(
+        query_params(
+            "dataset",
+            "metric",
+            "window",
+            "aor",
+            help={
+                "dataset": "Dataset",
+                "date_from": "Report windows from this day",
+                "date_to": "... to this day, inclusive",
+            },
+        )
+    ),
+]
+ReportQuery = Annotated[dict[str, Any], Depends(query_params("dataset", "metric", "window", "aor"))]
 REPORT_CSP = (
     # A report is self-contained HTML: it may style and script itself inline but can
     # load nothing from anywhere (no CDN, no beacon).
@@ -37,14 +56,7 @@ def _date(description: str, alias: str) -> Any:
     )
 
 
-def _list(description: str, example: str | None = None) -> Any:
-    return Query(
-        description=description + " Comma-separated, or the parameter repeated.",
-        examples=[example] if example else None,
-    )
-
-
-ListParam = list[str] | None
+# endpoint -> every query parameter it takes (from the routes, see build_router)
 ALLOWED: dict[str, set[str]] = {}
 
 
@@ -95,8 +107,6 @@ def build_router(limits: Limits) -> APIRouter:
             },
         }
 
-    ALLOWED["/api/health"] = set()
-
     @router.get(
         "/releases",
         summary="What is in the store (icetally releases --json)",
@@ -105,8 +115,6 @@ def build_router(limits: Limits) -> APIRouter:
     def releases(request: Request) -> dict[str, Any]:
         reject_unknown(request, "/api/releases")
         return {"releases": request.app.state.store.info().releases}
-
-    ALLOWED["/api/releases"] = set()
 
     @router.get(
         "/count",
@@ -132,52 +140,15 @@ def build_router(limits: Limits) -> APIRouter:
     )
     async def count(
         request: Request,
-        dataset: Annotated[DatasetName, Query(description="Dataset (table)")] = "arrests",
-        date_from: Annotated[str | None, _date("First day, inclusive", "from")] = None,
-        date_to: Annotated[str | None, _date("Last day, inclusive", "to")] = None,
-        aor: Annotated[ListParam, _list("AOR codes", "LOS,PHI")] = None,
-        state: Annotated[ListParam, _list("States: postal codes or names", "TX")] = None,
-        county: Annotated[ListParam, _list("County FIPS or names")] = None,
-        citizenship: Annotated[ListParam, _list("As released (MEXICO) or ISO3", "MEX")] = None,
-        continent: Annotated[ListParam, _list("Continents", "Africa")] = None,
-        method_class: Annotated[ListParam, _list("custodial, at_large, other", "at_large")] = None,
-        criminality: Annotated[
-            ListParam, _list("convicted, pending_charges, immigration_violator, unknown")
-        ] = None,
-        fiscal_year: Annotated[ListParam, _list("Fiscal years: 2018 or FY2018", "2018")] = None,
-        administration: Annotated[
-            ListParam, _list("bush, obama, trump1, biden, trump2", "trump1")
-        ] = None,
-        release: Annotated[ListParam, _list("Release ids (see /api/releases)")] = None,
-        program: Annotated[ListParam, _list("Programs as released", "287G")] = None,
-        by: Annotated[
-            ListParam, _list("Dimensions: " + ", ".join(BY_DIMENSIONS), "aor,month")
-        ] = None,
+        q: CountQuery,
         format: Annotated[
             Literal["json", "csv"] | None, Query(description="json (default) or csv")
         ] = None,
     ) -> Response:
         reject_unknown(request, "/api/count")
-        params = CountParams.build(
-            dataset,
-            date_from,
-            date_to,
-            {
-                "aor": aor,
-                "state": state,
-                "county": county,
-                "citizenship": citizenship,
-                "continent": continent,
-                "method_class": method_class,
-                "criminality": criminality,
-                "fiscal_year": fiscal_year,
-                "administration": administration,
-                "release": release,
-                "program": program,
-            },
-            by,
-            limits,
-        )
+        dataset = q.pop("dataset")
+        by = q.pop("by")
+        params = CountParams.build(dataset, q.pop("date_from"), q.pop("date_to"), q, by, limits)
         store = request.app.state.store
         wants_csv = format == "csv" or (
             format is None and "text/csv" in request.headers.get("accept", "")
@@ -202,15 +173,6 @@ def build_router(limits: Limits) -> APIRouter:
             )
         return Response(body, media_type="application/json")
 
-    ALLOWED["/api/count"] = {
-        "dataset",
-        "from",
-        "to",
-        *service.FILTERS,
-        "by",
-        "format",
-    }
-
     @router.get(
         "/surges",
         summary="Find enforcement surges (icetally surges --json)",
@@ -223,14 +185,7 @@ def build_router(limits: Limits) -> APIRouter:
     )
     def surges(
         request: Request,
-        dataset: Annotated[DatasetName, Query(description="Dataset")] = "arrests",
-        metric: Annotated[
-            Literal["all", "at_large", "custodial", "other"],
-            Query(description="all records, or one arrest method class"),
-        ] = "all",
-        date_from: Annotated[str | None, _date("Report windows from this day", "from")] = None,
-        date_to: Annotated[str | None, _date("... to this day, inclusive", "to")] = None,
-        aor: Annotated[ListParam, _list("AOR codes", "ATL,CHI")] = None,
+        q: SurgeQuery,
         min_excess: Annotated[
             float, Query(ge=0, le=1e9, description="Smallest excess to report")
         ] = SurgeParams.min_excess,
@@ -244,27 +199,16 @@ def build_router(limits: Limits) -> APIRouter:
     ) -> Response:
         reject_unknown(request, "/api/surges")
         p = SurgeParams(
-            dataset=dataset,
-            metric=metric,
-            date_from=date_from,
-            date_to=date_to,
-            aor=service.join_param("aor", aor, limits),
+            dataset=q["dataset"],
+            metric=q["metric"],
+            date_from=q["date_from"],
+            date_to=q["date_to"],
+            aor=service.join_param("aor", q["aor"], limits),
             min_excess=float(min_excess),
             threshold=float(threshold),
             max_window=int(max_window),
         )
         return json_response(request.app.state.surge_scans.get(request.app.state.store, p, limits))
-
-    ALLOWED["/api/surges"] = {
-        "dataset",
-        "metric",
-        "from",
-        "to",
-        "aor",
-        "min_excess",
-        "threshold",
-        "max_window",
-    }
 
     @router.post(
         "/check",
@@ -338,8 +282,6 @@ def build_router(limits: Limits) -> APIRouter:
             )
         return json_response(result)
 
-    ALLOWED["/api/check"] = {"text", "published", "source", "tolerance"}
-
     @router.get(
         "/report",
         summary="An HTML report of a window or a surge (icetally report)",
@@ -351,13 +293,7 @@ def build_router(limits: Limits) -> APIRouter:
     )
     def report(
         request: Request,
-        dataset: Annotated[DatasetName, Query(description="Dataset")] = "arrests",
-        metric: Annotated[
-            Literal["all", "at_large", "custodial", "other"], Query(description="Metric")
-        ] = "all",
-        date_from: Annotated[str | None, _date("First day", "from")] = None,
-        date_to: Annotated[str | None, _date("Last day", "to")] = None,
-        aor: Annotated[ListParam, _list("AOR codes", "LOS")] = None,
+        q: ReportQuery,
         surge: Annotated[
             str | None,
             Query(max_length=80, pattern=r"^[A-Za-z0-9_.-]+$", description="A surge id"),
@@ -367,16 +303,14 @@ def build_router(limits: Limits) -> APIRouter:
         html = render_report(
             request,
             limits,
-            dataset=dataset,
-            metric=metric,
-            date_from=date_from,
-            date_to=date_to,
-            aor=service.join_param("aor", aor, limits),
+            dataset=q["dataset"],
+            metric=q["metric"],
+            date_from=q["date_from"],
+            date_to=q["date_to"],
+            aor=service.join_param("aor", q["aor"], limits),
             surge=surge,
         )
         return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
-
-    ALLOWED["/api/report"] = {"dataset", "metric", "from", "to", "aor", "surge"}
 
     # --- jurisdictions (docs/jurisdictions.md): the CLI's cooperation, jurisdictions and
     # intensity commands. They read aggregates only; results are small by construction.
@@ -429,8 +363,6 @@ def build_router(limits: Limits) -> APIRouter:
             date_to=date_to,
         )
 
-    ALLOWED["/api/cooperation"] = {"county", "facility", "aor", "level", "by", "from", "to"}
-
     @router.get(
         "/jurisdictions",
         summary="Cooperation status and enforcement intensity per county or AOR "
@@ -456,8 +388,6 @@ def build_router(limits: Limits) -> APIRouter:
             on=on,
             only_active=level == "county",
         )
-
-    ALLOWED["/api/jurisdictions"] = {"level", "aor", "state", "on"}
 
     @router.get(
         "/intensity",
@@ -490,8 +420,8 @@ def build_router(limits: Limits) -> APIRouter:
             date_to=date_to,
         )
 
-    ALLOWED["/api/intensity"] = {"level", "by", "dataset", "aor", "from", "to"}
-
+    for route in router.routes:
+        ALLOWED[route.path] = allowed_params(route)  # type: ignore[attr-defined]
     return router
 
 

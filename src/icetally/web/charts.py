@@ -16,16 +16,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from icetally.cache import LruCache
+from icetally.vocabulary import TIME_BUCKETS
 
 _cache = LruCache(128)
 _lock = threading.Lock()
-TIME_DIMS = {
-    "date": "%Y-%m-%d",
-    "week": "%Y-%m-%d",
-    "month": "%b %Y",
-    "quarter": "%Y-%m",
-    "year": "%Y",
-}
 _VEGA_BASE = "https://vega.github.io/vega-datasets/"
 ACCENT = "#c2410c"
 INK = "#1f4e79"
@@ -195,7 +189,7 @@ def count_chart(rows: list[dict[str, Any]], by: list[str], title: str) -> dict[s
     dimensions are drawn; the table below holds every row."""
     if not by or not rows:
         return None
-    time_dim = next((d for d in by if d in TIME_DIMS), None)
+    time_dim = next((d for d in by if d in TIME_BUCKETS), None)
     others = [d for d in by if d != time_dim]
     color = others[0] if others else None
     keep = _top(rows, color, 8) if color else set()

@@ -19,10 +19,9 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from icetally import reference
-from icetally.analysis.claims import CRIMINALITY, DEFAULT_TOLERANCE
-from icetally.normalize.rules import ADMINISTRATIONS
-from icetally.query.filters import METHOD_CLASSES
-from icetally.schema import BY_DIMENSIONS
+from icetally.analysis.claims import DEFAULT_TOLERANCE
+from icetally.vocabulary import ADMINISTRATIONS, CRIMINALITY, DIMENSIONS, METHOD_CLASSES
+from icetally.vocabulary import METRICS as _METRICS
 from icetally.web import charts, service
 from icetally.web.problems import PROBLEM_TYPES, WebProblem
 from icetally.web.service import CountParams, Limits, SurgeParams
@@ -34,7 +33,7 @@ ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-METRICS = ("all", "at_large", "custodial", "other")
+METRICS = tuple(_METRICS)
 NATIONAL_SURGES = 20
 
 
@@ -250,8 +249,8 @@ def build_router(limits: Limits) -> APIRouter:
             "aors": reference.AOR_CODES,
             "method_classes": METHOD_CLASSES,
             "criminalities": CRIMINALITY,
-            "administrations": [a for a, _ in ADMINISTRATIONS],
-            "dimensions": BY_DIMENSIONS,
+            "administrations": ADMINISTRATIONS,
+            "dimensions": tuple(DIMENSIONS),
             "max_by": limits.max_by,
             "result": None,
             "problem": None,

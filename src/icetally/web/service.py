@@ -31,23 +31,12 @@ from icetally.query.backend import BackendError, table
 from icetally.query.count import count as run_count
 from icetally.query.count import count_expr, parse_by
 from icetally.query.filters import QueryError, Slice
+from icetally.vocabulary import DIMENSIONS, filter_names
 from icetally.web.problems import WebProblem
 from icetally.web.store import QueryTimeout, StoreUnavailable, WebStore, run_limited
 
-FILTERS = (
-    "aor",
-    "state",
-    "county",
-    "citizenship",
-    "continent",
-    "method_class",
-    "criminality",
-    "fiscal_year",
-    "administration",
-    "release",
-    "program",
-)
-TIME_DIMS = ("date", "week", "month", "quarter", "year", "fiscal_year")
+# The list filters a count takes besides its window (icetally.vocabulary).
+FILTERS = filter_names("filters")
 
 
 @dataclass(frozen=True)
@@ -156,18 +145,6 @@ def _coverage_of(store: WebStore, dataset: str) -> tuple[date | None, date | Non
     return (min(los) if los else None, max(his) if his else None)
 
 
-# Most values a dimension can take in any store (generous: a null group included).
-_BOUNDED = {
-    "aor": 30,
-    "method_class": 4,
-    "criminality": 5,
-    "administration": 6,
-    "immigration_only_conviction": 3,
-    "continent": 10,
-}
-_DAYS_PER = {"date": 1, "week": 7, "month": 28, "quarter": 89, "year": 365, "fiscal_year": 365}
-
-
 def _distinct_values(store: WebStore, con: Any, dataset: str, dim: str) -> int:
     """How many values a column holds in the store, a null included: asked once per
     column while the store is open (a read-only store cannot change)."""
@@ -194,12 +171,13 @@ def _max_groups(store: WebStore, con: Any, p: CountParams) -> float:
     lo, hi = _span(store, p)
     bound = 1.0
     for d in p.by:
-        if d in _BOUNDED:
-            bound *= _BOUNDED[d]
-        elif d in _DAYS_PER:
+        dim = DIMENSIONS[d]
+        if dim.max_values is not None:
+            bound *= dim.max_values
+        elif dim.days is not None:
             if not (lo and hi):
                 return float("inf")
-            bound *= (hi - lo).days // _DAYS_PER[d] + 3
+            bound *= (hi - lo).days // dim.days + 3
         else:  # citizenship, county, facility...: what the store holds
             bound *= _distinct_values(store, con, p.dataset, d)
     return bound
