@@ -100,6 +100,8 @@ TOTAL_AS_NULL = frozenset(
         "final_order",
     }
 )
+# The label given to figures printed on a row without a label (reported as a warning).
+UNLABELED = "(no label)"
 TOTAL_LABELS = frozenset({"total", "grand total", "fy overall", "average"})
 
 NUMBER = (int, float)
@@ -601,13 +603,22 @@ def _read_grid(ctx: _Context, grid: Grid, t: _Title, titles: list[_Title]) -> tu
     headers = {
         c: grid.get(hr, c) for c in range(c0 + nlab, cmax + 1) if grid.get(hr, c) is not None
     }
+    body = hr + 1
+    if spec.columns == "value" and any(is_number(h) for h in headers.values()):
+        # a table printed without its header row (FY2025 'February 2025' segregation):
+        # the row under the title is already a figure row
+        ctx.warnings.append(
+            f"{where0}: no header row under the title; row {hr + 1} read as figures"
+        )
+        headers = {c: "" for c, h in headers.items() if is_number(h)}
+        body = hr
     count = 0
     group: dict[str, Any] = {}
     last_labels: list[str] = [""] * nlab
     row_kind = spec.rows
     category_event: str | None = None
     last = hr
-    for r in range(hr + 1, grid.height):
+    for r in range(body, grid.height):
         if grid.blank(r, c0, cmax):
             break
         last = r
@@ -647,7 +658,7 @@ def _read_grid(ctx: _Context, grid: Grid, t: _Title, titles: list[_Title]) -> tu
         elif len(row_kind) > 1:
             if not first:
                 ctx.warnings.append(f"{where}: figures without a row label")
-                dims[row_kind[0]] = "(no label)"
+                dims[row_kind[0]] = UNLABELED
             elif _is_group(spec, first):
                 group = _row_label_dims(spec, row_kind[0], first, ctx, where)
                 for inner in row_kind[1:]:
@@ -659,7 +670,7 @@ def _read_grid(ctx: _Context, grid: Grid, t: _Title, titles: list[_Title]) -> tu
         elif row_kind:
             if not first:
                 ctx.warnings.append(f"{where}: figures without a row label")
-                dims[row_kind[0]] = "(no label)"
+                dims[row_kind[0]] = UNLABELED
             else:
                 dims.update(_row_label_dims(spec, row_kind[0], first, ctx, where))
         row_unit = dims.pop("unit", None)
