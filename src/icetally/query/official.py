@@ -139,8 +139,9 @@ def select(
     known = {r["table"] for r in tables(store)}
     if table not in known:
         raise OfficialQueryError(
-            f"no official table {table!r} in the store; tables: {', '.join(sorted(known)) or 'none'}"
-            " (ingest ICE's detention statistics workbooks first)"
+            f"no official table {table!r} in the store; tables: "
+            f"{', '.join(sorted(known)) or 'none'} (ingest ICE's detention statistics "
+            "workbooks first)"
         )
     dims_by = [ALIASES.get(d, d) for d in _split(by)]
     for d in dims_by:
