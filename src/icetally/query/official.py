@@ -187,6 +187,15 @@ def select(
     expr = expr.order_by(["snapshot", "source_file", "source_sheet", "title_cell", "source_cell"])
     sql = str(ibis.to_sql(expr))
     raw = expr.to_pyarrow().to_pylist()
+    # only the breakdowns that have every dimension asked for (book-ins by agency and
+    # month, not book-ins by facility type, for --by arresting_agency,month)
+    if dims_by:
+        has: dict[str, set[str]] = {}
+        for r in raw:
+            has.setdefault(r["breakdown"], set()).update(d for d in dims_by if r[d] is not None)
+        fitting = {b for b, ds in has.items() if ds >= set(dims_by)}
+        if fitting:
+            raw = [r for r in raw if r["breakdown"] in fitting]
     # dimensions neither grouped by nor filtered: their printed total, where printed
     free = [d for d in DIMENSIONS if d not in dims_by and d not in wanted]
     for d in free:
