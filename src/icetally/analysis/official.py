@@ -34,8 +34,21 @@ NOT_PARTITIONS: dict[str, tuple[str, ...]] = {
     "removals": ("population",),
     "bond_monthly": tuple(DIMENSIONS),
 }
-# Labels that describe a row rather than classify it (never part of a grouping key).
-DESCRIPTIVE = frozenset({"category", "period"})
+# Labels that describe a row rather than classify it (never part of a grouping key):
+# a facility's code, address... go with its name.
+DESCRIPTIVE = frozenset(
+    {
+        "category",
+        "period",
+        "facility_code",
+        "facility_address",
+        "facility_city",
+        "facility_state",
+        "facility_zip",
+        "facility_type_detailed",
+        "facility_gender",
+    }
+)
 # Ratios a workbook prints next to their counts: (breakdown, share dimension).
 SHARE_OF = {
     "currently_detained_by_criminality_agency": "arresting_agency",

@@ -48,6 +48,8 @@ def _split(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, int | float):
+        return [str(int(value))]
     return [str(v) for v in value]
 
 
