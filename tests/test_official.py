@@ -521,7 +521,7 @@ def test_snapshots_and_revisions(store: Path) -> None:
         (v["snapshot"], v["value"], v["source"]["file"], v["source"]["cell"])
         for v in rev["versions"]
     }
-    for snap, value, file, cell in got:
+    for _snap, value, file, cell in got:
         assert Sheet(file, "Semiannual", max_col=12).at(cell) == value
     assert ("2022-09-25", 22987.0) in {(s, v) for s, v, _, _ in got}
     assert ("2025-12-22", 22976.0) in {(s, v) for s, v, _, _ in got}

@@ -21,6 +21,7 @@ The reader never checks or analyses the figures: icetally.analysis.official does
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import zipfile
 from collections.abc import Iterable
@@ -388,6 +389,7 @@ class _Title:
 _COMPILED = [(spec, re.compile(spec.pattern, re.I)) for spec in TITLES]
 
 
+@functools.lru_cache(maxsize=8192)  # cell texts repeat (facility lists, labels)
 def _match_title(text: str) -> tuple[TitleSpec, re.Match[str]] | None:
     for spec, rx in _COMPILED:
         m = rx.search(text)
@@ -752,6 +754,7 @@ _FACILITY_ATTRS = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def _facility_column(header: str) -> tuple[str, dict[str, Any], str] | None:
     """A facility list's measure column -> (measure, dims, unit)."""
     h = header
