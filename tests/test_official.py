@@ -611,3 +611,24 @@ def test_reconcile_fy2019_arrests_with_book_ins(store: Path, tmp_path: Path) -> 
         ratio = per_month[month] / official
         assert r["status"] == ("match" if abs(ratio - 1) <= 0.01 else "differs")
     assert len(result.reasons) >= 3
+
+
+def test_http_api_official(store: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from icetally.web import create_app
+
+    with TestClient(create_app(store)) as client:
+        r = client.get(
+            "/api/official",
+            params={"table": "book_ins", "fiscal_year": "2019", "by": "arresting_agency,month"},
+        )
+        assert r.status_code == 200, r.text
+        cli = icetally.official("book_ins", db=store, fiscal_year=2019, by="arresting_agency,month")
+        assert r.json()["rows"] == json.loads(json.dumps(cli.rows, default=str))
+        r = client.get("/api/official", params={"check": "true"})
+        cells = {(i["file"], i["sheet"], i["total_cell"]) for i in r.json()["inconsistencies"]}
+        assert cells == INCONSISTENT
+        assert client.get("/api/official", params={"tabel": "adp"}).status_code == 400
+        bad = client.get("/api/official", params={"table": "adp", "by": "planet"})
+        assert bad.status_code == 400 and "planet" in bad.text
