@@ -632,3 +632,63 @@ def test_http_api_official(store: Path) -> None:
         assert client.get("/api/official", params={"tabel": "adp"}).status_code == 400
         bad = client.get("/api/official", params={"table": "adp", "by": "planet"})
         assert bad.status_code == 400 and "planet" in bad.text
+
+
+def test_claims_on_official_figures(store: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    report = icetally.check(root / "examples" / "claims" / "official-detention.yaml", db=store)
+    got = {r["id"]: r for r in report.to_dict()["claims"]}
+    assert {k: v["verdict"] for k, v in got.items()} == {
+        "sept-2025-detained": "consistent",
+        "dec-2025-record": "consistent",
+        "fy2019-removals": "consistent",
+        "oct-2025-book-ins": "overstated",
+        "fy2019-ice-arrest-book-ins": "overstated",
+    }
+    # observed figures and their cells, read with openpyxl
+    for cid, (file, sheet) in {
+        "sept-2025-detained": (WORKBOOKS[2025], "Detention FY25"),
+        "dec-2025-record": (WORKBOOKS[2026], "Detention FY26"),
+        "fy2019-removals": (WORKBOOKS[2019], "Detention FY19"),
+        "oct-2025-book-ins": (WORKBOOKS[2026], "Detention FY26"),
+        "fy2019-ice-arrest-book-ins": (WORKBOOKS[2019], "Detention FY19"),
+    }.items():
+        cell = got[cid]["source_cell"]
+        assert (cell["file"], cell["sheet"]) == (file, sheet)
+        assert Sheet(file, sheet).at(cell["cell"]) == pytest.approx(got[cid]["observed"])
+        assert cell["cell"] in got[cid]["explanation"]
+    assert "constructed comparison" in got["sept-2025-detained"]["explanation"]
+    missing = icetally.check(
+        {"claims": [{"id": "x", "official": "adp", "month": "2010-01", "value": 5}]}, db=store
+    ).to_dict()["claims"][0]
+    assert missing["verdict"] == "unverifiable"
+
+
+def test_extractor_recognizes_detention_sentences(store: Path) -> None:
+    from icetally.analysis.extract import extract_claims
+
+    text = (
+        "WASHINGTON - ICE held more than 60,000 people in detention in September 2025. "
+        "The agency removed 267,258 aliens in fiscal year 2019. "
+        "ICE booked 41,613 people into detention in October 2025. "
+        "Officers met 12 community leaders."
+    )
+    ex = extract_claims(text, published="2025-12-01")
+    official = [c for c in ex.claims if "official" in c]
+    assert [
+        (c["official"], c.get("month") or c.get("fiscal_year"), c["value"]) for c in official
+    ] == [
+        ("adp", "2025-09", 60000.0),
+        ("removals", 2019, 267258.0),
+        ("book_ins", "2025-10", 41613.0),
+    ]
+    assert official[0]["comparison"] == "more_than"
+    _, report = icetally.check_text(text, db=store, published="2025-12-01")
+    verdicts = {
+        r["id"]: r["verdict"] for r in report.to_dict()["claims"] if r["measure"] == "official"
+    }
+    assert verdicts == {
+        "official-adp-2025-09": "consistent",
+        "official-removals-2019": "consistent",
+        "official-book_ins-2025-10": "consistent",
+    }
