@@ -692,3 +692,25 @@ def test_extractor_recognizes_detention_sentences(store: Path) -> None:
         "official-removals-2019": "consistent",
         "official-book_ins-2025-10": "consistent",
     }
+
+
+def test_dashboard_detention_page(store: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from icetally.web import create_app
+
+    with TestClient(create_app(store)) as client:
+        page = client.get("/detention")
+        assert page.status_code == 200
+        assert "<svg" in page.text and 'id="adp-table"' in page.text
+        links = re.findall(r'<a class="cell" href="(/api/official\?[^"]+)"', page.text)
+        assert len(links) > 80
+        # a month's ADP and a facility's: each link returns its figure with its cell,
+        # and the cell holds that figure (openpyxl)
+        for link in (links[0], links[-1]):
+            rows = client.get(link.replace("&amp;", "&")).json()["rows"]
+            assert rows
+            for r in rows:
+                src = r["source"]
+                assert Sheet(src["file"], src["sheet"]).at(src["cell"]) == pytest.approx(r["value"])
+        assert client.get("/detention?agency=Mars").status_code == 400
