@@ -246,7 +246,12 @@ def sniff(path: Path, head: bytes = b"") -> bool:
         with zipfile.ZipFile(path) as zf:
             if "xl/workbook.xml" not in zf.NameToInfo:
                 return False
-    except (zipfile.BadZipFile, OSError, EOFError):
+            # cheap first: every detention statistics workbook has a 'Detention ...'
+            # sheet; a records workbook (often a million rows) is never parsed here
+            names = re.findall(rb'<sheet [^>]*name="([^"]*)"', zf.read("xl/workbook.xml"))
+            if not any(re.match(rb"\s*Detention\b", n, re.I) for n in names):
+                return False
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError):
         return False
     try:
         wb = _open(path)
