@@ -28,6 +28,10 @@ _API = (
     "intensity",
     "load_287g",
     "load_policies",
+    "official",
+    "official_check",
+    "official_revisions",
+    "reconcile",
     "releases",
     "surges",
 )

@@ -1155,6 +1155,25 @@ def check(
     ``tolerance`` overrides the default for claims that do not set their own.
     ``baseline`` is any function with ``window_baseline``'s signature.
     """
+    from icetally.analysis import official_claims
+
+    # claims on ICE's published statistics (`official: TABLE`) are checked against the
+    # workbooks' figures (analysis/official_claims.py); the rest as below
+    split = official_claims.split(claims)
+    if split is not None:
+        rest, items = split
+        top = claims.get("source") if isinstance(claims, Mapping) else None
+        off = official_claims.check([c for _, c in items], db=db, tolerance=tolerance, source=top)
+        records = (
+            check(rest, db=db, backend=backend, con=con, tolerance=tolerance, baseline=baseline)
+            if rest
+            else CheckReport([])
+        )
+        merged, pending = [], iter(records.results)
+        positions = dict(zip([i for i, _ in items], off, strict=True))
+        for i in range(len(items) + len(records.results)):
+            merged.append(positions[i] if i in positions else next(pending))
+        return CheckReport(merged)
     is_path = isinstance(claims, str | os.PathLike)
     parsed = load_claims(claims) if is_path else parse_claims(claims)  # type: ignore[arg-type]
     if tolerance is not None:

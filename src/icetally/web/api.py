@@ -420,6 +420,82 @@ def build_router(limits: Limits) -> APIRouter:
             date_to=date_to,
         )
 
+    # --- official statistics (docs/official.md): ICE's published detention figures,
+    # each with its workbook cell. Small by construction (at most a table's figures).
+    @router.get(
+        "/official",
+        summary="ICE's published detention statistics with their cells (icetally official --json)",
+        description=(
+            "Without `table`: the official tables with their coverage and snapshots. With "
+            'it: `{"rows": [{"table", "fiscal_year", "snapshot", <dimensions>, '
+            '"value", "unit", "source": {"file", "sheet", "cell", '
+            '"title"}}], "query"}`. `check=true`: printed totals against their parts; '
+            "`revisions=true`: figures changed between snapshots."
+        ),
+        responses=problem_responses(400, 503),
+    )
+    def official(
+        request: Request,
+        table: Annotated[str | None, Query(max_length=40, description="Official table")] = None,
+        fiscal_year: Annotated[
+            str | None, Query(max_length=40, description="2019, 2019,2020 or 2019-2026")
+        ] = None,
+        snapshot: Annotated[
+            str, Query(max_length=10, description="latest, all or YYYY-MM-DD")
+        ] = "latest",
+        by: Annotated[str | None, Query(max_length=200, description="Dimensions")] = None,
+        agency: Annotated[str | None, Query(max_length=40)] = None,
+        criminality: Annotated[str | None, Query(max_length=80)] = None,
+        month: Annotated[str | None, Query(max_length=200)] = None,
+        facility_type: Annotated[str | None, Query(max_length=40)] = None,
+        aor: Annotated[str | None, Query(max_length=80)] = None,
+        facility: Annotated[str | None, Query(max_length=120)] = None,
+        measure: Annotated[str | None, Query(max_length=60)] = None,
+        breakdown: Annotated[str | None, Query(max_length=80)] = None,
+        check: Annotated[bool, Query(description="Check printed totals")] = False,
+        revisions: Annotated[bool, Query(description="Figures changed between snapshots")] = False,
+    ) -> Response:
+        reject_unknown(request, "/api/official")
+        import icetally
+        from icetally.query.official import OfficialQueryError
+
+        store = request.app.state.store
+        store.info()  # 503 when there is no store
+        try:
+            if check:
+                body: Any = icetally.official_check(
+                    db=store.path, fiscal_year=fiscal_year
+                ).to_dict()
+            elif revisions:
+                body = {
+                    "revisions": icetally.official_revisions(
+                        db=store.path, table=table, fiscal_year=fiscal_year
+                    )
+                }
+            elif table is None:
+                body = {"tables": icetally.official(db=store.path)}
+            else:
+                body = icetally.official(
+                    table,
+                    db=store.path,
+                    fiscal_year=fiscal_year,
+                    snapshot=snapshot,
+                    by=by,
+                    measure=measure,
+                    breakdown=breakdown,
+                    arresting_agency=agency,
+                    criminality=criminality,
+                    month=month,
+                    facility_type=facility_type,
+                    aor=aor,
+                    facility_name=facility,
+                ).to_dict()
+        except OfficialQueryError as exc:
+            raise WebProblem("invalid-parameter", str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - translated, or re-raised as a 500
+            raise service.problem_of(exc) from exc
+        return json_response(body)
+
     for route in router.routes:
         ALLOWED[route.path] = allowed_params(route)  # type: ignore[attr-defined]
     return router
