@@ -9,22 +9,29 @@ import json
 import os
 import re
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from icetally import __version__, reference, sources
-from icetally.normalize import canonical_fields, select_sql
-from icetally.normalize.clean import clean_batch
-from icetally.normalize.codes import code_columns, code_names
+from icetally.normalize import (
+    canonical_fields,
+    clean_view_sql,
+    event_field,
+    keys_sql,
+    select_sql,
+)
+from icetally.normalize.codes import CodeKey, code_keys, date_key
 from icetally.schema import raw_column_name, snake
-from icetally.sources.base import SOURCE_ROW, FormatError, Part
+from icetally.sources.base import FormatError, Part
+from icetally.store import stage
 from icetally.store.db import connect, file_sha256, install_reference
+from icetally.store.stage import Reject, Staged
 
 DATA_SUFFIXES = (".csv", ".gz", ".xlsx", ".xlsm", ".parquet", ".tsv", ".psv", ".txt")
 
@@ -129,6 +136,189 @@ def _release_id(sha: str, sheet: str | None) -> str:
     return sha[:16] + (f"/{snake(sheet)}" if sheet else "")
 
 
+@dataclass
+class _Plan:
+    """What the SQL needs to know about a part: its batch columns and lookups."""
+
+    width: int
+    fields: dict[str, str]  # batch column (c0..) -> canonical field
+    raw_columns: dict[str, str]  # batch column -> raw_* column
+    keys: list[CodeKey]
+    insert_sql: str
+    quarantine_sql: str
+
+
+def _plan(
+    part: Part,
+    *,
+    path: Path,
+    release_id: str,
+    immigration_pattern: str,
+    view: str,
+    raw_view: str,
+) -> _Plan:
+    raw_columns = _raw_columns(part)
+    # Columns are queried under positional names (c0, c1, ...): real headers can be
+    # empty, duplicated or full of punctuation.
+    safe = {h: f"c{i}" for i, h in enumerate(part.columns)}
+    fields = {safe[h]: f for h, f in part.fields.items()}
+    keys = code_keys(fields)
+    codes = {c for k in keys for c in k.codes}
+    # the event date parsed once per distinct text (a year of arrests has 365)
+    event_ts = None
+    by_field = {f: c for c, f in reversed(fields.items())}
+    event_col = by_field.get(event_field(part.dataset, set(by_field)))
+    if event_col is not None and part.dataset != "cbp_encounters":
+        event_ts = "_event_ts"
+        keys.append(date_key(event_col, event_ts))
+    insert, quarantine = select_sql(
+        dataset=part.dataset,
+        fields=fields,
+        codes=codes,
+        event_ts=event_ts,
+        raw_columns={safe[h]: c for h, c in raw_columns.items()},
+        release_id=release_id,
+        source_file=path.name,
+        source_sheet=part.sheet,
+        immigration_pattern=immigration_pattern,
+        default_aor=aor_from_title(part.metadata.get("title")),
+        labels={v: k for k, v in safe.items()},
+        view=view,
+        raw_view=raw_view,
+    )
+    return _Plan(
+        width=len(part.columns),
+        fields=fields,
+        raw_columns={safe[h]: c for h, c in raw_columns.items()},
+        keys=keys,
+        insert_sql=f'INSERT INTO "{part.dataset}" BY NAME {insert}',
+        quarantine_sql=f"INSERT INTO quarantine BY NAME {quarantine}",
+    )
+
+
+# Lookups whose unmapped values are reported (with counts, never dropped), and the
+# condition on their lookup table.
+_UNMAPPED = {
+    "aor": 'k0 IS NOT NULL AND "_code_aor" IS NULL',
+    # names known to be no country (UNKNOWN, STATELESS...) are not "unmapped"
+    "citizenship": 'k0 IS NOT NULL AND "_code_iso3" IS NULL '
+    "AND it_key(k0) NOT IN (SELECT key FROM ref_countries)",
+    "method": "k0 IS NOT NULL AND it_key(k0) NOT IN (SELECT key FROM ref_methods)",
+    "criminality": "k0 IS NOT NULL AND coalesce(\"_code_criminality\", 'unknown') = 'unknown'",
+}
+
+
+def _load_chunk(
+    con: duckdb.DuckDBPyConnection,
+    plan: _Plan,
+    *,
+    dataset: str,
+    relation: str,
+    view: str,
+    sheet_result: SheetResult,
+    redactions: list[int],
+    unmapped: dict[str, dict[str, int]],
+) -> None:
+    """Group, look up, clean and write one staged chunk (rows that cannot be loaded go
+    to the quarantine): two passes over the stage, both in SQL on every core."""
+    keyed = con.execute(keys_sql(relation, plan.width, plan.keys)).fetchall()
+    nkeys = len(plan.keys)
+    groups: dict[str, list[tuple[tuple[str | None, ...], int]]] = {k.name: [] for k in plan.keys}
+    widths = [len(k.key_parts()) for k in plan.keys]
+    nvalues = sum(widths)
+    total = 0
+    for row in keyed:
+        flags, values = row[:nkeys], row[nkeys : nkeys + nvalues]
+        n, reds = int(row[nkeys + nvalues]), row[nkeys + nvalues + 1 :]
+        if all(flags):  # the grand total
+            total = n
+            for i, r in enumerate(reds):
+                redactions[i] += int(r or 0)
+            continue
+        at = 0
+        for key, flag, w in zip(plan.keys, flags, widths, strict=True):
+            if flag == 0:
+                groups[key.name].append((tuple(values[at : at + w]), n))
+            at += w
+    tables: dict[str, str] = {}
+    try:
+        for key in plan.keys:
+            name = f"_k_{key.name}"
+            con.register(name, key.table(groups[key.name]))
+            tables[key.name] = name
+            if key.sql:  # codes computed in SQL on the distinct values
+                derived = ", ".join(f"{sql} AS {col}" for col, sql in key.sql)
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {name}_sql AS SELECT *, {derived} FROM {name}"
+                )
+                tables[key.name] = f"{name}_sql"
+            if key.name in _UNMAPPED and not (key.name == "aor" and dataset == "cbp_encounters"):
+                for value, n in con.execute(
+                    f"SELECT k0, n FROM {name} WHERE {_UNMAPPED[key.name]}"
+                ).fetchall():
+                    found = unmapped.setdefault(key.name, {})
+                    found[str(value)] = found.get(str(value), 0) + int(n)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS "
+            + clean_view_sql(relation, plan.width, plan.keys, tables)
+        )
+        loaded = int(con.execute(plan.insert_sql).fetchall()[0][0])
+        # a second pass only when some rows were refused (rare)
+        quarantined = (
+            int(con.execute(plan.quarantine_sql).fetchall()[0][0]) if loaded < total else 0
+        )
+    finally:
+        # after a failed statement DuckDB refuses everything until ROLLBACK; don't let
+        # that mask the original error
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+        for key in plan.keys:
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DROP TABLE IF EXISTS _k_{key.name}_sql")
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(f"_k_{key.name}")
+    sheet_result.rows_read += total
+    sheet_result.rows_loaded += loaded
+    sheet_result.rows_quarantined += quarantined
+
+
+def _stages(
+    con: duckdb.DuckDBPyConnection,
+    part: Part,
+    *,
+    path: Path,
+    prefix: str,
+    staged: Staged | None,
+) -> Iterator[tuple[str, list[Reject]]]:
+    """(relation, refused records) per chunk of the part: the text scan staged already
+    (``staged``), staged now, or the reader's Arrow batches registered chunk by chunk."""
+    if part.text_scan is not None:
+        if staged is None:
+            staged = stage_part(con, part, prefix)
+        yield staged.relation, staged.rejects
+        return
+    for i, table in enumerate(stage.arrow_chunks(part, path)):
+        name = f"{prefix}_arrow{i}"
+        con.register(name, table)
+        try:
+            yield name, []
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(name)
+        del table
+
+
+def stage_part(con: duckdb.DuckDBPyConnection, part: Part, prefix: str) -> Staged:
+    """Stage a part's text scan on a cursor of ``con`` (safe on another thread)."""
+    assert part.text_scan is not None
+    cur = con.cursor()
+    try:
+        stage.attach(cur)
+        return stage.stage_text(cur, part.text_scan, prefix)
+    finally:
+        cur.close()
+
+
 def _load_part(
     con: duckdb.DuckDBPyConnection,
     part: Part,
@@ -137,95 +327,67 @@ def _load_part(
     sha: str,
     immigration_pattern: str,
     progress: Progress | None,
+    staged: Staged | None = None,
+    prefix: str = "p",
 ) -> SheetResult:
     release_id = _release_id(sha, part.sheet)
     result = SheetResult(
         release_id=release_id, sheet=part.sheet, dataset=part.dataset, format=part.format
     )
-    raw_columns = _raw_columns(part)
-    for col in raw_columns.values():
-        con.execute(f'ALTER TABLE "{part.dataset}" ADD COLUMN IF NOT EXISTS "{col}" VARCHAR')
-    # Batches are queried under positional names (c0, c1, ...): real headers can be
-    # empty, duplicated or full of punctuation.
-    safe = {h: f"c{i}" for i, h in enumerate(part.columns)}
-    fields = {safe[h]: f for h, f in part.fields.items()}
-    insert, quarantine = select_sql(
-        dataset=part.dataset,
-        fields=fields,
-        codes=code_names(fields),
-        raw_columns={safe[h]: c for h, c in raw_columns.items()},
+    view = "_clean_rows"
+    plan = _plan(
+        part,
+        path=path,
         release_id=release_id,
-        source_file=path.name,
-        source_sheet=part.sheet,
         immigration_pattern=immigration_pattern,
-        default_aor=aor_from_title(part.metadata.get("title")),
-        labels={v: k for k, v in safe.items()},
+        view=view,
+        raw_view="_raw_rows",
     )
-    insert_sql = f'INSERT INTO "{part.dataset}" BY NAME {insert}'
-    quarantine_sql = f"INSERT INTO quarantine BY NAME {quarantine}"
-    redactions = dict.fromkeys(part.columns, 0)
-    names = [*safe.values(), SOURCE_ROW]
-    expected = [*part.columns, SOURCE_ROW]
-    for batch in part.batches:
-        if batch.num_rows == 0:
-            continue
-        if batch.schema.names == expected:
-            batch = batch.rename_columns(names)
-        else:
-            missing = [c for c in expected if c not in batch.schema.names]
-            if missing:
-                raise FormatError(
-                    path, f"reader yielded a batch without columns {missing}", sheet=part.sheet
-                )
-            batch = pa.RecordBatch.from_arrays([batch.column(c) for c in expected], names=names)
-        cleaned, counts = clean_batch(batch)
-        codes = code_columns(cleaned, fields)
-        if codes:
-            for name, arr in codes.items():
-                cleaned = cleaned.append_column(name, arr)
-        con.register("batch", pa.Table.from_batches([cleaned]))
-        con.register("batch_raw", pa.Table.from_batches([batch]))
+    for col in plan.raw_columns.values():
+        con.execute(f'ALTER TABLE "{part.dataset}" ADD COLUMN IF NOT EXISTS "{col}" VARCHAR')
+    redactions = [0] * plan.width
+    unmapped: dict[str, dict[str, int]] = {}
+    bad_rows: list[Reject] = []
+    for relation, rejects in _stages(con, part, path=path, prefix=prefix, staged=staged):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw_rows AS SELECT * FROM {relation}")
         try:
-            loaded = con.execute(insert_sql).fetchall()[0][0]
-            # a second pass only when some rows were refused (rare)
-            quarantined = (
-                con.execute(quarantine_sql).fetchall()[0][0] if loaded < batch.num_rows else 0
+            _load_chunk(
+                con,
+                plan,
+                dataset=part.dataset,
+                relation=relation,
+                view=view,
+                sheet_result=result,
+                redactions=redactions,
+                unmapped=unmapped,
             )
         finally:
-            # after a failed statement DuckDB refuses everything until ROLLBACK; don't
-            # let that mask the original error
             with contextlib.suppress(duckdb.Error):
-                con.unregister("batch")
-                con.unregister("batch_raw")
-        for h, n in zip(part.columns, counts, strict=True):
-            redactions[h] += n
-        result.rows_read += batch.num_rows
-        result.rows_loaded += int(loaded)
-        result.rows_quarantined += int(quarantined)
+                con.execute("DROP VIEW IF EXISTS _raw_rows")
+        bad_rows.extend(rejects)
         if progress:
-            progress("rows", n=batch.num_rows)
+            progress("rows", n=result.rows_read)
         _crash_point()
-    # rows the reader could not split into fields (wrong field count)
-    bad_rows = part.metadata.get("bad_rows") or []
+    # rows the reader could not split into fields (wrong field count, broken quote)
+    bad_rows.extend(
+        Reject(line=r.get("source_row"), reason=r["reason"], text=r.get("raw"))
+        for r in part.metadata.get("bad_rows") or []
+    )
     if bad_rows:
         con.executemany(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (
-                    release_id,
-                    path.name,
-                    part.sheet,
-                    r.get("source_row"),
-                    r["reason"],
-                    json.dumps({"text": r.get("raw")}),
-                )
-                for r in bad_rows
+                (release_id, path.name, part.sheet, r.line, r.reason, json.dumps({"text": r.text}))
+                for r in sorted(bad_rows, key=lambda r: r.line or 0)
             ],
         )
         result.rows_read += len(bad_rows)
         result.rows_quarantined += len(bad_rows)
-    result.redactions = {h: n for h, n in redactions.items() if n}
-    result.unmapped = _unmapped(con, part.dataset, release_id)
+    result.redactions = {h: n for h, n in zip(part.columns, redactions, strict=True) if n}
+    result.unmapped = {
+        name: dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:200])
+        for name, found in unmapped.items()
+    }
     stats = con.execute(
         f'SELECT min(event_date), max(event_date) FROM "{part.dataset}" WHERE release_id = ?',
         [release_id],
@@ -259,30 +421,49 @@ def _load_part(
     return result
 
 
-def _unmapped(
-    con: duckdb.DuckDBPyConnection, dataset: str, release_id: str
-) -> dict[str, dict[str, int]]:
-    """Raw values that did not map to a code, with counts (reported, never dropped)."""
-    checks = {
-        # names known to be no country (UNKNOWN, STATELESS...) are not "unmapped"
-        "citizenship": "citizenship IS NOT NULL AND country_iso3 IS NULL "
-        "AND it_key(citizenship) NOT IN (SELECT key FROM ref_countries)",
-        "method": "method IS NOT NULL AND it_key(method) NOT IN (SELECT key FROM ref_methods)",
-        "criminality": "criminality_raw IS NOT NULL AND criminality = 'unknown'",
-    }
-    if dataset != "cbp_encounters":
-        checks["aor"] = "aor_raw IS NOT NULL AND aor IS NULL"
-    out: dict[str, dict[str, int]] = {}
-    for name, cond in checks.items():
-        col = "aor_raw" if name == "aor" else ("criminality_raw" if name == "criminality" else name)
-        rows = con.execute(
-            f'SELECT {col}, count(*) FROM "{dataset}" WHERE release_id = ? AND {cond} '
-            f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 200",
-            [release_id],
-        ).fetchall()
-        if rows:
-            out[name] = {str(k): int(n) for k, n in rows}
-    return out
+@dataclass
+class _Prepared:
+    """A file read ahead of its write: hash, parts, and text scans staged."""
+
+    path: Path
+    prefix: str
+    sha: str | None = None
+    parts: list[Part] = field(default_factory=list)
+    staged: dict[int, Staged] = field(default_factory=dict)
+    error: BaseException | None = None
+
+
+def _prepare(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    prefix: str,
+    *,
+    dataset: str | None,
+    mapping: dict[str, str] | None,
+) -> _Prepared:
+    """Everything about one file that needs no write: safe on a worker thread (its
+    SQL runs on a cursor of its own), so the next file is read while one is written."""
+    prep = _Prepared(path=path, prefix=prefix)
+    try:
+        prep.sha = file_sha256(path)
+    except OSError as exc:
+        prep.error = OSError(f"{path}: cannot read: {exc.strerror or exc}")
+        return prep
+    try:
+        prep.parts = list(sources.read(path, dataset=dataset, mapping=mapping))
+        for i, part in enumerate(prep.parts):
+            if part.text_scan is not None:
+                prep.staged[i] = stage_part(con, part, f"{prefix}_{i}")
+    except Exception as exc:  # noqa: BLE001 - reported for this file, in the main thread
+        prep.error = exc
+    return prep
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the file's transaction; a ROLLBACK that fails (no transaction left after a
+    fatal I/O error) must not hide the error that caused it."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
 
 
 def ingest_file(
@@ -293,15 +474,30 @@ def ingest_file(
     dataset: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
+    prepared: _Prepared | None = None,
 ) -> FileResult:
     path = Path(path)
+    prep = prepared or _prepare(con, path, "p", dataset=dataset, mapping=mapping)
     result = FileResult(path=str(path), status="failed")
     try:
-        sha = file_sha256(path)
-    except OSError as exc:
-        result.error = f"{path}: cannot read: {exc.strerror or exc}"
+        return _ingest_prepared(con, prep, result, immigration_pattern, progress)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            stage.drop(con, prep.prefix)
+
+
+def _ingest_prepared(
+    con: duckdb.DuckDBPyConnection,
+    prep: _Prepared,
+    result: FileResult,
+    immigration_pattern: str,
+    progress: Progress | None,
+) -> FileResult:
+    path = prep.path
+    if prep.sha is None:
+        result.error = str(prep.error)
         return result
-    result.sha256 = sha
+    sha = result.sha256 = prep.sha
     known = con.execute(
         "SELECT format, string_agg(DISTINCT dataset, ','), sum(rows_read), sum(rows_loaded),"
         " sum(rows_quarantined) FROM releases WHERE sha256 = ? GROUP BY format",
@@ -314,9 +510,14 @@ def ingest_file(
         result.rows_read, result.rows_loaded = int(read), int(loaded)
         result.rows_quarantined = int(quarantined)
         return result
+    if prep.error is not None:
+        if isinstance(prep.error, FormatError | ValueError | duckdb.Error | OSError):
+            result.error = str(prep.error)
+            return result
+        raise prep.error
     con.execute("BEGIN TRANSACTION")
     try:
-        for part in sources.read(path, dataset=dataset, mapping=mapping):
+        for i, part in enumerate(prep.parts):
             if progress:
                 progress(
                     "part",
@@ -332,13 +533,15 @@ def ingest_file(
                 sha=sha,
                 immigration_pattern=immigration_pattern,
                 progress=progress,
+                staged=prep.staged.get(i),
+                prefix=f"{prep.prefix}_{i}",
             )
             result.sheets.append(sheet)
         if not result.sheets:
             raise FormatError(path, "no table of records found in the file")
         con.execute("COMMIT")
     except BaseException as exc:
-        con.execute("ROLLBACK")
+        _rollback(con)
         if isinstance(exc, FormatError | ValueError | duckdb.Error | OSError):
             result.error = str(exc)
             result.sheets = []
@@ -362,26 +565,45 @@ def ingest(
     progress: Progress | None = None,
 ) -> list[FileResult]:
     """Ingest files or folders into the store at ``db``. Each file is one transaction;
-    a failed file is reported and the others still load."""
+    a failed file is reported and the others still load.
+
+    Files are independent until their write: while one file is written, the next is
+    hashed, detected and (delimited text) staged on a worker thread, so two files use
+    both cores. At most one file is read ahead."""
     files = expand_paths(paths)
     con = connect(db)
     try:
         pattern = install_reference(con)
+        stage.attach(con)
         results = []
-        for f in files:
-            if progress:
-                progress("file", path=f, size=f.stat().st_size if f.exists() else 0)
-            r = ingest_file(
-                con,
-                f,
-                immigration_pattern=pattern,
-                dataset=dataset,
-                mapping=mapping,
-                progress=progress,
-            )
-            if progress:
-                progress("done", result=r)
-            results.append(r)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="icetally-read") as pool:
+
+            def submit(i: int) -> Future[_Prepared] | None:
+                if i >= len(files):
+                    return None
+                return pool.submit(
+                    _prepare, con, files[i], f"f{i}", dataset=dataset, mapping=mapping
+                )
+
+            ahead = submit(0)
+            for i, f in enumerate(files):
+                assert ahead is not None
+                prep = ahead.result()
+                ahead = submit(i + 1)
+                if progress:
+                    progress("file", path=f, size=f.stat().st_size if f.exists() else 0)
+                r = ingest_file(
+                    con,
+                    f,
+                    immigration_pattern=pattern,
+                    dataset=dataset,
+                    mapping=mapping,
+                    progress=progress,
+                    prepared=prep,
+                )
+                if progress:
+                    progress("done", result=r)
+                results.append(r)
         con.execute("CHECKPOINT")
         return results
     finally:
