@@ -43,6 +43,7 @@ __all__ = [
     "select_sql",
     "canonical_fields",
     "clean_view_sql",
+    "cleaning_sql",
     "event_field",
     "keys_sql",
 ]
@@ -393,10 +394,25 @@ def select_sql(
     return insert, quarantine
 
 
-def cleaned_sql(relation: str, width: int) -> str:
+def cleaning_sql(width: int) -> tuple[str, str]:
+    """(inner, outer) select lists that clean text columns c0..: the inner one tests
+    and trims each cell once (``r``, ``t``), the outer gives ``x0``.. cleaned and ``r0``..
+    (the cell was a redaction). Two projection layers because a nested macro would
+    repeat its argument."""
+    inner = ", ".join(f"it_redacted(c{i}) AS r{i}, it_trim(c{i}) AS t{i}" for i in range(width))
+    outer = ", ".join(
+        f"CASE WHEN r{i} THEN NULL ELSE it_tidy(t{i}) END AS x{i}, r{i}" for i in range(width)
+    )
+    return inner, outer
+
+
+def cleaned_sql(relation: str, width: int, *, precleaned: bool = False) -> str:
     """The staged rows (text columns c0..c{width-1}, source_row) with every cell
-    cleaned, plus ``r0``.. (the cell was a redaction). Two projection layers, so each
-    cell is tested and trimmed once (a nested macro would repeat its argument)."""
+    cleaned, plus ``r0``.. (the cell was a redaction). ``precleaned``: the relation
+    carries ``x0``.. and ``r0``.. already (staged text, see store/stage.py)."""
+    if precleaned:
+        cols = ", ".join(f"x{i} AS c{i}, r{i}" for i in range(width))
+        return f"SELECT {cols}{', ' if width else ''}source_row FROM {relation}"
     inner = ", ".join(f"it_redacted(c{i}) AS r{i}, it_trim(c{i}) AS t{i}" for i in range(width))
     outer = ", ".join(
         f"CASE WHEN r{i} THEN NULL ELSE it_tidy(t{i}) END AS c{i}, r{i}" for i in range(width)
@@ -405,7 +421,9 @@ def cleaned_sql(relation: str, width: int) -> str:
     return f"SELECT {outer}{sep}source_row FROM (SELECT {inner}{sep}source_row FROM {relation})"
 
 
-def keys_sql(relation: str, width: int, keys: Iterable[CodeKey]) -> str:
+def keys_sql(
+    relation: str, width: int, keys: Iterable[CodeKey], *, precleaned: bool = False
+) -> str:
     """One pass over a staged relation (text columns c0..c{width-1}): its row count,
     the redacted cells of every column (``r0``..), and the distinct cleaned values of
     every coded field with their counts, as grouping sets (``g_<key>`` is 0 on the
@@ -430,13 +448,18 @@ def keys_sql(relation: str, width: int, keys: Iterable[CodeKey]) -> str:
         *(f"count_if(r{i}) AS r{i}" for i in range(width)),
     ]
     return (
-        f"WITH k AS (SELECT {inner} FROM ({cleaned_sql(relation, width)})) "
+        f"WITH k AS (SELECT {inner} FROM ({cleaned_sql(relation, width, precleaned=precleaned)})) "
         f"SELECT {', '.join(outer)} FROM k GROUP BY GROUPING SETS ({', '.join([*sets, '()'])})"
     )
 
 
 def clean_view_sql(
-    relation: str, width: int, keys: Iterable[CodeKey], tables: dict[str, str]
+    relation: str,
+    width: int,
+    keys: Iterable[CodeKey],
+    tables: dict[str, str],
+    *,
+    precleaned: bool = False,
 ) -> str:
     """The staged rows with every cell cleaned and the codes of each lookup joined
     from its table (``tables``: key name -> registered table)."""
@@ -454,5 +477,5 @@ def clean_view_sql(
         select += [f"{alias}.{_q(c)}" for c in key.codes]
     return (
         f"SELECT {', '.join(select)} FROM (SELECT {cols} FROM "
-        f"({cleaned_sql(relation, width)})) b " + " ".join(joins)
+        f"({cleaned_sql(relation, width, precleaned=precleaned)})) b " + " ".join(joins)
     )

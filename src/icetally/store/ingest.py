@@ -26,6 +26,7 @@ from icetally.normalize import (
     keys_sql,
     select_sql,
 )
+from icetally.normalize import install as install_normalize
 from icetally.normalize.codes import CodeKey, code_keys, date_key
 from icetally.schema import raw_column_name, snake
 from icetally.sources.base import FormatError, Part
@@ -218,10 +219,11 @@ def _load_chunk(
     sheet_result: SheetResult,
     redactions: list[int],
     unmapped: dict[str, dict[str, int]],
+    precleaned: bool = False,
 ) -> None:
     """Group, look up, clean and write one staged chunk (rows that cannot be loaded go
     to the quarantine): two passes over the stage, both in SQL on every core."""
-    keyed = con.execute(keys_sql(relation, plan.width, plan.keys)).fetchall()
+    keyed = con.execute(keys_sql(relation, plan.width, plan.keys, precleaned=precleaned)).fetchall()
     nkeys = len(plan.keys)
     groups: dict[str, list[tuple[tuple[str | None, ...], int]]] = {k.name: [] for k in plan.keys}
     widths = [len(k.key_parts()) for k in plan.keys]
@@ -260,7 +262,7 @@ def _load_chunk(
                     found[str(value)] = found.get(str(value), 0) + int(n)
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {view} AS "
-            + clean_view_sql(relation, plan.width, plan.keys, tables)
+            + clean_view_sql(relation, plan.width, plan.keys, tables, precleaned=precleaned)
         )
         loaded = int(con.execute(plan.insert_sql).fetchall()[0][0])
         # a second pass only when some rows were refused (rare)
@@ -289,19 +291,19 @@ def _stages(
     path: Path,
     prefix: str,
     staged: Staged | None,
-) -> Iterator[tuple[str, list[Reject]]]:
+) -> Iterator[tuple[str, list[Reject], bool]]:
     """(relation, refused records) per chunk of the part: the text scan staged already
     (``staged``), staged now, or the reader's Arrow batches registered chunk by chunk."""
     if part.text_scan is not None:
         if staged is None:
             staged = stage_part(con, part, prefix)
-        yield staged.relation, staged.rejects
+        yield staged.relation, staged.rejects, staged.precleaned
         return
     for i, table in enumerate(stage.arrow_chunks(part, path)):
         name = f"{prefix}_arrow{i}"
         con.register(name, table)
         try:
-            yield name, []
+            yield name, [], False
         finally:
             with contextlib.suppress(duckdb.Error):
                 con.unregister(name)
@@ -314,6 +316,7 @@ def stage_part(con: duckdb.DuckDBPyConnection, part: Part, prefix: str) -> Stage
     cur = con.cursor()
     try:
         stage.attach(cur)
+        install_normalize(cur)
         return stage.stage_text(cur, part.text_scan, prefix)
     finally:
         cur.close()
@@ -348,8 +351,11 @@ def _load_part(
     redactions = [0] * plan.width
     unmapped: dict[str, dict[str, int]] = {}
     bad_rows: list[Reject] = []
-    for relation, rejects in _stages(con, part, path=path, prefix=prefix, staged=staged):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw_rows AS SELECT * FROM {relation}")
+    raw_cols = ", ".join([*(f"c{i}" for i in range(plan.width)), "source_row"])
+    for relation, rejects, precleaned in _stages(
+        con, part, path=path, prefix=prefix, staged=staged
+    ):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw_rows AS SELECT {raw_cols} FROM {relation}")
         try:
             _load_chunk(
                 con,
@@ -360,6 +366,7 @@ def _load_part(
                 sheet_result=result,
                 redactions=redactions,
                 unmapped=unmapped,
+                precleaned=precleaned,
             )
         finally:
             with contextlib.suppress(duckdb.Error):

@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from icetally.normalize import cleaning_sql
 from icetally.normalize.clean import as_text
 from icetally.sources.base import SOURCE_ROW, FormatError, Part, TextScan
 
@@ -56,6 +57,8 @@ class Staged:
     relation: str  # SQL name of the relation: c0..cN text, source_row
     rows: int
     rejects: list[Reject] = field(default_factory=list)
+    # the relation carries x0..xN (cleaned text) and r0..rN (redacted) too
+    precleaned: bool = False
 
 
 def attach(con: duckdb.DuckDBPyConnection) -> None:
@@ -149,10 +152,13 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
                 max_line_bytes=scan.max_line_bytes,
             )
             cur.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
+            raw = ", ".join(f"c{i}" for i in range(scan.width))
+            inner, outer = cleaning_sql(scan.width)
             try:
+                # cleaned here, on the reading thread, next to the text as read
                 cur.execute(
-                    f"CREATE TABLE {table} AS SELECT * FROM "
-                    f"{segment.read_csv(skip, '_rejects', '_reject_scans')}"
+                    f"CREATE TABLE {table} AS SELECT {raw}, {outer} FROM (SELECT {raw}, {inner} "
+                    f"FROM {segment.read_csv(skip, '_rejects', '_reject_scans')})"
                 )
             except duckdb.Error as exc:
                 first = str(exc).strip().splitlines()[0]
@@ -191,7 +197,7 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
             # good row k is record first_record + k + (refused records before it)
             thresholds = [int(b[0]) - first_record - i for i, b in enumerate(bad)]
             view = f'{STAGE_DB}."{prefix}_v{seg}"'
-            cols = ", ".join(f"s.c{i}" for i in range(scan.width))
+            cols = ", ".join(f"s.c{i}, s.x{i}, s.r{i}" for i in range(scan.width))
             base = line0 - 1 + first_record
             if thresholds:
                 values = ", ".join(f"({t}, {i + 1})" for i, t in enumerate(thresholds))
@@ -254,7 +260,7 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
     cur.execute(
         f"CREATE VIEW {relation} AS " + " UNION ALL ".join(f"SELECT * FROM {v}" for v in views)
     )
-    return Staged(relation=relation, rows=rows, rejects=rejects)
+    return Staged(relation=relation, rows=rows, rejects=rejects, precleaned=True)
 
 
 def _lit(text: str) -> str:
