@@ -440,12 +440,16 @@ def keys_sql(
             names.append(name)
         sets.append("(" + ", ".join(names) + ")")
         flags.append(f"grouping({names[0]}) AS {_q('g_' + key.name)}")
-    inner = ", ".join([*exprs, *(f"r{i}" for i in range(width))]) or "1 AS one"
+    # a hash of every row's cells and line, summed (order-free): the content
+    # fingerprint that finds the same rows in other bytes
+    row_hash = f"hash({', '.join([*(f'c{i}' for i in range(width)), 'source_row'])}) AS h"
+    inner = ", ".join([*exprs, *(f"r{i}" for i in range(width)), row_hash])
     outer = [
         *flags,
         *(e.rsplit(" AS ", 1)[1] for e in exprs),
         "count(*) AS n",
         *(f"count_if(r{i}) AS r{i}" for i in range(width)),
+        "CAST(sum(h) % 18446744073709551616 AS UBIGINT) AS h",
     ]
     return (
         f"WITH k AS (SELECT {inner} FROM ({cleaned_sql(relation, width, precleaned=precleaned)})) "

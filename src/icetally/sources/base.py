@@ -29,6 +29,10 @@ import pyarrow as pa
 
 SOURCE_ROW = "source_row"
 
+# Columns one table may have: real releases have up to ~150 (the Deportation Data
+# Project's joined files); wider files are refused before any row is read.
+MAX_COLUMNS = 512
+
 
 class FormatError(ValueError):
     """A file (or sheet, or row) is not what its format promises.

@@ -50,7 +50,13 @@ def open_text(path: Path) -> io.BufferedIOBase:
 
 
 def _split_line(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter, quotechar='"'), [])
+    """Fields of one line; [] for a line the csv module cannot split (a field over its
+    size limit, a NUL byte): such a line is no header, and its rows are DuckDB's to
+    read or refuse."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter, quotechar='"'), [])
+    except csv.Error:
+        return []
 
 
 class _BadRows:

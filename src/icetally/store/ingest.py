@@ -5,6 +5,7 @@ Idempotent by content hash: a file already loaded is ``skipped``."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -29,7 +30,7 @@ from icetally.normalize import (
 from icetally.normalize import install as install_normalize
 from icetally.normalize.codes import CodeKey, code_keys, date_key
 from icetally.schema import raw_column_name, snake
-from icetally.sources.base import FormatError, Part
+from icetally.sources.base import MAX_COLUMNS, FormatError, Part
 from icetally.store import stage
 from icetally.store.db import connect, file_sha256, install_reference
 from icetally.store.stage import Reject, Staged
@@ -50,6 +51,8 @@ class SheetResult:
     rows_quarantined: int = 0
     redactions: dict[str, int] = field(default_factory=dict)
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
+    # content fingerprint of the parsed rows (see _fingerprint)
+    fingerprint: str | None = None
 
 
 @dataclass
@@ -64,27 +67,44 @@ class FileResult:
     error: str | None = None
     sha256: str | None = None
     sheets: list[SheetResult] = field(default_factory=list)
+    # why a file was skipped (already loaded, in these bytes or in others)
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["sheets"] = [
-            {k: v for k, v in s.items() if k not in ("redactions",)} for s in d["sheets"]
+            {k: v for k, v in s.items() if k not in ("redactions", "fingerprint")}
+            for s in d["sheets"]
         ]
         return d
 
 
+def _folder_files(folder: Path) -> list[Path]:
+    """Data files under a folder, recursively and sorted, following symbolic links to
+    folders (each real folder once, so a link cycle ends)."""
+    out: list[Path] = []
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            f = Path(root) / name
+            if not name.startswith(".") and name.lower().endswith(DATA_SUFFIXES) and f.is_file():
+                out.append(f)
+    return sorted(out)
+
+
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files as given; folders expand (recursively, sorted) to their data files."""
+    """Files as given; folders expand (recursively, sorted, through symbolic links) to
+    their data files. A folder with none stays in the list, so it is reported."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(
-                f
-                for f in sorted(p.rglob("*"))
-                if f.is_file()
-                and not f.name.startswith(".")
-                and f.name.lower().endswith(DATA_SUFFIXES)
-            )
+            out.extend(_folder_files(p) or [p])
         else:
             out.append(p)
     return out
@@ -219,6 +239,7 @@ def _load_chunk(
     sheet_result: SheetResult,
     redactions: list[int],
     unmapped: dict[str, dict[str, int]],
+    content: list[int],
     precleaned: bool = False,
 ) -> None:
     """Group, look up, clean and write one staged chunk (rows that cannot be loaded go
@@ -234,6 +255,9 @@ def _load_chunk(
         n, reds = int(row[nkeys + nvalues]), row[nkeys + nvalues + 1 :]
         if all(flags):  # the grand total
             total = n
+            *reds, row_hash = reds
+            content[0] += n
+            content[1] = (content[1] + int(row_hash or 0)) % (1 << 64)
             for i, r in enumerate(reds):
                 redactions[i] += int(r or 0)
             continue
@@ -296,7 +320,11 @@ def _stages(
     (``staged``), staged now, or the reader's Arrow batches registered chunk by chunk."""
     if part.text_scan is not None:
         if staged is None:
-            staged = stage_part(con, part, prefix)
+            cur = con.cursor()
+            try:
+                staged = stage_part(cur, part, prefix)
+            finally:
+                cur.close()
         yield staged.relation, staged.rejects, staged.precleaned
         return
     for i, table in enumerate(stage.arrow_chunks(part, path)):
@@ -310,16 +338,13 @@ def _stages(
         del table
 
 
-def stage_part(con: duckdb.DuckDBPyConnection, part: Part, prefix: str) -> Staged:
-    """Stage a part's text scan on a cursor of ``con`` (safe on another thread)."""
+def stage_part(cur: duckdb.DuckDBPyConnection, part: Part, prefix: str) -> Staged:
+    """Stage a part's text scan on ``cur``: a cursor of the store's connection in
+    auto-commit mode, used by one thread only."""
     assert part.text_scan is not None
-    cur = con.cursor()
-    try:
-        stage.attach(cur)
-        install_normalize(cur)
-        return stage.stage_text(cur, part.text_scan, prefix)
-    finally:
-        cur.close()
+    stage.attach(cur)
+    install_normalize(cur)
+    return stage.stage_text(cur, part.text_scan, prefix)
 
 
 def _load_part(
@@ -337,6 +362,15 @@ def _load_part(
     result = SheetResult(
         release_id=release_id, sheet=part.sheet, dataset=part.dataset, format=part.format
     )
+    if len(part.columns) > MAX_COLUMNS:
+        # unmapped headers become raw_* columns of the canonical table: a file this
+        # wide would widen it for good (and cost memory per column), so it is refused
+        raise FormatError(
+            path,
+            f"{len(part.columns):,} columns; icetally reads at most {MAX_COLUMNS:,} "
+            "(no release format has more): split the file or keep the columns you need",
+            sheet=part.sheet,
+        )
     view = "_clean_rows"
     plan = _plan(
         part,
@@ -350,6 +384,7 @@ def _load_part(
         con.execute(f'ALTER TABLE "{part.dataset}" ADD COLUMN IF NOT EXISTS "{col}" VARCHAR')
     redactions = [0] * plan.width
     unmapped: dict[str, dict[str, int]] = {}
+    content = [0, 0]  # rows, sum of row hashes (mod 2**64): order-free
     bad_rows: list[Reject] = []
     raw_cols = ", ".join([*(f"c{i}" for i in range(plan.width)), "source_row"])
     for relation, rejects, precleaned in _stages(
@@ -366,6 +401,7 @@ def _load_part(
                 sheet_result=result,
                 redactions=redactions,
                 unmapped=unmapped,
+                content=content,
                 precleaned=precleaned,
             )
         finally:
@@ -391,6 +427,8 @@ def _load_part(
         result.rows_read += len(bad_rows)
         result.rows_quarantined += len(bad_rows)
     result.redactions = {h: n for h, n in zip(part.columns, redactions, strict=True) if n}
+    result.fingerprint = _fingerprint(part, content, bad_rows)
+    _refuse_known_content(con, result, path, sha)
     result.unmapped = {
         name: dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:200])
         for name, found in unmapped.items()
@@ -400,8 +438,19 @@ def _load_part(
         [release_id],
     ).fetchall()[0]
     metadata = {k: v for k, v in part.metadata.items() if k != "bad_rows"}
+    coverage = (part.coverage_start, part.coverage_end)
+    if result.rows_read == 0:
+        # a release with no rows covers nothing, whatever its title states: a count in
+        # the stated span is then unverifiable, never "0 recorded"
+        if any(coverage):
+            metadata["stated_coverage"] = [str(d) if d else None for d in coverage]
+        coverage = (None, None)
     con.execute(
-        "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO releases (release_id, sha256, path, file_name, sheet, format, dataset, "
+        "rows_read, rows_loaded, rows_quarantined, coverage_start, coverage_end, "
+        "min_event_date, max_event_date, title, metadata, redactions, unmapped, ingested_at, "
+        "icetally_version, content_fingerprint) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             release_id,
             sha,
@@ -413,8 +462,8 @@ def _load_part(
             result.rows_read,
             result.rows_loaded,
             result.rows_quarantined,
-            part.coverage_start,
-            part.coverage_end,
+            coverage[0],
+            coverage[1],
             stats[0],
             stats[1],
             metadata.get("title"),
@@ -423,9 +472,43 @@ def _load_part(
             json.dumps(result.unmapped),
             datetime.now().replace(microsecond=0),
             __version__,
+            result.fingerprint,
         ],
     )
     return result
+
+
+class KnownContent(Exception):
+    """A part holds rows already in the store under other bytes (a gunzipped or
+    re-compressed copy): the file is skipped, never counted twice."""
+
+
+def _fingerprint(part: Part, content: list[int], bad_rows: list[Reject]) -> str:
+    """The parsed rows' identity, independent of the file's bytes and compression:
+    dataset, headers, row count and an order-free sum of row hashes (cell text and
+    line), plus the refused records' lines and text."""
+    refused = hashlib.sha256(
+        json.dumps([(r.line, r.text) for r in sorted(bad_rows, key=lambda r: r.line or 0)]).encode()
+    ).hexdigest()[:16]
+    head = hashlib.sha256(json.dumps([part.dataset, part.columns]).encode()).hexdigest()[:16]
+    return f"{head}:{content[0]}:{content[1]:016x}:{refused}"
+
+
+def _refuse_known_content(
+    con: duckdb.DuckDBPyConnection, result: SheetResult, path: Path, sha: str
+) -> None:
+    same = con.execute(
+        "SELECT file_name, sheet, release_id FROM releases "
+        "WHERE content_fingerprint = ? AND sha256 <> ? LIMIT 1",
+        [result.fingerprint, sha],
+    ).fetchall()
+    if same and result.rows_read:
+        name, sheet, rid = same[0]
+        where = name + (f", sheet {sheet!r}" if sheet else "")
+        raise KnownContent(
+            f"{path}: the same rows as {where} (release {rid}) are already in the store, "
+            "in other bytes (e.g. a gunzipped or re-compressed copy); not loaded again"
+        )
 
 
 @dataclass
@@ -441,7 +524,7 @@ class _Prepared:
 
 
 def _prepare(
-    con: duckdb.DuckDBPyConnection,
+    cur: duckdb.DuckDBPyConnection,
     path: Path,
     prefix: str,
     *,
@@ -449,8 +532,32 @@ def _prepare(
     mapping: dict[str, str] | None,
 ) -> _Prepared:
     """Everything about one file that needs no write: safe on a worker thread (its
-    SQL runs on a cursor of its own), so the next file is read while one is written."""
+    SQL runs on ``cur``, a cursor of its own, closed here), so the next file is read
+    while one is written."""
+    try:
+        return _prepare_on(cur, path, prefix, dataset=dataset, mapping=mapping)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            cur.close()
+
+
+def _prepare_on(
+    cur: duckdb.DuckDBPyConnection,
+    path: Path,
+    prefix: str,
+    *,
+    dataset: str | None,
+    mapping: dict[str, str] | None,
+) -> _Prepared:
     prep = _Prepared(path=path, prefix=prefix)
+    if path.is_dir():
+        prep.error = FormatError(
+            path,
+            "a folder with no release files in it (looked for "
+            + ", ".join(f"*{s}" for s in DATA_SUFFIXES)
+            + "); give the files or the folder that holds them",
+        )
+        return prep
     try:
         prep.sha = file_sha256(path)
     except OSError as exc:
@@ -460,7 +567,7 @@ def _prepare(
         prep.parts = list(sources.read(path, dataset=dataset, mapping=mapping))
         for i, part in enumerate(prep.parts):
             if part.text_scan is not None:
-                prep.staged[i] = stage_part(con, part, f"{prefix}_{i}")
+                prep.staged[i] = stage_part(cur, part, f"{prefix}_{i}")
     except Exception as exc:  # noqa: BLE001 - reported for this file, in the main thread
         prep.error = exc
     return prep
@@ -484,7 +591,7 @@ def ingest_file(
     prepared: _Prepared | None = None,
 ) -> FileResult:
     path = Path(path)
-    prep = prepared or _prepare(con, path, "p", dataset=dataset, mapping=mapping)
+    prep = prepared or _prepare(con.cursor(), path, "p", dataset=dataset, mapping=mapping)
     result = FileResult(path=str(path), status="failed")
     try:
         return _ingest_prepared(con, prep, result, immigration_pattern, progress)
@@ -547,8 +654,20 @@ def _ingest_prepared(
         if not result.sheets:
             raise FormatError(path, "no table of records found in the file")
         con.execute("COMMIT")
+    except KnownContent as exc:
+        _rollback(con)
+        result.status, result.note, result.sheets = "skipped", str(exc), []
+        return result
     except BaseException as exc:
         _rollback(con)
+        if isinstance(exc, duckdb.IOException | duckdb.FatalException):
+            first = str(exc).strip().splitlines()[0]
+            result.error = (
+                f"{path}: not loaded, the store is unchanged: cannot write the store: {first}"
+                " — free disk space (or fix the file system) and run again"
+            )
+            result.sheets = []
+            return result
         if isinstance(exc, FormatError | ValueError | duckdb.Error | OSError):
             result.error = str(exc)
             result.sheets = []
@@ -561,6 +680,14 @@ def _ingest_prepared(
     result.rows_loaded = sum(s.rows_loaded for s in result.sheets)
     result.rows_quarantined = sum(s.rows_quarantined for s in result.sheets)
     return result
+
+
+def _usable(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.execute("SELECT 1").fetchall()
+        return True
+    except duckdb.Error:
+        return False
 
 
 def ingest(
@@ -582,14 +709,15 @@ def ingest(
     try:
         pattern = install_reference(con)
         stage.attach(con)
-        results = []
+        results: list[FileResult] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="icetally-read") as pool:
 
             def submit(i: int) -> Future[_Prepared] | None:
                 if i >= len(files):
                     return None
+                # the cursor is made here: a connection is not shared across threads
                 return pool.submit(
-                    _prepare, con, files[i], f"f{i}", dataset=dataset, mapping=mapping
+                    _prepare, con.cursor(), files[i], f"f{i}", dataset=dataset, mapping=mapping
                 )
 
             ahead = submit(0)
@@ -611,7 +739,19 @@ def ingest(
                 if progress:
                     progress("done", result=r)
                 results.append(r)
-        con.execute("CHECKPOINT")
+                if r.status == "failed" and not _usable(con):
+                    # a fatal write error (disk full) invalidates the connection: open
+                    # the store again so the later files are still tried
+                    if ahead is not None:
+                        ahead.result()
+                    with contextlib.suppress(duckdb.Error):
+                        con.close()
+                    con = connect(db)
+                    pattern = install_reference(con)
+                    stage.attach(con)
+                    ahead = submit(i + 1)
+        with contextlib.suppress(duckdb.Error):
+            con.execute("CHECKPOINT")  # a full disk may refuse it: the commits stand
         return results
     finally:
         con.close()
