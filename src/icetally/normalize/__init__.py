@@ -30,7 +30,10 @@ from icetally.normalize.codes import CodeKey
 from icetally.normalize.rules import (
     ADMINISTRATIONS,
     DATE_FORMATS,
+    EVENT_DATE_AHEAD_DAYS,
+    EVENT_DATE_FIRST,
     NULL_TOKENS,
+    OUT_OF_RANGE_FLAG,
     REDACTION_PATTERN,
     WHITESPACE,
 )
@@ -167,6 +170,9 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
             coalesce(TRY_CAST(x AS TIMESTAMP), try_strptime(x, {formats}));
         CREATE OR REPLACE TEMP MACRO it_key(x) AS
             trim(regexp_replace(upper(strip_accents(x)), '\\s+', ' ', 'g'));
+        CREATE OR REPLACE TEMP MACRO it_event_out_of_range(d) AS
+            d IS NOT NULL AND (d < DATE {_lit(EVENT_DATE_FIRST)}
+                               OR d > current_date + INTERVAL {EVENT_DATE_AHEAD_DAYS} DAY);
         CREATE OR REPLACE TEMP MACRO it_flag_date(d) AS
             d IS NOT NULL AND (year(d) < 1900 OR d > current_date + INTERVAL 366 DAY);
         """
@@ -301,6 +307,9 @@ def select_sql(
         if not is_cbp
         else "CAST(NULL AS VARCHAR)",
         f"CASE WHEN it_flag_date({event_date}) THEN 'event_date:absurd_year' END",
+        f"CASE WHEN it_event_out_of_range({event_date}) THEN {_lit(OUT_OF_RANGE_FLAG)} END"
+        if not is_cbp
+        else "CAST(NULL AS VARCHAR)",
     ]
     cols: dict[str, str] = {}
     for name in DATE_FIELDS:

@@ -42,3 +42,11 @@ ADMINISTRATIONS: tuple[tuple[str, str], ...] = (
     ("biden", "2021-01-20"),
     ("trump2", "2025-01-20"),
 )
+
+# The plausible span of an event date (documented in docs/safety.md): ICE was formed in
+# 2003 and no release holds enforcement events before 2000; an event dated after the
+# day of ingest plus a year is a typo or a placeholder (9999-12-31). Rows outside it are
+# kept, flagged 'event_date:out_of_range', and left out of daily series and surges.
+EVENT_DATE_FIRST = "2000-01-01"
+EVENT_DATE_AHEAD_DAYS = 366
+OUT_OF_RANGE_FLAG = "event_date:out_of_range"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -67,6 +68,12 @@ def table_ddl(dataset: str) -> str:
     return f'CREATE TABLE IF NOT EXISTS "{dataset}" (\n    {cols}\n)'
 
 
+def quiet(con: duckdb.DuckDBPyConnection) -> None:
+    """No progress bar: DuckDB draws one on stdout for long statements, which would
+    corrupt --json output (a per-connection setting: cursors need it too)."""
+    con.execute("SET enable_progress_bar = false")
+
+
 class StoreError(OSError):
     """The store cannot be opened or written: one line naming it and what to do."""
 
@@ -77,8 +84,10 @@ def store_problem(path: Path, exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     low = text.lower()
     if "lock" in low:
+        pid = re.search(r"PID (\d+)", text)
+        holder = f" (PID {pid.group(1)})" if pid else ""
         return (
-            f"{path}: the store is in use by another process ({text}); "
+            f"{path}: the store is in use by another process{holder}; "
             "wait for it to finish or use another --db"
         )
     if "not a valid duckdb" in low or "database file" in low and "not" in low:
@@ -102,12 +111,15 @@ def connect(
                 f"no store at {path}: run `icetally ingest FILES --db {path}` first"
             )
         try:
-            return duckdb.connect(str(path), read_only=True)
+            con = duckdb.connect(str(path), read_only=True)
+            quiet(con)
+            return con
         except duckdb.Error as exc:
             raise StoreError(store_problem(path, exc)) from exc
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path))
+        quiet(con)
     except (duckdb.Error, OSError) as exc:
         raise StoreError(store_problem(path, exc)) from exc
     try:

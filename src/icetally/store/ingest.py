@@ -29,10 +29,11 @@ from icetally.normalize import (
 )
 from icetally.normalize import install as install_normalize
 from icetally.normalize.codes import CodeKey, code_keys, date_key
+from icetally.normalize.rules import OUT_OF_RANGE_FLAG
 from icetally.schema import raw_column_name, snake
 from icetally.sources.base import MAX_COLUMNS, FormatError, Part
 from icetally.store import stage
-from icetally.store.db import connect, file_sha256, install_reference
+from icetally.store.db import connect, file_sha256, install_reference, quiet
 from icetally.store.stage import Reject, Staged
 
 DATA_SUFFIXES = (".csv", ".gz", ".xlsx", ".xlsm", ".parquet", ".tsv", ".psv", ".txt")
@@ -342,9 +343,23 @@ def stage_part(cur: duckdb.DuckDBPyConnection, part: Part, prefix: str) -> Stage
     """Stage a part's text scan on ``cur``: a cursor of the store's connection in
     auto-commit mode, used by one thread only."""
     assert part.text_scan is not None
+    quiet(cur)
     stage.attach(cur)
     install_normalize(cur)
     return stage.stage_text(cur, part.text_scan, prefix)
+
+
+def _check_width(part: Part, path: Path) -> None:
+    """Unmapped headers become raw_* columns of the canonical table: a file wider than
+    any release would widen it for good (and cost memory per column): refused before
+    a row is read."""
+    if len(part.columns) > MAX_COLUMNS:
+        raise FormatError(
+            path,
+            f"{len(part.columns):,} columns; icetally reads at most {MAX_COLUMNS:,} "
+            "(no release format has more): split the file or keep the columns you need",
+            sheet=part.sheet,
+        )
 
 
 def _load_part(
@@ -362,15 +377,7 @@ def _load_part(
     result = SheetResult(
         release_id=release_id, sheet=part.sheet, dataset=part.dataset, format=part.format
     )
-    if len(part.columns) > MAX_COLUMNS:
-        # unmapped headers become raw_* columns of the canonical table: a file this
-        # wide would widen it for good (and cost memory per column), so it is refused
-        raise FormatError(
-            path,
-            f"{len(part.columns):,} columns; icetally reads at most {MAX_COLUMNS:,} "
-            "(no release format has more): split the file or keep the columns you need",
-            sheet=part.sheet,
-        )
+    _check_width(part, path)
     view = "_clean_rows"
     plan = _plan(
         part,
@@ -434,8 +441,11 @@ def _load_part(
         for name, found in unmapped.items()
     }
     stats = con.execute(
-        f'SELECT min(event_date), max(event_date) FROM "{part.dataset}" WHERE release_id = ?',
-        [release_id],
+        # over plausible dates only: one row dated 9999-12-31 must not stretch the
+        # release's span (coverage, series, surges read it)
+        f'SELECT min(event_date), max(event_date) FROM "{part.dataset}" WHERE release_id = ? '
+        "AND (date_flag IS NULL OR NOT contains(date_flag, ?))",
+        [release_id, OUT_OF_RANGE_FLAG],
     ).fetchall()[0]
     metadata = {k: v for k, v in part.metadata.items() if k != "bad_rows"}
     coverage = (part.coverage_start, part.coverage_end)
@@ -565,6 +575,8 @@ def _prepare_on(
         return prep
     try:
         prep.parts = list(sources.read(path, dataset=dataset, mapping=mapping))
+        for part in prep.parts:
+            _check_width(part, path)
         for i, part in enumerate(prep.parts):
             if part.text_scan is not None:
                 prep.staged[i] = stage_part(cur, part, f"{prefix}_{i}")

@@ -195,12 +195,13 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
             if cut is not None:
                 keep = (cut[0] - first_record) - len(bad)
             # good row k is record first_record + k + (refused records before it)
-            thresholds = [int(b[0]) - first_record - i for i, b in enumerate(bad)]
+            # refused records in a row share a threshold: the last count wins
+            thresholds = {int(b[0]) - first_record - i: i + 1 for i, b in enumerate(bad)}
             view = f'{STAGE_DB}."{prefix}_v{seg}"'
             cols = ", ".join(f"s.c{i}, s.x{i}, s.r{i}" for i in range(scan.width))
             base = line0 - 1 + first_record
             if thresholds:
-                values = ", ".join(f"({t}, {i + 1})" for i, t in enumerate(thresholds))
+                values = ", ".join(f"({t}, {j})" for t, j in thresholds.items())
                 cur.execute(
                     f'CREATE TABLE {STAGE_DB}."{prefix}_t{seg}" AS '
                     f"SELECT * FROM (VALUES {values}) t(t, j)"
