@@ -492,3 +492,26 @@ def test_rlimit_helper_is_enforced() -> None:
     proc = _limited("x = bytearray(3 << 30)", limit_bytes=1 << 30)
     assert proc.returncode != 0 and "MemoryError" in proc.stderr
     assert resource.RLIMIT_AS is not None
+
+
+# -- row 15: 500 overlapping releases are summarized, not listed pairwise ------------
+
+
+def test_row15_overlaps_summarized() -> None:
+    import time
+    from datetime import date, timedelta
+
+    from icetally.query.count import OVERLAP_LISTED, overlap_warnings
+
+    start = date(2019, 1, 1)
+    spans = {
+        f"r{i:03d}": (start + timedelta(days=i % 7), start + timedelta(days=30)) for i in range(500)
+    }
+    t0 = time.perf_counter()
+    out = overlap_warnings(spans)
+    assert time.perf_counter() - t0 < 5  # 125,250 pairs counted, not formatted
+    assert len(out) == OVERLAP_LISTED + 1
+    assert "124,740 more overlapping pairs" in out[-1] and "500 releases" in out[-1]
+    # two releases that do not overlap give no warning; two that do give one line
+    assert overlap_warnings({"a": (start, start), "b": (start + timedelta(days=2),) * 2}) == []
+    assert len(overlap_warnings({"a": (start, start + timedelta(days=3)), "b": (start,) * 2})) == 1

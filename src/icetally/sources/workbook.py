@@ -862,6 +862,13 @@ def _calamine_batches(
         except ValueError as exc:
             raise FormatError(path, str(exc), sheet=ds.head.name) from exc
         data_start = (ds.head.header_row or 0) - first_row + 1
+        if data_start < 0:
+            raise FormatError(
+                path,
+                f"calamine starts the sheet at row {first_row}, below its header row "
+                f"{ds.head.header_row}: the sheet's cells and its row numbers disagree",
+                sheet=ds.head.name,
+            )
         total = rb.num_rows
         sources = [c - first_col for c in ds.col_index]
         sources_ok = [s if 0 <= s < rb.num_columns else None for s in sources]

@@ -639,8 +639,12 @@ def _ingest_prepared(
     if prep.error is not None:
         if isinstance(prep.error, FormatError | ValueError | duckdb.Error | OSError):
             result.error = str(prep.error)
-            return result
-        raise prep.error
+        else:
+            result.error = (
+                f"{path}: not loaded: the file could not be read "
+                f"({type(prep.error).__name__}: {str(prep.error)[:200]}); please report this file"
+            )
+        return result
     con.execute("BEGIN TRANSACTION")
     try:
         for i, part in enumerate(prep.parts):
@@ -682,6 +686,15 @@ def _ingest_prepared(
             return result
         if isinstance(exc, FormatError | ValueError | duckdb.Error | OSError):
             result.error = str(exc)
+            result.sheets = []
+            return result
+        if isinstance(exc, Exception):
+            # a reader's own defect on a malformed file: the file fails with one line,
+            # the store is unchanged, the other files still load
+            result.error = (
+                f"{path}: not loaded, the store is unchanged: the file could not be read "
+                f"({type(exc).__name__}: {str(exc)[:200]}); please report this file"
+            )
             result.sheets = []
             return result
         raise
