@@ -10,9 +10,16 @@ from typing import Any
 import ibis
 
 from icetally.analysis.surges import DEFAULT_THRESHOLD, Surge, detect_surges
+from icetally.normalize.rules import EVENT_DATE_FIRST
 from icetally.query.backend import connect, table
 from icetally.query.filters import QueryError, Slice
-from icetally.query.series import coverage, daily_expr, daily_series, metric_slice
+from icetally.query.series import (
+    coverage,
+    daily_expr,
+    daily_series,
+    metric_slice,
+    out_of_range_count,
+)
 
 # Weekend at-large baselines can be near zero, where a handful of arrests is already
 # "significant"; an operation worth reporting stands at least this many records above
@@ -71,8 +78,15 @@ def surges(
         raise QueryError("--threshold is a p-value per AOR-year, between 0 and 1")
     con = con or connect(db, backend)
     daily = daily_series(con, slc)
+    skipped = out_of_range_count(con, slc)
     cov = coverage(con, dataset)
     notes: list[str] = []
+    if skipped:
+        notes.append(
+            f"{skipped:,} {dataset} records dated outside the plausible span (from "
+            f"{EVENT_DATE_FIRST} to a year after ingest) are left out of the series: "
+            "see date_flag 'event_date:out_of_range'"
+        )
     if daily.empty or cov.start is None:
         notes.append(f"no {dataset} records with a date and an AOR in this slice")
         found: list[Surge] = []
