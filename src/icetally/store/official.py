@@ -123,7 +123,11 @@ def load(
     }
     n = wb.figures.num_rows
     con.execute(
-        "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO releases (release_id, sha256, path, file_name, sheet, format, dataset,"
+        " rows_read, rows_loaded, rows_quarantined, coverage_start, coverage_end,"
+        " min_event_date, max_event_date, title, metadata, redactions, unmapped,"
+        " ingested_at, icetally_version)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             release_id,
             sha,
