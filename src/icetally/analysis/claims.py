@@ -42,10 +42,11 @@ import yaml
 
 from icetally import reference
 from icetally.analysis.baseline import Baseline, BaselineError, reference_span, window_baseline
-from icetally.query.backend import connect, table
+from icetally.query.backend import table
 from icetally.query.count import count as count_query
 from icetally.query.filters import QueryError, Slice
 from icetally.schema import DATASETS
+from icetally.store.handle import Store
 from icetally.vocabulary import CRIMINALITY, FILTERS, METHOD_CLASSES, filter_names, label_of
 
 __all__ = [
@@ -56,6 +57,8 @@ __all__ = [
     "Claim",
     "ClaimsError",
     "CheckReport",
+    "NoClaimsFound",
+    "TooManyClaims",
     "load_claims",
     "parse_claims",
     "check",
@@ -495,12 +498,12 @@ def _to_date(v: Any) -> date | None:
     return date.fromisoformat(str(v)[:10])
 
 
-def dataset_coverage(con: Any, dataset: str, releases: Sequence[str] = ()) -> _Coverage:
+def dataset_coverage(store: Store, dataset: str, releases: Sequence[str] = ()) -> _Coverage:
     """Days the dataset's releases cover: each release's stated coverage (its title's
     dates) or, without one, its first to last event date; touching spans merged."""
     spans: list[tuple[date, date]] = []
     try:
-        rel = con.table("releases")
+        rel = store.table("releases")
         expr = rel.filter(rel.dataset == dataset)
         if releases:
             expr = expr.filter(rel.release_id.isin(list(releases)))
@@ -515,7 +518,7 @@ def dataset_coverage(con: Any, dataset: str, releases: Sequence[str] = ()) -> _C
             if lo and hi:
                 spans.append((lo, hi))
     except Exception:  # noqa: BLE001 - a backend without the manifest: use the rows
-        t = table(con, dataset)
+        t = table(store, dataset)
         f = t.filter(t.release_id.isin(list(releases))) if releases else t
         rows = (
             f.group_by("release_id")
@@ -534,19 +537,19 @@ def dataset_coverage(con: Any, dataset: str, releases: Sequence[str] = ()) -> _C
     return _Coverage(merged)
 
 
-def _present_fields(con: Any, slc: Slice, columns: Iterable[str]) -> dict[str, int]:
+def _present_fields(store: Store, slc: Slice, columns: Iterable[str]) -> dict[str, int]:
     """Non-null count of each column in the slice (0 = absent from these releases)."""
     cols = sorted(set(columns))
     if not cols:
         return {}
-    t = table(con, slc.dataset)
+    t = table(store, slc.dataset)
     f = slc.apply(t)
     row = f.aggregate(**{c: f[c].notnull().sum() for c in cols}).to_pyarrow().to_pylist()[0]
     return {c: int(row[c] or 0) for c in cols}
 
 
-def _daily(con: Any, slc: Slice) -> dict[date, int]:
-    t = table(con, slc.dataset)
+def _daily(store: Store, slc: Slice) -> dict[date, int]:
+    t = table(store, slc.dataset)
     f = slc.apply(t)
     rows = f.group_by(d=f.event_date).aggregate(n=f.n.sum()).to_pyarrow().to_pylist()
     return {_to_date(r["d"]): int(r["n"] or 0) for r in rows if r["d"] is not None}  # type: ignore[misc]
@@ -730,7 +733,7 @@ def _coverage_reason(claim: Claim, cov: _Coverage) -> str | None:
     )
 
 
-def _field_reasons(claim: Claim, con: Any, cov_ok: bool) -> list[str]:
+def _field_reasons(claim: Claim, store: Store, cov_ok: bool) -> list[str]:
     """Needed fields that are absent (all NULL) where the claim looks."""
     needed = {FILTER_COLUMNS[k] for k in claim.filters if k in FILTER_COLUMNS}
     num = claim.numerator
@@ -747,7 +750,7 @@ def _field_reasons(claim: Claim, con: Any, cov_ok: bool) -> list[str]:
         date_to=claim.date_to if cov_ok else None,
         release=claim.filters.get("release"),
     )
-    present = _present_fields(con, where, needed)
+    present = _present_fields(store, where, needed)
     scope = "these records" if cov_ok else f"any {DATASET_NOUNS[claim.dataset]} release"
     out = [
         f"the {label_of(c)} field is absent from {scope} (no values to test)"
@@ -757,7 +760,7 @@ def _field_reasons(claim: Claim, con: Any, cov_ok: bool) -> list[str]:
     if num.get("exclude_immigration_only") and present.get("criminality"):
         # The flag is NULL for everyone not convicted, so "absent" means: convictions
         # exist but none carries a most-serious-conviction charge to classify.
-        t = table(con, claim.dataset)
+        t = table(store, claim.dataset)
         f = where.apply(t)
         conv = f.criminality == "convicted"
         row = (
@@ -779,21 +782,21 @@ def _field_reasons(claim: Claim, con: Any, cov_ok: bool) -> list[str]:
 def check_claims(
     claims: Sequence[Claim],
     *,
-    con: Any,
+    store: Store,
     baseline: BaselineFn = window_baseline,
 ) -> CheckReport:
-    """Check parsed claims against an open Ibis connection over the store."""
+    """Check parsed claims against an open store."""
     cov_cache: dict[tuple[str, tuple[str, ...]], _Coverage] = {}
     results = []
     for claim in claims:
         key = (claim.dataset, tuple(claim.filters.get("release", [])))
         if key not in cov_cache:
-            cov_cache[key] = dataset_coverage(con, claim.dataset, key[1])
-        results.append(_check_one(claim, con, cov_cache[key], baseline))
+            cov_cache[key] = dataset_coverage(store, claim.dataset, key[1])
+        results.append(_check_one(claim, store, cov_cache[key], baseline))
     return CheckReport(results)
 
 
-def _check_one(claim: Claim, con: Any, cov: _Coverage, baseline: BaselineFn) -> dict[str, Any]:
+def _check_one(claim: Claim, store: Store, cov: _Coverage, baseline: BaselineFn) -> dict[str, Any]:
     res = _base_result(claim)
     res["coverage"] = [{"from": a.isoformat(), "to": b.isoformat()} for a, b in cov.spans]
     reasons: list[str] = []
@@ -823,22 +826,22 @@ def _check_one(claim: Claim, con: Any, cov: _Coverage, baseline: BaselineFn) -> 
             reasons.append(cov_reason)
         cov_ok = cov_reason is None
     if cov.spans:
-        reasons += _field_reasons(claim, con, cov_ok)
+        reasons += _field_reasons(claim, store, cov_ok)
     if reasons or claim.date_from is None:
         _unverifiable(res, reasons)
         return res
     if claim.measure == "share":
-        _check_share(claim, con, res)
+        _check_share(claim, store, res)
     else:
-        _check_number(claim, con, cov, baseline, res)
+        _check_number(claim, store, cov, baseline, res)
     return res
 
 
 def _check_number(
-    claim: Claim, con: Any, cov: _Coverage, baseline: BaselineFn, res: dict[str, Any]
+    claim: Claim, store: Store, cov: _Coverage, baseline: BaselineFn, res: dict[str, Any]
 ) -> None:
     assert claim.date_from and claim.date_to
-    cq = count_query(claim.dataset, con=con, **_filter_kwargs(claim))
+    cq = count_query(claim.dataset, store=store, **_filter_kwargs(claim))
     res["query"] = cq.query
     if cq.warnings:
         res["warnings"] = cq.warnings
@@ -886,7 +889,7 @@ def _check_number(
         daily: dict[date, int] = {}
         base_error = "window too long for a weekly baseline"
     else:
-        daily = _daily(con, _slice(claim, max(lo, span[0]), min(hi, span[1])))
+        daily = _daily(store, _slice(claim, max(lo, span[0]), min(hi, span[1])))
     if base_error:
         pass
     elif sum(daily.values()) == 0:
@@ -1047,10 +1050,10 @@ def _numerator_pred(f: Any, num: Mapping[str, Any]) -> tuple[Any, Any]:
     return inside, unk
 
 
-def _check_share(claim: Claim, con: Any, res: dict[str, Any]) -> None:
+def _check_share(claim: Claim, store: Store, res: dict[str, Any]) -> None:
     num = claim.numerator
     slc = _slice(claim)
-    t = table(con, claim.dataset)
+    t = table(store, claim.dataset)
     f = slc.apply(t)
     inside, unk = _numerator_pred(f, num)
     expr = f.aggregate(
@@ -1067,7 +1070,7 @@ def _check_share(claim: Claim, con: Any, res: dict[str, Any]) -> None:
         by.append("immigration_only_conviction")
     if num.get("citizenship"):
         by.append("country_iso3")
-    cq = count_query(claim.dataset, con=con, by=by, **_filter_kwargs(claim))
+    cq = count_query(claim.dataset, store=store, by=by, **_filter_kwargs(claim))
     res["query"] = {**cq.query, "numerator": dict(num), "share_sql": str(ibis.to_sql(expr))}
     if cq.warnings:
         res["warnings"] = cq.warnings
@@ -1141,31 +1144,58 @@ def _check_share(claim: Claim, con: Any, res: dict[str, Any]) -> None:
     res["explanation"] = f"{opening}; {detail}, so it is {verdict}."
 
 
+class NoClaimsFound(ClaimsError):
+    """A text holds no checkable claim; ``extraction`` says what was skipped."""
+
+    def __init__(self, message: str, extraction: Any) -> None:
+        super().__init__(message)
+        self.extraction = extraction
+
+
+class TooManyClaims(ClaimsError):
+    """More claims than the caller allows in one check (the web server's limit)."""
+
+    def __init__(self, n: int, limit: int) -> None:
+        super().__init__(f"{n} claims; at most {limit} are checked in one request")
+        self.n = n
+        self.limit = limit
+
+
 def check(
     claims: str | os.PathLike[str] | Sequence[Mapping[str, Any]] | Mapping[str, Any],
     *,
+    store: Store | str | os.PathLike[str] | None = None,
     db: str | os.PathLike[str] | None = None,
     backend: str | None = None,
     con: Any = None,
     tolerance: float | None = None,
     baseline: BaselineFn = window_baseline,
+    max_claims: int | None = None,
 ) -> CheckReport:
-    """Check claims (a YAML path, a parsed document, or a list of claim dicts).
+    """Check claims (a YAML path, a parsed document, or a list of claim dicts) against
+    the store (a Store or a path; ``db`` is the same, by its older name).
 
     ``tolerance`` overrides the default for claims that do not set their own.
-    ``baseline`` is any function with ``window_baseline``'s signature.
+    ``baseline`` is any function with ``window_baseline``'s signature. ``max_claims``
+    refuses (TooManyClaims) a document with more claims, before any query.
     """
     is_path = isinstance(claims, str | os.PathLike)
+    if max_claims is not None and not is_path:
+        items = claims.get("claims") if isinstance(claims, Mapping) else claims
+        if isinstance(items, list) and len(items) > max_claims:
+            raise TooManyClaims(len(items), max_claims)
     parsed = load_claims(claims) if is_path else parse_claims(claims)  # type: ignore[arg-type]
+    if max_claims is not None and len(parsed) > max_claims:
+        raise TooManyClaims(len(parsed), max_claims)
     if tolerance is not None:
         if not 0 <= tolerance < 1:
             raise ClaimsError(f"tolerance must be from 0 to 1, got {tolerance!r}")
         for c in parsed:
             if c.tolerance is None:
                 c.tolerance = tolerance
-    con = con or connect(db, backend)
-    report = check_claims(parsed, con=con, baseline=baseline)
-    backend_name = backend or "duckdb"
+    with Store.borrow(store, db=db, backend=backend, con=con) as s:
+        report = check_claims(parsed, store=s, baseline=baseline)
+        backend_name = s.backend_name
     for r in report.results:
         if r.get("query"):
             r["query"]["backend"] = backend_name
@@ -1177,24 +1207,39 @@ def check_text(
     *,
     published: str | date | None = None,
     source: str | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     db: str | os.PathLike[str] | None = None,
     backend: str | None = None,
     con: Any = None,
     tolerance: float | None = None,
     baseline: BaselineFn = window_baseline,
+    max_claims: int | None = None,
+    write_claims: str | os.PathLike[str] | None = None,
 ) -> tuple[Any, CheckReport]:
     """Extract claims from a press text and check them: ``(extraction, report)``.
 
-    ``extraction`` is an ``icetally.analysis.extract.Extraction``; write it with
-    ``claims_yaml(extraction)`` for a person to edit. Raises ``ClaimsError`` when the
-    text holds no checkable claim.
+    The one "extract, then check" of icetally (the CLI's ``check --text`` and the web's
+    ``POST /api/check?text=1`` call it). ``extraction`` is an
+    ``icetally.analysis.extract.Extraction``; ``write_claims`` writes it as the editable
+    claims YAML before the check. Raises ``NoClaimsFound`` when the text holds no
+    checkable claim, ``TooManyClaims`` past ``max_claims``.
     """
-    from icetally.analysis.extract import extract_claims
+    from icetally.analysis.extract import claims_yaml, extract_claims
 
     ex = extract_claims(text, published=published, source=source)
     if not ex.claims:
-        raise ClaimsError(f"{source or '<text>'}: no checkable claims found in the text")
+        raise NoClaimsFound(f"{source or '<text>'}: no checkable claims found in the text", ex)
+    if max_claims is not None and len(ex.claims) > max_claims:
+        raise TooManyClaims(len(ex.claims), max_claims)
+    if write_claims is not None:
+        Path(write_claims).write_text(claims_yaml(ex), encoding="utf-8")
     report = check(
-        ex.document(), db=db, backend=backend, con=con, tolerance=tolerance, baseline=baseline
+        ex.document(),
+        store=store,
+        db=db,
+        backend=backend,
+        con=con,
+        tolerance=tolerance,
+        baseline=baseline,
     )
     return ex, report

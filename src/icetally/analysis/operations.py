@@ -9,10 +9,10 @@ from typing import Any
 
 import ibis
 
-from icetally.analysis.surges import DEFAULT_THRESHOLD, Surge, detect_surges
-from icetally.query.backend import connect, table
+from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD, Surge, detect_surges
 from icetally.query.filters import QueryError, Slice
-from icetally.query.series import coverage, daily_expr, daily_series, metric_slice
+from icetally.query.series import daily_expr, daily_series, metric_slice
+from icetally.store.handle import Store
 
 # Weekend at-large baselines can be near zero, where a handful of arrests is already
 # "significant"; an operation worth reporting stands at least this many records above
@@ -42,6 +42,7 @@ def surges(
     dataset: str = "arrests",
     *,
     metric: str = "all",
+    store: Store | str | os.PathLike[str] | None = None,
     db: str | os.PathLike[str] | None = None,
     backend: str | None = None,
     date_from: str | None = None,
@@ -49,7 +50,7 @@ def surges(
     aor: str | list[str] | None = None,
     min_excess: float = DEFAULT_MIN_EXCESS,
     threshold: float = DEFAULT_THRESHOLD,
-    max_window: int = 14,
+    max_window: int = DEFAULT_MAX_WINDOW,
     con: Any = None,
     **filters: Any,
 ) -> SurgesResult:
@@ -69,9 +70,12 @@ def surges(
         raise QueryError("--max-window must be between 1 and 62 days")
     if not 0 < threshold < 1:
         raise QueryError("--threshold is a p-value per AOR-year, between 0 and 1")
-    con = con or connect(db, backend)
-    daily = daily_series(con, slc)
-    cov = coverage(con, dataset)
+    with Store.borrow(store, db=db, backend=backend, con=con) as s:
+        daily = daily_series(s, slc)
+        cov = s.coverage(dataset)
+        backend_name = s.backend_name
+        expr = daily_expr(s.table(dataset), slc)
+        series_sql = str(ibis.to_sql(expr))
     notes: list[str] = []
     if daily.empty or cov.start is None:
         notes.append(f"no {dataset} records with a date and an AOR in this slice")
@@ -87,13 +91,12 @@ def surges(
             threshold=threshold,
             max_window=max_window,
         )
-    expr = daily_expr(table(con, dataset), slc)
     query = {
         "dataset": dataset,
         "metric": metric,
         "filters": slc.to_dict() | window.to_dict(),
-        "series_sql": str(ibis.to_sql(expr)),
-        "backend": backend or "duckdb",
+        "series_sql": series_sql,
+        "backend": backend_name,
     }
     parameters = {
         "threshold": threshold,

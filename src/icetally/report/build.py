@@ -27,12 +27,13 @@ from icetally.analysis.surges import (
     Surge,
     fit_baselines,
 )
-from icetally.query.backend import BackendError, connect, table
+from icetally.query.backend import BackendError, table
 from icetally.query.count import CountResult, count
 from icetally.query.filters import QueryError, Slice
-from icetally.query.series import Coverage, coverage, daily_expr, daily_series, metric_slice
+from icetally.query.series import Coverage, daily_expr, daily_series, metric_slice
 from icetally.report import charts, tiles
 from icetally.report import page as P
+from icetally.store.handle import Store
 from icetally.vocabulary import METRICS
 
 CONTEXT_BEFORE = 56  # days of normal records shown before the window (eight weeks)
@@ -81,7 +82,7 @@ def _aor_name(code: str) -> str:
 class ReportBuilder:
     def __init__(
         self,
-        db: str | os.PathLike[str] | None,
+        store: Store,
         *,
         date_from: str | date | None,
         date_to: str | date | None,
@@ -90,27 +91,23 @@ class ReportBuilder:
         claims: Any,
         dataset: str,
         metric: str,
-        backend: str | None,
         threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
-        self.db = db
-        self.backend = backend
+        self.store = store
         self.dataset = dataset
         self.metric = metric
         self.claims = claims
         self.threshold = threshold
-        self.con = connect(db, backend)
+        self.con = store.ibis
         self.queries: list[dict[str, Any]] = []
         self._qn = 0
         base = Slice.build(dataset, aor=aor)  # validates AOR codes and the dataset
         self.metric_slice = metric_slice(Slice.build(dataset), metric)
         self.cls = self.metric_slice.method_class[0] if self.metric_slice.method_class else None
-        self.cov: Coverage = coverage(self.con, dataset)
+        self.cov: Coverage = store.coverage(dataset)
         if self.cov.start is None:
             raise ReportError(f"the store has no {dataset} release: run `icetally ingest` first")
-        self.surge_result = find_surges(
-            dataset, metric=metric, con=self.con, backend=backend, threshold=threshold
-        )
+        self.surge_result = find_surges(dataset, metric=metric, store=store, threshold=threshold)
         self.all_surges: list[Surge] = self.surge_result.surges
         self.surge: Surge | None = None
         if surge_id:
@@ -170,7 +167,7 @@ class ReportBuilder:
         dataset: str | None = None,
         **filters: Any,
     ) -> CountResult:
-        r = count(dataset or self.dataset, con=self.con, backend=self.backend, by=by, **filters)
+        r = count(dataset or self.dataset, store=self.store, by=by, **filters)
         r.query["_id"] = self.add_query(
             section,
             label,
@@ -953,7 +950,7 @@ class ReportBuilder:
         paths = self.claims if isinstance(self.claims, list | tuple) else [self.claims]
         results: list[dict[str, Any]] = []
         for c in paths:
-            results += check(c, con=self.con, backend=self.backend).results
+            results += check(c, store=self.store).results
         self.claim_results = results
         counts: dict[str, int] = {}
         for r in results:
@@ -1017,13 +1014,8 @@ class ReportBuilder:
         """Which optional tables the store has. Probed one by one: Ibis 12's list_tables
         fails on DuckDB 2.0 and leaves a half-read result on the connection."""
         if not hasattr(self, "_tbl"):
-            self._tbl = set()
-            for name in ("detainers", "jurisdictions", "jurisdiction_policies"):
-                try:
-                    table(self.con, name)
-                except BackendError:
-                    continue
-                self._tbl.add(name)
+            names = ("detainers", "jurisdictions", "jurisdiction_policies")
+            self._tbl = {name for name in names if self.store.has_table(name)}
         return self._tbl
 
     def s_cooperation(self) -> None:
@@ -1046,18 +1038,17 @@ class ReportBuilder:
                 )
             )
             return
-        from icetally.jurisdictions import cooperation, jurisdictions
+        from icetally.analysis.jurisdictions import cooperation, jurisdictions
 
         lo = self.end - timedelta(364)
         aors = self.aors or None
         if has_det:
             co = cooperation(
-                self.db,
+                self.store,
                 level="aor",
                 by="year",
                 date_from=lo,
                 date_to=self.end,
-                backend=self.backend,
             )
             agg: dict[str, list[int]] = {}
             for r in co["series"]:
@@ -1111,12 +1102,11 @@ class ReportBuilder:
                     )
                 )
                 cc = cooperation(
-                    self.db,
+                    self.store,
                     level="county",
                     by="year",
                     date_from=lo,
                     date_to=self.end,
-                    backend=self.backend,
                 )
                 per: dict[str, dict[str, Any]] = {}
                 for r in cc["series"]:
@@ -1164,7 +1154,7 @@ class ReportBuilder:
                 P.unsupported("The store holds no detainers, so decline rates cannot be computed.")
             )
         if has_287:
-            j = jurisdictions(self.db, level="aor", on=self.end, backend=self.backend)
+            j = jurisdictions(self.store, level="aor", on=self.end)
             rows = [
                 [
                     r["aor"],
@@ -1203,16 +1193,8 @@ class ReportBuilder:
 
     def _releases(self) -> dict[str, dict[str, Any]]:
         if not hasattr(self, "_rel"):
-            rows = table(self.con, "releases").to_pyarrow().to_pylist()
-            self._rel = {r["release_id"]: r for r in rows}
+            self._rel = {r["release_id"]: r for r in self.store.releases()}
         return self._rel
-
-    def synthetic(self) -> bool:
-        for r in self._releases().values():
-            blob = f"{r.get('title') or ''} {r.get('metadata') or ''}"
-            if "SYNTHETIC" in blob.upper():
-                return True
-        return False
 
     def s_methods(self) -> None:
         s = _Section("methods", "Methods, releases and coverage")
@@ -1283,7 +1265,7 @@ class ReportBuilder:
     # ------------------------------------------------------------------ page
 
     def page(self) -> str:
-        synthetic = self.synthetic()
+        synthetic = self.store.synthetic
         title = (
             f"{self.metric_words().capitalize()} in {self.where()}, "
             f"{self.start:%d %b %Y} – {self.end:%d %b %Y}"
@@ -1328,8 +1310,9 @@ class ReportBuilder:
 
 
 def render(
-    db: str | os.PathLike[str] | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     *,
+    db: str | os.PathLike[str] | None = None,
     date_from: str | date | None = None,
     date_to: str | date | None = None,
     surge_id: str | None = None,
@@ -1340,16 +1323,17 @@ def render(
     backend: str | None = None,
 ) -> str:
     """One self-contained HTML page for a window (``date_from``/``date_to``) or a detected
-    operation (``surge_id``), optionally restricted to AORs and with a claims file."""
-    b = ReportBuilder(
-        db,
-        date_from=date_from,
-        date_to=date_to,
-        surge_id=surge_id,
-        aor=aor,
-        claims=claims,
-        dataset=dataset,
-        metric=metric,
-        backend=backend,
-    )
-    return b.build()
+    operation (``surge_id``), optionally restricted to AORs and with a claims file.
+    ``store`` is a Store or a path (``db`` is the same, by its older name)."""
+    with Store.borrow(store, db=db, backend=backend) as s:
+        b = ReportBuilder(
+            s,
+            date_from=date_from,
+            date_to=date_to,
+            surge_id=surge_id,
+            aor=aor,
+            claims=claims,
+            dataset=dataset,
+            metric=metric,
+        )
+        return b.build()

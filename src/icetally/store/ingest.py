@@ -24,7 +24,8 @@ from icetally.normalize.clean import clean_batch
 from icetally.normalize.codes import code_columns, code_names
 from icetally.schema import raw_column_name, snake
 from icetally.sources.base import SOURCE_ROW, FormatError, Part
-from icetally.store.db import connect, file_sha256, install_reference
+from icetally.store.db import file_sha256, install_reference
+from icetally.store.handle import Store
 
 DATA_SUFFIXES = (".csv", ".gz", ".xlsx", ".xlsm", ".parquet", ".tsv", ".psv", ".txt")
 
@@ -355,17 +356,19 @@ def ingest_file(
 
 def ingest(
     paths: Iterable[str | os.PathLike[str]],
-    db: str | os.PathLike[str] | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     *,
+    db: str | os.PathLike[str] | None = None,
     dataset: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
 ) -> list[FileResult]:
-    """Ingest files or folders into the store at ``db``. Each file is one transaction;
-    a failed file is reported and the others still load."""
+    """Ingest files or folders into the store (a writable Store, or a path: the file is
+    created if needed; ``db`` is the same, by its older name). Each file is one
+    transaction; a failed file is reported and the others still load."""
     files = expand_paths(paths)
-    con = connect(db)
-    try:
+    with Store.borrow(store, db=db, read_only=False) as handle:
+        con = handle.duckdb
         pattern = install_reference(con)
         results = []
         for f in files:
@@ -384,5 +387,3 @@ def ingest(
             results.append(r)
         con.execute("CHECKPOINT")
         return results
-    finally:
-        con.close()

@@ -19,8 +19,14 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from icetally import reference
-from icetally.analysis.claims import DEFAULT_TOLERANCE
-from icetally.vocabulary import ADMINISTRATIONS, CRIMINALITY, DIMENSIONS, METHOD_CLASSES
+from icetally.api import DEFAULT_TOLERANCE
+from icetally.vocabulary import (
+    ADMINISTRATIONS,
+    CRIMINALITY,
+    DIMENSIONS,
+    METHOD_CLASSES,
+    parse_date,
+)
 from icetally.vocabulary import METRICS as _METRICS
 from icetally.web import charts, service
 from icetally.web.problems import PROBLEM_TYPES, WebProblem
@@ -389,7 +395,6 @@ def build_router(limits: Limits) -> APIRouter:
                 "window": window,
                 "explore_url": "/explore?" + urlencode(explore_q),
                 "report_url": "/api/report?" + urlencode(report_q),
-                "has_report": _has_report(),
                 "scan_url": "/surges?" + urlencode(p.query()),
             },
             title=f"Surge {surge_id}",
@@ -435,7 +440,7 @@ def build_router(limits: Limits) -> APIRouter:
                 result = await run_in_threadpool(service.check_yaml, store, form["text"], limits)
             else:
                 if form["published"]:
-                    service.Slice.build("arrests", date_from=form["published"])
+                    parse_date(form["published"], "published")
                 result = await run_in_threadpool(
                     service.check_text,
                     store,
@@ -454,15 +459,6 @@ def build_router(limits: Limits) -> APIRouter:
         return render(request, "claims.html", ctx, title="Check claims", status=status)
 
     return router
-
-
-def _has_report() -> bool:
-    try:
-        import importlib
-
-        return hasattr(importlib.import_module("icetally.report"), "render")
-    except ImportError:
-        return False
 
 
 __all__ = ["build_router", "error_page", "render", "PROBLEM_TYPES"]
