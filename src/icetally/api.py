@@ -44,6 +44,7 @@ from icetally.query.backend import BackendError
 from icetally.query.count import CountResult, count_groups
 from icetally.query.count import count as _count
 from icetally.query.filters import Slice
+from icetally.query.official import OfficialQueryError
 from icetally.report import ReportError
 from icetally.report import render as _render
 from icetally.report import write as _write
@@ -72,6 +73,7 @@ __all__ = [
     "DemoResult",
     "ExportError",
     "NoClaimsFound",
+    "OfficialQueryError",
     "QueryError",
     "ReportError",
     "Store",
@@ -92,6 +94,10 @@ __all__ = [
     "jurisdictions",
     "load_287g",
     "load_policies",
+    "official",
+    "official_check",
+    "official_revisions",
+    "reconcile",
     "releases",
     "render_report",
     "run_demo",
@@ -197,6 +203,75 @@ def extraction_dict(extraction: Any) -> dict[str, Any]:
         "skipped": plain(extraction.skipped),
         "claims_yaml": claims_yaml(extraction),
     }
+
+
+def official(
+    table: str | None = None,
+    db: str | os.PathLike[str] | None = None,
+    *,
+    store: Any = None,
+    fiscal_year: Any = None,
+    snapshot: Any = "latest",
+    by: Any = None,
+    measure: str | None = None,
+    breakdown: str | None = None,
+    placeholders: bool = False,
+    **filters: Any,
+) -> Any:
+    """ICE's published detention statistics (icetally ingest the workbooks first).
+    Without ``table``: the official tables with their coverage and snapshots; with it,
+    an ``OfficialResult`` (rows with table, fiscal_year, snapshot, dimensions, value,
+    unit and source cell; the query). See icetally.query.official and docs/official.md.
+
+    >>> icetally.official("book_ins", fiscal_year=2019, by="arresting_agency,month")
+    """
+    from icetally.query import official as q
+
+    with Store.borrow(store, db=db) as st:
+        if table is None:
+            return q.tables(st)
+        return q.select(
+            st,
+            table,
+            fiscal_year=fiscal_year,
+            snapshot=snapshot,
+            by=by,
+            measure=measure,
+            breakdown=breakdown,
+            placeholders=placeholders,
+            filters=filters,
+        )
+
+
+def official_check(
+    db: str | os.PathLike[str] | None = None, *, store: Any = None, fiscal_year: Any = None
+) -> Any:
+    """Every printed total of the loaded workbooks against its parts; see
+    icetally.analysis.official.check."""
+    from icetally.analysis.official import check as _official_check
+
+    return _official_check(store if store is not None else db, fiscal_year=fiscal_year)
+
+
+def official_revisions(
+    db: str | os.PathLike[str] | None = None,
+    *,
+    store: Any = None,
+    table: str | None = None,
+    fiscal_year: Any = None,
+) -> list[dict[str, Any]]:
+    """Published figures that changed between snapshots."""
+    from icetally.analysis.official import revisions
+
+    return revisions(store if store is not None else db, table=table, fiscal_year=fiscal_year)
+
+
+def reconcile(db: str | os.PathLike[str] | None = None, *, store: Any = None, **kwargs: Any) -> Any:
+    """Records against official figures month by month; see
+    icetally.analysis.official.reconcile."""
+    from icetally.analysis.official import reconcile as _reconcile
+
+    return _reconcile(store if store is not None else db, **kwargs)
 
 
 def render_report(store: Store | PathLike | None = None, **kwargs: Any) -> str:

@@ -152,6 +152,15 @@ def ingest(
                         else f"{r.error}"
                     )
                 )
+                if r.tables:
+                    err.print(f"         {len(r.tables)} official tables found by title")
+                for u in r.unrecognized:
+                    err.print(
+                        f"[yellow]warning:[/] unrecognized table title {u['title']!r} "
+                        f"({u['sheet']}!{u['cell']}): not loaded"
+                    )
+                for w in r.warnings:
+                    err.print(f"[yellow]warning:[/] {w}")
 
         try:
             results = api.ingest(paths, db=db, dataset=dataset, mapping=mapping, progress=progress)
@@ -659,6 +668,233 @@ def check(
     for r in report.results:
         style = _VERDICT_STYLE.get(r["verdict"], "")
         out.print(f"[bold]{r['id']}[/] [{style}]{r['verdict']}[/]: {r['explanation']}")
+
+
+@app.command()
+@options("db", "json")
+def official(
+    given: Given,
+    table: str | None = typer.Argument(
+        None, help="Official table (book_ins, adp, alos, currently_detained, releases, ...)"
+    ),
+    fiscal_year: str | None = typer.Option(
+        None, "--fiscal-year", help="Fiscal year(s): 2019, 2019,2020 or 2019-2026"
+    ),
+    snapshot: str = typer.Option(
+        "latest", "--snapshot", help="latest (default), all, or a snapshot date YYYY-MM-DD"
+    ),
+    by: str | None = typer.Option(None, "--by", help="Dimensions: arresting_agency,month,..."),
+    agency: str | None = typer.Option(None, "--agency", help="Arresting agency: ICE, CBP, Total"),
+    criminality: str | None = typer.Option(None, "--criminality", help="Criminality as printed"),
+    month: str | None = typer.Option(None, "--month", help="Month(s) YYYY-MM"),
+    facility_type: str | None = typer.Option(None, "--facility-type", help="FRC, FSC, Adult"),
+    aor: str | None = typer.Option(None, "--aor", help="AOR code(s)"),
+    facility: str | None = typer.Option(None, "--facility", help="Facility name as printed"),
+    where: list[str] = typer.Option(  # noqa: B008 - Typer's idiom
+        [], "--filter", help="Any dimension: DIM=VALUE[,VALUE] (repeatable)"
+    ),
+    measure: str | None = typer.Option(None, "--measure", help="Measure (adp, alos, ...)"),
+    breakdown: str | None = typer.Option(None, "--breakdown", help="One of the table's breakdowns"),
+    placeholders: bool = typer.Option(
+        False, "--placeholders", help="Include the zeros printed for months after the data end"
+    ),
+    run_check: bool = typer.Option(
+        False, "--check", help="Check every printed total against its parts"
+    ),
+    show_revisions: bool = typer.Option(
+        False, "--revisions", help="Figures that changed between snapshots"
+    ),
+) -> None:
+    """ICE's published detention statistics: query them, check their totals, list
+    their revisions. Without TABLE: the tables, their coverage and snapshots.
+
+    Example: icetally official book_ins --fiscal-year 2019 --by arresting_agency,month
+    """
+    db, as_json = given.db, given.as_json
+    try:
+        if run_check:
+            report = api.official_check(db=db, fiscal_year=fiscal_year)
+            if as_json:
+                _emit_json(report.to_dict())
+            else:
+                _print_official_check(report)
+            if report.inconsistencies:
+                raise typer.Exit(1)
+            return
+        if show_revisions:
+            revs = api.official_revisions(db=db, table=table, fiscal_year=fiscal_year)
+            if as_json:
+                _emit_json({"revisions": revs})
+            else:
+                _print_revisions(revs)
+            return
+        if table is None:
+            listing = api.official(db=db)
+            if as_json:
+                _emit_json({"tables": listing})
+                return
+            t = Table("table", "figures", "fiscal years", "months", "snapshots", box=None)
+            for e in listing:
+                t.add_row(
+                    e["table"],
+                    f"{e['figures']:,}",
+                    "–".join(str(y) for y in dict.fromkeys(e["fiscal_years"])),
+                    "–".join(str(m) for m in dict.fromkeys(e["months"]) if m) or "",
+                    f"{len(e['snapshots'])}: {e['snapshots'][0]} … {e['snapshots'][-1]}",
+                )
+            out.print(t)
+            return
+        filters: dict[str, Any] = {
+            "arresting_agency": agency,
+            "criminality": criminality,
+            "month": month,
+            "facility_type": facility_type,
+            "aor": aor,
+            "facility_name": facility,
+        }
+        for item in where:
+            if "=" not in item:
+                _fail(f"--filter {item!r} is not DIM=VALUE")
+            k, v = item.split("=", 1)
+            filters[k.strip()] = v
+        result = api.official(
+            table,
+            db=db,
+            fiscal_year=fiscal_year,
+            snapshot=snapshot,
+            by=by,
+            measure=measure,
+            breakdown=breakdown,
+            placeholders=placeholders,
+            **filters,
+        )
+    except (api.OfficialQueryError, FileNotFoundError, BackendError) as exc:
+        _fail(str(exc))
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    _print_official_rows(result.rows)
+    for w in result.warnings:
+        err.print(f"[yellow]warning:[/] {w}")
+
+
+def _fmt_value(v: Any, unit: str | None) -> str:
+    if v is None:
+        return ""
+    if unit == "share":
+        return f"{v:.1%}"
+    if float(v).is_integer():
+        return f"{int(v):,}"
+    return f"{v:,.2f}"
+
+
+def _print_official_rows(rows: list[dict[str, Any]]) -> None:
+    fixed = {"table", "breakdown", "measure", "value", "value_text", "unit", "source"}
+    dims = list(dict.fromkeys(k for r in rows for k in r if k not in fixed))
+    t = Table(*dims, "measure", "value", "unit", "source", box=None)
+    for r in rows:
+        src = r["source"]
+        t.add_row(
+            *[str(r.get(d) if r.get(d) is not None else "") for d in dims],
+            r["measure"],
+            r.get("value_text") or _fmt_value(r["value"], r["unit"]),
+            r["unit"],
+            f"{src['file']} {src['sheet'].strip()}!{src['cell']}",
+        )
+    out.print(t)
+
+
+def _print_official_check(report: Any) -> None:
+    out.print(
+        f"{len(report.checks):,} printed totals checked against their parts in "
+        f"{len(report.files)} workbooks: {len(report.inconsistencies)} inconsistent"
+    )
+    t = Table("file", "sheet!cell", "rule", "printed", "parts give", "part cells", box=None)
+    for c in report.inconsistencies:
+        expected = _fmt_value(c.expected, None) if c.expected is not None else f"{c.low}–{c.high}"
+        t.add_row(
+            c.file,
+            f"{c.sheet.strip()}!{c.total_cell}",
+            f"{c.rule} over {c.dimension}",
+            _fmt_value(c.total, None),
+            expected,
+            ",".join(c.parts[:14]) + (" …" if len(c.parts) > 14 else ""),
+        )
+    out.print(t)
+
+
+def _print_revisions(revs: list[dict[str, Any]]) -> None:
+    out.print(f"{len(revs):,} published figures changed between snapshots")
+    t = Table("table", "fiscal year", "figure", "versions", box=None)
+    skip = {"table", "breakdown", "fiscal_year", "unit", "change", "versions", "measure"}
+    for r in revs[:200]:
+        figure = ", ".join(f"{k}={v}" for k, v in r.items() if k not in skip)
+        versions = "; ".join(
+            f"{v['snapshot']}: {_fmt_value(v['value'], r['unit'])} ({v['source']['cell']})"
+            for v in r["versions"]
+        )
+        t.add_row(r["table"], str(r["fiscal_year"]), f"{r['measure']} {figure}", versions)
+    out.print(t)
+
+
+@app.command()
+@options("db", "json")
+def reconcile(
+    given: Given,
+    official_table: str = typer.Option("book_ins", "--official", help="Official table"),
+    agency: str = typer.Option("ICE", "--agency", help="Arresting agency as printed"),
+    records: str = typer.Option("arrests", "--records", help="Records dataset"),
+    by: str = typer.Option("month", "--by", help="month"),
+    fiscal_year: str | None = typer.Option(None, "--fiscal-year", help="Fiscal year(s)"),
+    snapshot: str = typer.Option("latest", "--snapshot", help="latest, or a date"),
+) -> None:
+    """Records against ICE's official figures, month by month: records, official,
+    difference, ratio, status (match within 1%, differs, records_missing,
+    official_missing) and the documented reasons the two measures differ.
+
+    Example: icetally reconcile --official book_ins --agency ICE --records arrests --by month
+    """
+    db, as_json = given.db, given.as_json
+    try:
+        result = api.reconcile(
+            db=db,
+            official=official_table,
+            agency=agency,
+            records=records,
+            by=by,
+            fiscal_year=fiscal_year,
+            snapshot=snapshot,
+        )
+    except (api.OfficialQueryError, ValueError, FileNotFoundError, BackendError) as exc:
+        _fail(str(exc))
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    t = Table(
+        "month",
+        records,
+        f"official {official_table} ({agency})",
+        "difference",
+        "ratio",
+        "status",
+        "official cell",
+        box=None,
+    )
+    for r in result.rows:
+        src = r.get("source")
+        t.add_row(
+            r["month"],
+            _fmt_value(r["records"], None),
+            _fmt_value(r["official"], None),
+            _fmt_value(r.get("difference"), None),
+            f"{r['ratio']:.3f}" if r.get("ratio") is not None else "",
+            r["status"],
+            f"{src['file']} {src['sheet'].strip()}!{src['cell']}" if src else "",
+        )
+    out.print(t)
+    out.print("Why the two differ:")
+    for reason in result.reasons:
+        out.print(f"  - {reason}")
 
 
 @app.command()

@@ -1179,6 +1179,31 @@ def check(
     ``baseline`` is any function with ``window_baseline``'s signature. ``max_claims``
     refuses (TooManyClaims) a document with more claims, before any query.
     """
+    from icetally.analysis import official_claims
+
+    # claims on ICE's published statistics (`official: TABLE`) are checked against the
+    # workbooks' figures (analysis/official_claims.py); the rest as below
+    split = official_claims.split(claims)
+    if split is not None:
+        rest, items = split
+        rest_items = (rest.get("claims") if isinstance(rest, Mapping) else rest) or []
+        if max_claims is not None and len(items) + len(rest_items) > max_claims:
+            raise TooManyClaims(len(items) + len(rest_items), max_claims)
+        top = claims.get("source") if isinstance(claims, Mapping) else None
+        with Store.borrow(store, db=db, backend=backend, con=con) as s:
+            off = official_claims.check(
+                [c for _, c in items], store=s, tolerance=tolerance, source=top
+            )
+            records = (
+                check(rest, store=s, tolerance=tolerance, baseline=baseline)
+                if rest
+                else CheckReport([])
+            )
+        merged, pending = [], iter(records.results)
+        positions = dict(zip([i for i, _ in items], off, strict=True))
+        for i in range(len(items) + len(records.results)):
+            merged.append(positions[i] if i in positions else next(pending))
+        return CheckReport(merged)
     is_path = isinstance(claims, str | os.PathLike)
     if max_claims is not None and not is_path:
         items = claims.get("claims") if isinstance(claims, Mapping) else claims

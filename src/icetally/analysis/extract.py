@@ -820,6 +820,11 @@ def extract_claims(
         c.pop("_op", None)
         if c.get("source") is None:
             c.pop("source", None)
+    # detention-population, book-in and removal sentences: claims on ICE's published
+    # statistics (analysis/official_claims.py)
+    from icetally.analysis.official_claims import extract as extract_official
+
+    claims.extend(extract_official(text, pub, source))
     return Extraction(claims, skipped, source, pub)
 
 

@@ -286,8 +286,27 @@ class ReportBuilder:
         self.s_criminality()
         self.s_claims()
         self.s_cooperation()
+        self.s_detention()
         self.s_methods()
         return self.page()
+
+    def s_detention(self) -> None:
+        """ICE's published detention statistics, when the store holds them
+        (report/detention.py; docs/official.md)."""
+        from icetally.report import detention
+
+        if not self.store.is_duckdb:
+            return
+        part = detention.section(self.store, self.start, self.end)
+        if part is None:
+            return
+        s = _Section("detention", part["title"])
+        self.sections.append(s)
+        s.body.extend(part["body"])
+        for q in part["queries"]:
+            meta = {k: v for k, v in q.items() if k not in ("label", "sql", "dataset")}
+            meta["filters"] = {**(q.get("filters") or {}), "table": q.get("table")}
+            self.add_query(s, q["label"], q["sql"], **{**meta, "dataset": "official"})
 
     def s_headline(self) -> None:
         s = _Section("headline", "Headline figures")

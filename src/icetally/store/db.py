@@ -83,6 +83,9 @@ def connect(
     con.execute(QUARANTINE_DDL)
     for dataset in DATASETS:
         con.execute(table_ddl(dataset))
+    from icetally.store import official  # its own table (not a records dataset)
+
+    official.ensure_table(con)
     return con
 
 

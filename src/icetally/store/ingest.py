@@ -24,6 +24,7 @@ from icetally.normalize.clean import clean_batch
 from icetally.normalize.codes import code_columns, code_names
 from icetally.schema import raw_column_name, snake
 from icetally.sources.base import SOURCE_ROW, FormatError, Part
+from icetally.store import official
 from icetally.store.db import file_sha256, install_reference
 from icetally.store.handle import Store
 
@@ -57,6 +58,11 @@ class FileResult:
     error: str | None = None
     sha256: str | None = None
     sheets: list[SheetResult] = field(default_factory=list)
+    # official-statistics workbooks (store/official.py): the tables found by title,
+    # title-like texts no table entry recognized, and reader warnings
+    tables: list[str] = field(default_factory=list)
+    unrecognized: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -315,6 +321,8 @@ def ingest_file(
         result.rows_read, result.rows_loaded = int(read), int(loaded)
         result.rows_quarantined = int(quarantined)
         return result
+    if dataset is None and mapping is None and official.claims(path):
+        return _ingest_official(con, path, sha, result)
     con.execute("BEGIN TRANSACTION")
     try:
         for part in sources.read(path, dataset=dataset, mapping=mapping):
@@ -351,6 +359,40 @@ def ingest_file(
     result.rows_read = sum(s.rows_read for s in result.sheets)
     result.rows_loaded = sum(s.rows_loaded for s in result.sheets)
     result.rows_quarantined = sum(s.rows_quarantined for s in result.sheets)
+    return result
+
+
+def _ingest_official(
+    con: duckdb.DuckDBPyConnection, path: Path, sha: str, result: FileResult
+) -> FileResult:
+    """An ICE detention statistics workbook: official figures, one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        wb, release_id = official.load(con, path, sha=sha)
+        con.execute("COMMIT")
+    except BaseException as exc:
+        con.execute("ROLLBACK")
+        if isinstance(exc, FormatError | ValueError | duckdb.Error | OSError):
+            result.error = str(exc)
+            return result
+        raise
+    n = wb.figures.num_rows
+    result.status, result.dataset = "loaded", "official"
+    result.format = official.detention_stats.FORMAT
+    result.rows_read = result.rows_loaded = n
+    result.tables = [f"{t.sheet}!{t.cell}: {t.title}" for t in wb.tables]
+    result.unrecognized = wb.unrecognized
+    result.warnings = wb.warnings
+    result.sheets = [
+        SheetResult(
+            release_id=release_id,
+            sheet=None,
+            dataset="official",
+            format=official.detention_stats.FORMAT,
+            rows_read=n,
+            rows_loaded=n,
+        )
+    ]
     return result
 
 

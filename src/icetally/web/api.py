@@ -320,7 +320,7 @@ def build_router(limits: Limits) -> APIRouter:
         store.info()  # 503 when there is no store
         fn = getattr(api, fn_name)
         try:
-            result = service.run_on_store(store, limits, limits.jurisdictions_timeout, fn, **kw)
+            result = service.run_on_store(store, limits, limits.aggregate_timeout, fn, **kw)
         except WebProblem:
             raise
         except Exception as exc:  # noqa: BLE001 - translated, or re-raised as a 500
@@ -420,6 +420,80 @@ def build_router(limits: Limits) -> APIRouter:
             date_from=date_from,
             date_to=date_to,
         )
+
+    # --- official statistics (docs/official.md): ICE's published detention figures,
+    # each with its workbook cell. Small by construction (at most a table's figures).
+    @router.get(
+        "/official",
+        summary="ICE's published detention statistics with their cells (icetally official --json)",
+        description=(
+            "Without `table`: the official tables with their coverage and snapshots. With "
+            'it: `{"rows": [{"table", "fiscal_year", "snapshot", <dimensions>, '
+            '"value", "unit", "source": {"file", "sheet", "cell", '
+            '"title"}}], "query"}`. `check=true`: printed totals against their parts; '
+            "`revisions=true`: figures changed between snapshots."
+        ),
+        responses=problem_responses(400, 503),
+    )
+    def official(
+        request: Request,
+        table: Annotated[str | None, Query(max_length=40, description="Official table")] = None,
+        fiscal_year: Annotated[
+            str | None, Query(max_length=40, description="2019, 2019,2020 or 2019-2026")
+        ] = None,
+        snapshot: Annotated[
+            str, Query(max_length=10, description="latest, all or YYYY-MM-DD")
+        ] = "latest",
+        by: Annotated[str | None, Query(max_length=200, description="Dimensions")] = None,
+        agency: Annotated[str | None, Query(max_length=40)] = None,
+        criminality: Annotated[str | None, Query(max_length=80)] = None,
+        month: Annotated[str | None, Query(max_length=200)] = None,
+        facility_type: Annotated[str | None, Query(max_length=40)] = None,
+        aor: Annotated[str | None, Query(max_length=80)] = None,
+        facility: Annotated[str | None, Query(max_length=120)] = None,
+        measure: Annotated[str | None, Query(max_length=60)] = None,
+        breakdown: Annotated[str | None, Query(max_length=80)] = None,
+        check: Annotated[bool, Query(description="Check printed totals")] = False,
+        revisions: Annotated[bool, Query(description="Figures changed between snapshots")] = False,
+    ) -> Response:
+        reject_unknown(request, "/api/official")
+        store = request.app.state.store
+        store.info()  # 503 when there is no store
+
+        def answer(s: api.Store) -> Any:
+            if check:
+                return api.official_check(store=s, fiscal_year=fiscal_year).to_dict()
+            if revisions:
+                return {
+                    "revisions": api.official_revisions(
+                        store=s, table=table, fiscal_year=fiscal_year
+                    )
+                }
+            if table is None:
+                return {"tables": api.official(store=s)}
+            return api.official(
+                table,
+                store=s,
+                fiscal_year=fiscal_year,
+                snapshot=snapshot,
+                by=by,
+                measure=measure,
+                breakdown=breakdown,
+                arresting_agency=agency,
+                criminality=criminality,
+                month=month,
+                facility_type=facility_type,
+                aor=aor,
+                facility_name=facility,
+            ).to_dict()
+
+        try:
+            body = service.run_on_store(store, limits, limits.aggregate_timeout, answer)
+        except api.OfficialQueryError as exc:
+            raise WebProblem("invalid-parameter", str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - translated, or re-raised as a 500
+            raise service.problem_of(exc) from exc
+        return json_response(body)
 
     for route in router.routes:
         ALLOWED[route.path] = allowed_params(route)  # type: ignore[attr-defined]

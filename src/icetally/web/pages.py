@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from icetally import reference
+from icetally import api, reference
 from icetally.api import DEFAULT_TOLERANCE
 from icetally.vocabulary import (
     ADMINISTRATIONS,
@@ -399,6 +399,57 @@ def build_router(limits: Limits) -> APIRouter:
             },
             title=f"Surge {surge_id}",
         )
+
+    @router.get("/detention", response_class=HTMLResponse)
+    def detention_page(request: Request) -> HTMLResponse:
+        """ICE's published detention statistics (report/detention.py)."""
+        from icetally.report import detention
+
+        store = request.app.state.store
+        store.info()  # 503 when there is no store
+        agency = _one(request, "agency", "Total")
+        if agency not in detention.AGENCY_ORDER:
+            raise WebProblem("invalid-parameter", f"agency must be one of {detention.AGENCY_ORDER}")
+        ctx: dict[str, Any] = {"agency": agency, "agencies": detention.AGENCY_ORDER}
+
+        def figures(st: Any) -> None:
+            ctx["has_data"] = detention.has_official(st)
+            if ctx["has_data"]:
+                series, _ = detention.adp_series(st)
+                ctx["chart_svg"] = Markup(charts.render_svg(detention.adp_chart_spec(series)))
+                latest: dict[str, dict[str, Any]] = {}
+                for r in series:
+                    if r["arresting_agency"] == agency and (
+                        r["month"] not in latest or r["snapshot"] > latest[r["month"]]["snapshot"]
+                    ):
+                        latest[r["month"]] = r
+                ctx["months"] = [
+                    {**r, "cell": detention.cell_ref(r["source"]), "link": detention.api_link(r)}
+                    for _, r in sorted(latest.items(), reverse=True)
+                ]
+                last = max(latest) if latest else None
+                ctx["latest_month"] = last
+                crim, _ = detention.adp_by_criminality(st, [last] if last else [])
+                ctx["criminality"] = [
+                    {**r, "cell": detention.cell_ref(r["source"]), "link": detention.api_link(r)}
+                    for r in crim
+                ]
+                fac, _ = detention.largest_facilities(st)
+                for f in fac:
+                    f["link"] = "/api/official?" + urlencode(
+                        {
+                            "table": "facilities",
+                            "fiscal_year": f["fiscal_year"],
+                            "facility": f["facility_name"],
+                            "measure": "adp",
+                            "by": "facility_name,gender,criminality",
+                        }
+                    )
+                ctx["facilities"] = fac
+                ctx["checks"] = api.official_check(store=st).to_dict()
+
+        service.run_on_store(store, limits, limits.aggregate_timeout, figures)
+        return render(request, "detention.html", ctx, title="Detention")
 
     @router.get("/claims", response_class=HTMLResponse)
     def claims_form(request: Request) -> HTMLResponse:

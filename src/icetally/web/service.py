@@ -54,7 +54,7 @@ class Limits:
     check_timeout: float = 30.0  # seconds, per POST /api/check
     surge_timeout: float = 120.0  # seconds, per surge scan's queries
     report_timeout: float = 180.0  # seconds, per HTML report (its own scan included)
-    jurisdictions_timeout: float = 60.0  # seconds, per cooperation/intensity answer
+    aggregate_timeout: float = 60.0  # seconds, per jurisdictions or official answer
     max_body_bytes: int = 200_000  # POST bodies (a press release is ~10 kB)
     max_claims: int = 40  # claims checked in one request
     max_param_chars: int = 2000  # all values of one query parameter together

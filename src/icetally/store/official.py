@@ -1,0 +1,150 @@
+"""Official figures in the store: the ``official`` table (one row per figure ICE
+published in a detention statistics workbook) and its loading.
+
+It is not a records dataset (no ``event_date``, nothing to count): it has its own
+columns (``sources.detention_stats.FIGURE_SCHEMA`` plus ``release_id`` and
+``figure_key``). A workbook goes through the same ``icetally ingest`` path as every
+release: detected by content, one transaction per file, skipped when its sha256 is
+already in ``releases``, and one ``releases`` row with its provenance (snapshot and
+where it came from, data-through date, tables found, unrecognized titles, footnotes).
+"""
+
+from __future__ import annotations
+
+import json
+from calendar import monthrange
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from icetally import __version__
+from icetally.sources import detention_stats
+from icetally.sources.detention_stats import DIMENSIONS, FIGURE_SCHEMA
+
+TABLE = "official"
+
+_TYPES = {pa.string(): "VARCHAR", pa.int32(): "INTEGER", pa.float64(): "DOUBLE"}
+
+
+def _sql_type(t: pa.DataType) -> str:
+    if t == pa.date32():
+        return "DATE"
+    if t == pa.bool_():
+        return "BOOLEAN"
+    return _TYPES[t]
+
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("release_id", "VARCHAR"),
+    *[(f.name, _sql_type(f.type)) for f in FIGURE_SCHEMA],
+    ("figure_key", "VARCHAR"),
+)
+
+DDL = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} (\n    "
+    + ",\n    ".join(f'"{n}" {t}' for n, t in COLUMNS)
+    + "\n)"
+)
+
+# The identity of a published figure across snapshots: the same table, breakdown,
+# fiscal year, measure and dimensions. Two snapshots' rows with one key are two
+# versions of one figure (revisions).
+KEY_PARTS: tuple[str, ...] = ("table_name", "breakdown", "fiscal_year", "measure", *DIMENSIONS)
+FIGURE_KEY_SQL = (
+    "concat_ws('|', "
+    + ", ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in KEY_PARTS)
+    + ")"
+)
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+def claims(path: Path) -> bool:
+    """Is this file an ICE detention statistics workbook (by content)?"""
+    return path.suffix.lower() in (".xlsx", ".xlsm") and detention_stats.sniff(path)
+
+
+def _coverage(figures: pa.Table) -> tuple[date | None, date | None]:
+    months = [m for m in figures.column("month").to_pylist() if m]
+    if not months:
+        return None, None
+    lo, hi = min(months), max(months)
+    y, m = int(hi[:4]), int(hi[5:7])
+    return date(int(lo[:4]), int(lo[5:7]), 1), date(y, m, monthrange(y, m)[1])
+
+
+def load(
+    con: duckdb.DuckDBPyConnection, path: Path, *, sha: str
+) -> tuple[detention_stats.OfficialWorkbook, str]:
+    """Read one workbook and insert its figures and its releases row. The caller holds
+    the transaction. Returns (the workbook read, release_id)."""
+    ensure_table(con)
+    wb = detention_stats.read(path)
+    release_id = sha[:16]
+    fig = wb.figures.append_column(
+        "release_id", pa.array([release_id] * wb.figures.num_rows, pa.string())
+    )
+    con.register("official_batch", fig)
+    try:
+        names = ", ".join(f'"{f.name}"' for f in FIGURE_SCHEMA)
+        con.execute(
+            f"INSERT INTO {TABLE} (release_id, {names}, figure_key) "
+            f"SELECT release_id, {names}, {FIGURE_KEY_SQL} FROM official_batch"
+        )
+    finally:
+        con.unregister("official_batch")
+    start, end = _coverage(wb.figures)
+    metadata: dict[str, Any] = {
+        "kind": "official",
+        "fiscal_year": wb.fiscal_year,
+        "snapshot": wb.snapshot.isoformat(),
+        "snapshot_source": wb.snapshot_source,
+        "data_through": {k: v.isoformat() for k, v in wb.data_through.items()},
+        "tables": [
+            {
+                "id": t.id,
+                "table": t.table,
+                "title": t.title,
+                "sheet": t.sheet,
+                "cell": t.cell,
+                "fiscal_year": t.fiscal_year,
+                "figures": t.figures,
+            }
+            for t in wb.tables
+        ],
+        "unrecognized_titles": wb.unrecognized,
+        "warnings": wb.warnings,
+        "footnotes": wb.footnotes,
+    }
+    n = wb.figures.num_rows
+    con.execute(
+        "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            release_id,
+            sha,
+            str(path.resolve()),
+            path.name,
+            None,
+            detention_stats.FORMAT,
+            detention_stats.DATASET,
+            n,
+            n,
+            0,
+            start,
+            end,
+            start,
+            end,
+            f"ICE detention statistics FY{wb.fiscal_year} (snapshot {wb.snapshot.isoformat()})",
+            json.dumps(metadata, default=str),
+            json.dumps({}),
+            json.dumps({"titles": wb.unrecognized} if wb.unrecognized else {}),
+            datetime.now().replace(microsecond=0),
+            __version__,
+        ],
+    )
+    return wb, release_id
