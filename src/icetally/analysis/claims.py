@@ -33,7 +33,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +46,16 @@ from icetally.query.backend import table
 from icetally.query.count import count as count_query
 from icetally.query.filters import QueryError, Slice
 from icetally.schema import DATASETS
+from icetally.store.coverage import Coverage
 from icetally.store.handle import Store
-from icetally.vocabulary import CRIMINALITY, FILTERS, METHOD_CLASSES, filter_names, label_of
+from icetally.vocabulary import (
+    CRIMINALITY,
+    FILTERS,
+    METHOD_CLASSES,
+    as_date,
+    filter_names,
+    label_of,
+)
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -474,69 +482,6 @@ def load_claims(path: str | os.PathLike[str]) -> list[Claim]:
 # --------------------------------------------------------------------------- store facts
 
 
-@dataclass
-class _Coverage:
-    spans: list[tuple[date, date]]  # merged, sorted
-
-    def containing(self, lo: date, hi: date) -> tuple[date, date] | None:
-        for a, b in self.spans:
-            if a <= lo and hi <= b:
-                return (a, b)
-        return None
-
-    def describe(self) -> str:
-        return ", ".join(f"{a} to {b}" for a, b in self.spans) or "nothing"
-
-
-def _to_date(v: Any) -> date | None:
-    if v is None:
-        return None
-    if hasattr(v, "date") and not isinstance(v, date):
-        return v.date()
-    if isinstance(v, date):
-        return v
-    return date.fromisoformat(str(v)[:10])
-
-
-def dataset_coverage(store: Store, dataset: str, releases: Sequence[str] = ()) -> _Coverage:
-    """Days the dataset's releases cover: each release's stated coverage (its title's
-    dates) or, without one, its first to last event date; touching spans merged."""
-    spans: list[tuple[date, date]] = []
-    try:
-        rel = store.table("releases")
-        expr = rel.filter(rel.dataset == dataset)
-        if releases:
-            expr = expr.filter(rel.release_id.isin(list(releases)))
-        rows = (
-            expr.select("coverage_start", "coverage_end", "min_event_date", "max_event_date")
-            .to_pyarrow()
-            .to_pylist()
-        )
-        for r in rows:
-            lo = _to_date(r["coverage_start"]) or _to_date(r["min_event_date"])
-            hi = _to_date(r["coverage_end"]) or _to_date(r["max_event_date"])
-            if lo and hi:
-                spans.append((lo, hi))
-    except Exception:  # noqa: BLE001 - a backend without the manifest: use the rows
-        t = table(store, dataset)
-        f = t.filter(t.release_id.isin(list(releases))) if releases else t
-        rows = (
-            f.group_by("release_id")
-            .aggregate(lo=f.event_date.min(), hi=f.event_date.max())
-            .to_pyarrow()
-            .to_pylist()
-        )
-        spans = [(_to_date(r["lo"]), _to_date(r["hi"])) for r in rows if r["lo"]]  # type: ignore[misc]
-    spans.sort()
-    merged: list[tuple[date, date]] = []
-    for a, b in spans:
-        if merged and a <= merged[-1][1] + timedelta(days=1):
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-        else:
-            merged.append((a, b))
-    return _Coverage(merged)
-
-
 def _present_fields(store: Store, slc: Slice, columns: Iterable[str]) -> dict[str, int]:
     """Non-null count of each column in the slice (0 = absent from these releases)."""
     cols = sorted(set(columns))
@@ -552,7 +497,7 @@ def _daily(store: Store, slc: Slice) -> dict[date, int]:
     t = table(store, slc.dataset)
     f = slc.apply(t)
     rows = f.group_by(d=f.event_date).aggregate(n=f.n.sum()).to_pyarrow().to_pylist()
-    return {_to_date(r["d"]): int(r["n"] or 0) for r in rows if r["d"] is not None}  # type: ignore[misc]
+    return {as_date(r["d"]): int(r["n"] or 0) for r in rows if r["d"] is not None}  # type: ignore[misc]
 
 
 # --------------------------------------------------------------------------- wording
@@ -714,7 +659,7 @@ def _unverifiable(res: dict[str, Any], reasons: list[str], lead: str | None = No
     res["explanation"] = f"{head}: " + "; also, ".join(reasons) + "."
 
 
-def _coverage_reason(claim: Claim, cov: _Coverage) -> str | None:
+def _coverage_reason(claim: Claim, cov: Coverage) -> str | None:
     noun = DATASET_NOUNS[claim.dataset]
     lo, hi = claim.date_from, claim.date_to
     assert lo and hi
@@ -786,17 +731,17 @@ def check_claims(
     baseline: BaselineFn = window_baseline,
 ) -> CheckReport:
     """Check parsed claims against an open store."""
-    cov_cache: dict[tuple[str, tuple[str, ...]], _Coverage] = {}
+    cov_cache: dict[tuple[str, tuple[str, ...]], Coverage] = {}
     results = []
     for claim in claims:
         key = (claim.dataset, tuple(claim.filters.get("release", [])))
         if key not in cov_cache:
-            cov_cache[key] = dataset_coverage(store, claim.dataset, key[1])
+            cov_cache[key] = store.coverage(claim.dataset, releases=key[1])
         results.append(_check_one(claim, store, cov_cache[key], baseline))
     return CheckReport(results)
 
 
-def _check_one(claim: Claim, store: Store, cov: _Coverage, baseline: BaselineFn) -> dict[str, Any]:
+def _check_one(claim: Claim, store: Store, cov: Coverage, baseline: BaselineFn) -> dict[str, Any]:
     res = _base_result(claim)
     res["coverage"] = [{"from": a.isoformat(), "to": b.isoformat()} for a, b in cov.spans]
     reasons: list[str] = []
@@ -838,7 +783,7 @@ def _check_one(claim: Claim, store: Store, cov: _Coverage, baseline: BaselineFn)
 
 
 def _check_number(
-    claim: Claim, store: Store, cov: _Coverage, baseline: BaselineFn, res: dict[str, Any]
+    claim: Claim, store: Store, cov: Coverage, baseline: BaselineFn, res: dict[str, Any]
 ) -> None:
     assert claim.date_from and claim.date_to
     cq = count_query(claim.dataset, store=store, **_filter_kwargs(claim))

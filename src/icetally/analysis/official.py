@@ -436,7 +436,7 @@ def reconcile(
         lo = date(min(years) - 1, 10, 1) if years else cov.start
         hi = date(max(years), 9, 30) if years else cov.end
         counted = icetally.count(
-            records, con=st.ibis, by="month", date_from=lo.isoformat(), date_to=hi.isoformat()
+            records, store=st, by="month", date_from=lo.isoformat(), date_to=hi.isoformat()
         )
         rec_by_month = {str(r["month"])[:7]: int(r["n"]) for r in counted.rows if r.get("month")}
         all_months = sorted(set(months) | {m for m in rec_by_month if lo.isoformat()[:7] <= m})
@@ -444,7 +444,7 @@ def reconcile(
         for m in all_months:
             y, mo = int(m[:4]), int(m[5:7])
             first, last = date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1])
-            covered = cov.start <= first and cov.end >= last
+            covered = cov.contains(first, last)
             o = official_by_month.get(m)
             n = rec_by_month.get(m, 0)
             row: dict[str, Any] = {
@@ -456,9 +456,7 @@ def reconcile(
                 status = "official_missing"
             elif not covered:
                 status = "records_missing"
-                row["note"] = (
-                    f"the {records} records cover {cov.start.isoformat()} to {cov.end.isoformat()}"
-                )
+                row["note"] = f"the {records} records cover {cov.describe()}"
             else:
                 ratio = n / o["value"] if o["value"] else None
                 row["difference"] = n - o["value"]

@@ -83,7 +83,7 @@ def surges(
     else:
         found = detect_surges(
             daily,
-            coverage=cov.by_aor or (cov.start, cov.end),
+            coverage=cov.by_area or cov.spans,
             date_from=window.date_from,
             date_to=window.date_to,
             aors=slc.aor or None,

@@ -30,9 +30,10 @@ from icetally.analysis.surges import (
 from icetally.query.backend import BackendError, table
 from icetally.query.count import CountResult, count
 from icetally.query.filters import QueryError, Slice
-from icetally.query.series import Coverage, daily_expr, daily_series, metric_slice
+from icetally.query.series import daily_expr, daily_series, metric_slice
 from icetally.report import charts, tiles
 from icetally.report import page as P
+from icetally.store.coverage import Coverage
 from icetally.store.handle import Store
 from icetally.vocabulary import METRICS
 
@@ -230,7 +231,7 @@ class ReportBuilder:
         self.series_sql = str(
             ibis.to_sql(daily_expr(table(self.con, self.dataset), self.metric_slice))
         )
-        cov = self.cov.by_aor or (self.cov.start, self.cov.end)
+        cov = self.cov.by_area or self.cov.spans
         bls = fit_baselines(daily, coverage=cov, aors=self.aors or None) if len(daily) else {}
         out = {}
         for a, bl in bls.items():
@@ -383,11 +384,11 @@ class ReportBuilder:
             )
         s.body.append(f'<div class="figures">{"".join(cards)}</div>')
         tail_from = self.cov.end - timedelta(DEFAULT_INCOMPLETE_TAIL_DAYS) if self.cov.end else None
-        if self.end > self.cov.end or self.start < self.cov.start:
+        if not self.cov.contains(self.start, self.end):
             s.body.append(
                 P.unsupported(
-                    f"The window runs outside the releases' coverage ({self.cov.start} to "
-                    f"{self.cov.end}); days outside it have no records, which is not zero arrests."
+                    f"The window runs outside the releases' coverage ({self.cov.describe()}); "
+                    "days outside it have no records, which is not zero arrests."
                 )
             )
         elif tail_from and self.end > tail_from:
@@ -488,10 +489,12 @@ class ReportBuilder:
         points = []
         for k in range((c1 - c0).days + 1):
             d = c0 + timedelta(k)
+            if not self.cov.covered(d):
+                continue  # a gap between releases: no records, not zero records
             mu = var = 0.0
             for bl in bls.values():
                 i = bl.window_index(d, d)[0]
-                if 0 <= i < bl.n_days:
+                if 0 <= i < bl.n_days and bl.covered[i]:
                     m = float(bl.expected[i])
                     mu += m
                     var += m + bl.phi * m * m

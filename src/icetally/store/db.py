@@ -14,6 +14,7 @@ import duckdb
 
 from icetally import normalize, reference
 from icetally.schema import COLUMNS, DATASETS
+from icetally.store import coverage
 
 DEFAULT_DB = "icetally.duckdb"
 
@@ -81,6 +82,7 @@ def connect(
     con = duckdb.connect(str(path))
     con.execute(RELEASES_DDL)
     con.execute(QUARANTINE_DDL)
+    con.execute(coverage.DDL)
     for dataset in DATASETS:
         con.execute(table_ddl(dataset))
     from icetally.store import official  # its own table (not a records dataset)

@@ -36,7 +36,7 @@ FORMAT_NAME = "icetally-parquet"
 FORMAT_VERSION = 1
 PARTITION_COLUMN = "fiscal_year"
 # Tables exported whole (small; not partitioned).
-PLAIN_TABLES: tuple[str, ...] = ("releases", "quarantine")
+PLAIN_TABLES: tuple[str, ...] = ("releases", "quarantine", "coverage_spans", "official")
 MANIFEST = "manifest.json"
 # Spark, Hive and DuckDB all read this directory name as a NULL partition value.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"

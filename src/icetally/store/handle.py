@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +31,7 @@ from typing import Any
 
 import duckdb
 
+from icetally.store.coverage import Coverage
 from icetally.store.db import resolve_db
 
 
@@ -279,12 +280,17 @@ class Store:
         """True when every release in the store is synthetic (the demo may replace it)."""
         return all(map(is_synthetic_release, self.releases()))
 
-    def coverage(self, dataset: str, area_kind: str | None = None) -> Any:
-        """Days the dataset's releases cover, overall and per area (see
-        icetally.store.coverage)."""
-        from icetally.query.series import coverage
+    def coverage(
+        self, dataset: str, area_kind: str | None = None, *, releases: Sequence[str] = ()
+    ) -> Coverage:
+        """Days the dataset's releases cover, with their gaps: ``spans`` overall and
+        ``by_area`` per area of ``area_kind`` (default ``aor``; also ``state``,
+        ``county``); ``releases`` restricts it to some release ids. See
+        icetally.store.coverage."""
+        from icetally.store.coverage import read_coverage
 
-        return self.cached(("coverage", dataset), lambda: coverage(self.ibis, dataset))
+        key = ("coverage", dataset, area_kind, tuple(sorted(releases)))
+        return self.cached(key, lambda: read_coverage(self, dataset, area_kind, releases))
 
 
 def is_synthetic_release(release: dict[str, Any]) -> bool:

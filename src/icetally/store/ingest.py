@@ -24,7 +24,7 @@ from icetally.normalize.clean import clean_batch
 from icetally.normalize.codes import code_columns, code_names
 from icetally.schema import raw_column_name, snake
 from icetally.sources.base import SOURCE_ROW, FormatError, Part
-from icetally.store import official
+from icetally.store import coverage, official
 from icetally.store.db import file_sha256, install_reference
 from icetally.store.handle import Store
 
@@ -262,6 +262,12 @@ def _load_part(
             datetime.now().replace(microsecond=0),
             __version__,
         ],
+    )
+    coverage.write_spans(
+        con,
+        release_id,
+        part.coverage_spans
+        or [(None, part.coverage_start or stats[0], part.coverage_end or stats[1])],
     )
     return result
 

@@ -155,21 +155,29 @@ def _surge_params(request: Request, limits: Limits) -> SurgeParams:
     return p
 
 
-def _coverage(releases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per dataset: first and last day covered, releases and rows."""
-    out: dict[str, dict[str, Any]] = {}
-    for r in releases:
-        d = out.setdefault(
-            r["dataset"],
-            {"dataset": r["dataset"], "start": None, "end": None, "releases": 0, "rows": 0},
-        )
-        lo = r.get("coverage_start") or r.get("min_event_date")
-        hi = r.get("coverage_end") or r.get("max_event_date")
-        d["start"] = min(filter(None, [d["start"], lo]), default=None)
-        d["end"] = max(filter(None, [d["end"], hi]), default=None)
-        d["releases"] += 1
-        d["rows"] += r.get("rows_loaded") or 0
-    return list(out.values())
+def _coverage(store: Any, limits: Limits) -> list[dict[str, Any]]:
+    """Per dataset: first and last day covered, the gaps between releases, releases
+    and rows (Store.coverage: the one coverage every analysis uses)."""
+    info = store.info()
+
+    def read(s: Any) -> list[dict[str, Any]]:
+        out = []
+        for d in info.datasets:
+            cov = s.coverage(d)
+            rels = [r for r in info.releases if r["dataset"] == d]
+            out.append(
+                {
+                    "dataset": d,
+                    "start": cov.start,
+                    "end": cov.end,
+                    "gaps": ", ".join(f"{a} to {b}" for a, b in cov.gaps),
+                    "releases": len(rels),
+                    "rows": sum(r.get("rows_loaded") or 0 for r in rels),
+                }
+            )
+        return out
+
+    return service.run_on_store(store, limits, limits.query_timeout, read)
 
 
 def _internal(limits: Limits) -> Limits:
@@ -235,7 +243,7 @@ def build_router(limits: Limits) -> APIRouter:
                 "surge_error": surge_error,
                 "scan_query": scan_params.query(),
                 "releases": recent[:12],
-                "coverage": _coverage(info.releases),
+                "coverage": _coverage(store, limits),
             },
             title="Overview",
         )
