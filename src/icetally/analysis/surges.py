@@ -39,6 +39,7 @@ import numpy as np
 from scipy import sparse, stats
 from scipy.interpolate import BSpline
 
+from icetally.analysis.windows import excess_interval, window_figures
 from icetally.reference import federal_holidays, nth_weekday
 
 __all__ = [
@@ -288,7 +289,7 @@ class AorBaseline:
         days among i..j."""
         c = float(self.observed[i : j + 1][self.covered[i : j + 1]].sum())
         b, v = self.window_variance(i, j)
-        lo, hi = _excess_interval(c, b, v, level)
+        lo, hi = excess_interval(c, b, v, level)
         return {"observed": c, "expected": b, "excess": c - b, "excess_low": lo, "excess_high": hi}
 
     def window_variance(self, i: int, j: int) -> tuple[float, float]:
@@ -688,22 +689,6 @@ def _fit_gumbel(maxima: np.ndarray, length_days: int) -> _Gumbel:
     return _Gumbel(loc, scale, max(length_days, 1))
 
 
-def _excess_interval(c: float, b: float, v: float, level: float = 0.95) -> tuple[float, float]:
-    """Prediction interval for excess = c - counterfactual, where the counterfactual count
-    is NB with mean b and variance v (noise + baseline uncertainty)."""
-    if b <= 0:
-        return c, c
-    a = (1.0 - level) / 2.0
-    if v > b * (1.0 + 1e-9):
-        k = b * b / (v - b)
-        hi_q = float(stats.nbinom.ppf(1.0 - a, k, k / (k + b)))
-        lo_q = float(stats.nbinom.ppf(a, k, k / (k + b)))
-    else:
-        hi_q = float(stats.poisson.ppf(1.0 - a, b))
-        lo_q = float(stats.poisson.ppf(a, b))
-    return c - hi_q, c - lo_q
-
-
 def _aor_seed(seed: int, aor: str) -> int:
     # crc32, not hash(): Python's str hash is salted per process.
     return (int(seed) * 1_000_003 + zlib.crc32(aor.encode())) & 0xFFFFFFFF
@@ -1017,14 +1002,9 @@ def _group(aor_surges: list[AorSurge], bls: Mapping[str, AorBaseline], n_aors: i
     out: list[Surge] = []
     for g in groups:
         g = sorted(g, key=lambda a: (a.aor, a.start))
-        obs = sum(a.observed for a in g)
-        exp_ = float(sum(a.expected for a in g))
-        var = 0.0
-        for a in g:
-            bl = bls[a.aor]
-            i, j = bl.window_index(a.start, a.end)
-            var += bl.window_variance(i, j)[1]
-        lo_x, hi_x = _excess_interval(float(obs), exp_, var)
+        # the operation's figures: every AOR over its own window
+        w = window_figures([(bls[a.aor], a.start, a.end) for a in g])
+        obs, exp_, lo_x, hi_x = w["observed"], w["expected"], w["excess_low"], w["excess_high"]
         p_min = min(a.p_value for a in g)
         # Sidak over the AORs scanned: chance that at least one of them shows a window
         # as strong as this operation's strongest in a null year ...

@@ -9,7 +9,10 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from icetally.report.context import ReportContext, Section
 
 CSS = """
 :root { --ink:#1a202c; --muted:#4a5568; --line:#e2e8f0; --accent:#2b6cb0; --warn:#c53030;
@@ -193,3 +196,51 @@ def document(title: str, body: str, *, synthetic: bool) -> str:
         f"<title>{esc(marker + title)}</title><style>{CSS}</style></head>"
         f"<body><main>{body}</main><script>{SCRIPT}</script></body></html>\n"
     )
+
+
+def section(s: Section) -> str:
+    qs = "".join(query_details(q) for q in s.queries)
+    return (
+        f'<section id="{esc(s.id)}" data-supported="{str(s.supported).lower()}">'
+        f"<h2>{esc(s.title)}</h2>{''.join(s.body)}{qs}</section>"
+    )
+
+
+def page(ctx: ReportContext) -> str:
+    """The whole page: banner, title, contents, notes, the sections, footer."""
+    synthetic = ctx.store.synthetic
+    title = (
+        f"{ctx.metric_words().capitalize()} in {ctx.where()}, "
+        f"{ctx.start:%d %b %Y} – {ctx.end:%d %b %Y}"
+    )
+    head = []
+    if synthetic:
+        head.append(
+            '<div class="banner" role="alert" id="synthetic-banner">SYNTHETIC DATA – NOT REAL '
+            "ENFORCEMENT RECORDS<p>The records in this store are a synthetic demo release "
+            "(icetally demo): random rows drawn from rates calibrated on real releases, with "
+            "planted operations. No figure here describes real arrests.</p></div>"
+        )
+    head.append(f"<h1>{esc(title)}</h1>")
+    sub = (
+        f"icetally report · dataset {ctx.dataset} · metric {ctx.metric} · "
+        f"coverage {ctx.cov.start} – {ctx.cov.end}"
+    )
+    if ctx.surge is not None:
+        sub += f" · operation {ctx.surge.id}"
+    head.append(f'<p class="sub">{esc(sub)}</p>')
+    toc = "".join(f'<li><a href="#{esc(x.id)}">{esc(x.title)}</a></li>' for x in ctx.sections)
+    head.append(f'<nav class="toc"><ol>{toc}</ol></nav>')
+    missing = [x.title for x in ctx.sections if not x.supported]
+    if missing:
+        head.append(
+            note("The records cannot support: " + "; ".join(missing) + " (each section says why).")
+        )
+    for n in ctx.notes:
+        head.append(note(n))
+    body = "".join(head) + "".join(x.html() for x in ctx.sections)
+    foot = "icetally report"
+    if synthetic:
+        foot += " · SYNTHETIC DATA – not real enforcement records"
+    body += f"<footer>{esc(foot)}</footer>"
+    return document(title, body, synthetic=synthetic)
