@@ -136,6 +136,7 @@ def test_cli_and_web_service_call_only_the_public_api() -> None:
         "icetally.web",
         "icetally.cache",
         "icetally.report",  # presentation the pages share with the report
+        "icetally.render",
     )
     for rel in ("src/icetally/cli.py", "src/icetally/web/service.py", "src/icetally/web/api.py",
                 "src/icetally/web/pages.py"):  # fmt: skip

@@ -42,7 +42,7 @@ class Section:
     queries: list[dict[str, Any]] = field(default_factory=list)
     supported: bool = True
 
-    def html(self) -> str:
+    def html(self) -> Any:
         return P.section(self)
 
 

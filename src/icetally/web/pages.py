@@ -14,12 +14,12 @@ from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from icetally import api, reference
 from icetally.api import DEFAULT_TOLERANCE
+from icetally.render import environment, render_svg
 from icetally.vocabulary import (
     ADMINISTRATIONS,
     CRIMINALITY,
@@ -33,12 +33,8 @@ from icetally.web.problems import PROBLEM_TYPES, WebProblem
 from icetally.web.service import CountParams, Limits, SurgeParams
 
 HERE = Path(__file__).parent
-ENV = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+# The pages' templates, with the macros they share with the report (icetally.render).
+ENV = environment(HERE / "templates")
 METRICS = tuple(_METRICS)
 NATIONAL_SURGES = 20
 
@@ -215,7 +211,7 @@ def build_router(limits: Limits) -> APIRouter:
         # All surges would shade most of a four-year national chart; the largest
         # ones are the national story (every surge is in the per-AOR charts).
         top = sorted(surges, key=lambda s: -s["excess"])[:NATIONAL_SURGES]
-        national_svg = charts.render_svg(
+        national_svg = render_svg(
             charts.series_with_surges(
                 [r for r in national["rows"] if r["week"]],
                 top,
@@ -225,7 +221,7 @@ def build_router(limits: Limits) -> APIRouter:
             )
         )
         aor_rows = [r for r in per_aor["rows"] if r["week"] and r["aor"]]
-        aor_svg = charts.render_svg(charts.aor_small_multiples(aor_rows, surges, link=link))
+        aor_svg = render_svg(charts.aor_small_multiples(aor_rows, surges, link=link))
         recent = sorted(info.releases, key=lambda r: r.get("ingested_at") or "", reverse=True)
         return render(
             request,
@@ -291,7 +287,7 @@ def build_router(limits: Limits) -> APIRouter:
             ctx.update(
                 result=result,
                 by=list(params.by),
-                chart=Markup(charts.render_svg(spec)) if spec else None,
+                chart=Markup(render_svg(spec)) if spec else None,
                 csv_url=f"/api/count?{api_qs}&format=csv",
                 json_url=f"/api/count?{api_qs}",
                 share_url=f"/explore?{api_qs}",
@@ -376,7 +372,7 @@ def build_router(limits: Limits) -> APIRouter:
             ),
             inner,
         )
-        svg = charts.render_svg(
+        svg = render_svg(
             charts.surge_detail_chart(
                 [r for r in daily["rows"] if r["date"]],
                 surge,
@@ -424,7 +420,7 @@ def build_router(limits: Limits) -> APIRouter:
             ctx["has_data"] = detention.has_official(st)
             if ctx["has_data"]:
                 series, _ = detention.adp_series(st)
-                ctx["chart_svg"] = Markup(charts.render_svg(detention.adp_chart_spec(series)))
+                ctx["chart_svg"] = Markup(render_svg(detention.adp_chart_spec(series)))
                 latest: dict[str, dict[str, Any]] = {}
                 for r in series:
                     if r["arresting_agency"] == agency and (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from icetally.render import shared
 from icetally.report import page as P
 from icetally.report.context import ReportContext
 
@@ -40,8 +41,7 @@ def build(ctx: ReportContext) -> None:
             [
                 P.esc(r["id"]),
                 P.esc(r["measure"]),
-                f'<span class="verdict v-{P.esc(r["verdict"])}" '
-                f'data-claim="{P.esc(r["id"])}">{P.esc(r["verdict"])}</span>',
+                str(shared().verdict(r["verdict"], r["id"])),
                 P.esc(st),
                 P.esc(ob),
                 P.esc(P.fmt_int(r["expected"])),
