@@ -150,11 +150,20 @@ def check(
     backend: str | None = None,
     tolerance: float | None = None,
     max_claims: int | None = None,
+    baseline: Any = None,
 ) -> CheckReport:
     """Check a claims file (path, parsed YAML or list of claims) against the records;
-    see icetally.analysis.claims and docs/claims.md."""
+    see icetally.analysis.claims and docs/claims.md. ``baseline``: any function with
+    ``icetally.analysis.baseline.window_baseline``'s signature (the default)."""
+    extra = {"baseline": baseline} if baseline is not None else {}
     return _check(
-        claims, store=store, db=db, backend=backend, tolerance=tolerance, max_claims=max_claims
+        claims,
+        store=store,
+        db=db,
+        backend=backend,
+        tolerance=tolerance,
+        max_claims=max_claims,
+        **extra,
     )
 
 
