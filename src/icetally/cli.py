@@ -233,7 +233,7 @@ def count(
         _fail(f"--format must be table, csv or json, not {fmt!r}")
 
 
-# --- jurisdictions and cooperation (icetally.jurisdictions) ----------------------------
+# --- jurisdictions and cooperation (icetally.analysis.jurisdictions) ----------------------------
 
 
 def _pct(v: Any) -> str:

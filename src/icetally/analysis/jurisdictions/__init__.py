@@ -4,7 +4,7 @@ detainer outcomes) and enforcement intensity by county and AOR.
 Python API (the CLI commands ``icetally cooperation`` and ``icetally jurisdictions``
 call these)::
 
-    from icetally import jurisdictions as j
+    from icetally.analysis import jurisdictions as j
     j.load_287g(["../shared/data/287g/"], db="ice.duckdb")
     j.load_policies("examples/policies/example-policies.csv", db="ice.duckdb")
     j.cooperation(db="ice.duckdb", county="42101", by="quarter")
