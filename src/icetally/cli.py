@@ -43,6 +43,7 @@ USER_ERRORS = (
     api.ReportError,
     api.ExportError,
     api.DemoError,
+    api.StoreError,
     FileNotFoundError,
 )
 
@@ -151,6 +152,7 @@ def ingest(
                         if r.status != "failed"
                         else f"{r.error}"
                     )
+                    + (f"\n         {r.note}" if r.note else "")
                 )
                 if r.tables:
                     err.print(f"         {len(r.tables)} official tables found by title")
@@ -165,6 +167,10 @@ def ingest(
         try:
             results = api.ingest(paths, db=db, dataset=dataset, mapping=mapping, progress=progress)
         except (ValueError, OSError) as exc:
+            # the store cannot be opened (locked, not a store, read-only): one line
+            if as_json:
+                _emit_json({"error": str(exc), "files": []})
+                raise typer.Exit(2) from None
             _fail(str(exc))
     if as_json:
         _emit_json({"files": [r.to_dict() for r in results]})

@@ -10,8 +10,9 @@ from typing import Any
 import ibis
 
 from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD, Surge, detect_surges
+from icetally.normalize.rules import EVENT_DATE_FIRST
 from icetally.query.filters import QueryError, Slice
-from icetally.query.series import daily_expr, daily_series, metric_slice
+from icetally.query.series import daily_expr, daily_series, metric_slice, out_of_range_count
 from icetally.store.handle import Store
 
 # Weekend at-large baselines can be near zero, where a handful of arrests is already
@@ -72,11 +73,18 @@ def surges(
         raise QueryError("--threshold is a p-value per AOR-year, between 0 and 1")
     with Store.borrow(store, db=db, backend=backend, con=con) as s:
         daily = daily_series(s, slc)
+        skipped = out_of_range_count(s, slc)
         cov = s.coverage(dataset)
         backend_name = s.backend_name
         expr = daily_expr(s.table(dataset), slc)
         series_sql = str(ibis.to_sql(expr))
     notes: list[str] = []
+    if skipped:
+        notes.append(
+            f"{skipped:,} {dataset} records dated outside the plausible span (from "
+            f"{EVENT_DATE_FIRST} to a year after ingest) are left out of the series: "
+            "see date_flag 'event_date:out_of_range'"
+        )
     if daily.empty or cov.start is None:
         notes.append(f"no {dataset} records with a date and an AOR in this slice")
         found: list[Surge] = []

@@ -26,10 +26,16 @@ from collections.abc import Iterable
 
 import duckdb
 
+from icetally.normalize.codes import CodeKey
 from icetally.normalize.rules import (
     ADMINISTRATIONS,
     DATE_FORMATS,
+    EVENT_DATE_AHEAD_DAYS,
+    EVENT_DATE_FIRST,
+    NULL_TOKENS,
+    OUT_OF_RANGE_FLAG,
     REDACTION_PATTERN,
+    WHITESPACE,
 )
 from icetally.schema import COLUMN_NAMES
 
@@ -39,6 +45,10 @@ __all__ = [
     "install",
     "select_sql",
     "canonical_fields",
+    "clean_view_sql",
+    "cleaning_sql",
+    "event_field",
+    "keys_sql",
 ]
 
 # Fields stored as text in a canonical column of the same name.
@@ -110,15 +120,59 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _null_tokens() -> list[str]:
+    """The empty tokens in the case variants releases use (so no cell is upper-cased)."""
+    return sorted(
+        {v for t in NULL_TOKENS if t for v in (t, t.lower(), t.title(), t.capitalize())}
+        | {"NaN", "#n/a"}
+    )
+
+
+def _re_char(c: str) -> str:
+    """One character inside an RE2 character class."""
+    return f"\\x{{{ord(c):x}}}"
+
+
 def install(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the temporary macros normalization uses on this connection."""
+    """Create the temporary macros normalization uses on this connection.
+
+    ``it_redacted(x)``: the cell holds a FOIA exemption code (counted, then NULL);
+    ``it_clean(x)``: the cell's text trimmed of white space (runs of spaces collapsed),
+    NULL for redactions and empty tokens. Both are plain SQL so DuckDB runs them on
+    every core in the one pass that also writes the rows.
+    """
     formats = "[" + ", ".join(_lit(f) for f in DATE_FORMATS) + "]"
+    # list_contains, not IN: DuckDB turns a long IN list into a join per column
+    tokens = "[" + ", ".join(_lit(t) for t in _null_tokens()) + "]"
+    longest = max(len(t) for t in _null_tokens())
+    space = "[" + "".join(_re_char(c) for c in WHITESPACE) + "]"
+    # cheap tests first: a cell's first code point, and the last characters white space
+    # is in practice (a trailing space ends ERO-LESA redactions); only a cell that has
+    # white space at an edge pays for the regular expression that trims it
+    first = "list_contains([" + ", ".join(str(ord(c)) for c in WHITESPACE) + "], ascii(x))"
+    last = " OR ".join(f"suffix(x, chr({ord(c)}))" for c in " \t\r\n\xa0")
+    redaction = _lit(REDACTION_PATTERN.removeprefix("(?i)"))
     con.execute(
         f"""
+        CREATE OR REPLACE TEMP MACRO it_redacted(x) AS
+            contains(x, '(') AND regexp_matches(x, {redaction}, 'i');
+        CREATE OR REPLACE TEMP MACRO it_trim(x) AS
+            CASE WHEN {last} OR {first}
+                 THEN regexp_replace(x, '^{space}+|{space}+$', '', 'g') ELSE x END;
+        CREATE OR REPLACE TEMP MACRO it_collapse(t) AS
+            CASE WHEN contains(t, '  ') THEN regexp_replace(t, '\\s+', ' ', 'g') ELSE t END;
+        CREATE OR REPLACE TEMP MACRO it_tidy(t) AS
+            CASE WHEN t = '' OR (strlen(t) <= {longest} AND list_contains({tokens}, t)) THEN NULL
+                 ELSE it_collapse(t) END;
+        CREATE OR REPLACE TEMP MACRO it_clean(x) AS
+            CASE WHEN x IS NULL OR it_redacted(x) THEN NULL ELSE it_tidy(it_trim(x)) END;
         CREATE OR REPLACE TEMP MACRO it_ts(x) AS
             coalesce(TRY_CAST(x AS TIMESTAMP), try_strptime(x, {formats}));
         CREATE OR REPLACE TEMP MACRO it_key(x) AS
             trim(regexp_replace(upper(strip_accents(x)), '\\s+', ' ', 'g'));
+        CREATE OR REPLACE TEMP MACRO it_event_out_of_range(d) AS
+            d IS NOT NULL AND (d < DATE {_lit(EVENT_DATE_FIRST)}
+                               OR d > current_date + INTERVAL {EVENT_DATE_AHEAD_DAYS} DAY);
         CREATE OR REPLACE TEMP MACRO it_flag_date(d) AS
             d IS NOT NULL AND (year(d) < 1900 OR d > current_date + INTERVAL 366 DAY);
         """
@@ -131,6 +185,14 @@ def _administration(d: str) -> str:
         for code, start in reversed(ADMINISTRATIONS)
     )
     return f"CASE WHEN {d} IS NULL THEN NULL {cases} ELSE NULL END"
+
+
+def event_field(dataset: str, present: set[str]) -> str:
+    """The field a dataset's event date is read from: ``event_date``, or a removal's
+    ``removal_date`` when the table has no departure date."""
+    if dataset == "removals" and "event_date" not in present and "removal_date" in present:
+        return "removal_date"
+    return "event_date"
 
 
 def select_sql(
@@ -147,6 +209,7 @@ def select_sql(
     codes: Iterable[str] = (),
     view: str = "batch",
     raw_view: str = "batch_raw",
+    event_ts: str | None = None,
 ) -> tuple[str, str]:
     """SQL for one batch view: (insert-select of loadable rows, quarantine select).
 
@@ -156,6 +219,8 @@ def select_sql(
     ``labels``: batch column -> original header, for the quarantine's raw values.
     ``view`` holds the cleaned batch (normalize/clean.py), ``raw_view`` the batch as read.
     ``codes``: the ``_code_*`` columns of the view (normalize/codes.py).
+    ``event_ts``: a column of the view holding the event date already parsed
+    (``it_ts`` once per distinct text, see ``codes.date_key``).
     """
     by_field: dict[str, str] = {}
     for header, fld in fields.items():
@@ -185,6 +250,8 @@ def select_sql(
         stage.append(f"b.{_q(header)} AS {_q(col)}")
     for name in sorted(codes):
         stage.append(f"b.{_q(name)}")
+    if event_ts:
+        stage.append(f"b.{_q(event_ts)}")
     # the raw values of a quarantined row, as released, under their original headers
     labels = labels or {}
     pairs = [
@@ -194,9 +261,7 @@ def select_sql(
 
     has_crim = "criminality" in by_field or "case_criminality" in by_field
     is_cbp = dataset == "cbp_encounters"
-    event_src = "f_event_date"
-    if dataset == "removals" and "event_date" not in by_field and "removal_date" in by_field:
-        event_src = "f_removal_date"
+    event_src = "f_" + event_field(dataset, set(by_field))
 
     # --- stage 2: parsed values
     parsed = ["s.*"]
@@ -211,7 +276,7 @@ def select_sql(
         )
         parsed.append("CAST(NULL AS TIMESTAMP) AS _ts")
     else:
-        parsed.append(f"it_ts({event_src}) AS _ts")
+        parsed.append(f"{_q(event_ts)} AS _ts" if event_ts else f"it_ts({event_src}) AS _ts")
     # secondary dates parsed once here, read several times below
     for name in DATE_FIELDS:
         if name in by_field:
@@ -242,6 +307,9 @@ def select_sql(
         if not is_cbp
         else "CAST(NULL AS VARCHAR)",
         f"CASE WHEN it_flag_date({event_date}) THEN 'event_date:absurd_year' END",
+        f"CASE WHEN it_event_out_of_range({event_date}) THEN {_lit(OUT_OF_RANGE_FLAG)} END"
+        if not is_cbp
+        else "CAST(NULL AS VARCHAR)",
     ]
     cols: dict[str, str] = {}
     for name in DATE_FIELDS:
@@ -333,3 +401,94 @@ def select_sql(
         f"FROM p WHERE _bad IS NOT NULL"
     )
     return insert, quarantine
+
+
+def cleaning_sql(width: int) -> tuple[str, str]:
+    """(inner, outer) select lists that clean text columns c0..: the inner one tests
+    and trims each cell once (``r``, ``t``), the outer gives ``x0``.. cleaned and ``r0``..
+    (the cell was a redaction). Two projection layers because a nested macro would
+    repeat its argument."""
+    inner = ", ".join(f"it_redacted(c{i}) AS r{i}, it_trim(c{i}) AS t{i}" for i in range(width))
+    outer = ", ".join(
+        f"CASE WHEN r{i} THEN NULL ELSE it_tidy(t{i}) END AS x{i}, r{i}" for i in range(width)
+    )
+    return inner, outer
+
+
+def cleaned_sql(relation: str, width: int, *, precleaned: bool = False) -> str:
+    """The staged rows (text columns c0..c{width-1}, source_row) with every cell
+    cleaned, plus ``r0``.. (the cell was a redaction). ``precleaned``: the relation
+    carries ``x0``.. and ``r0``.. already (staged text, see store/stage.py)."""
+    if precleaned:
+        cols = ", ".join(f"x{i} AS c{i}, r{i}" for i in range(width))
+        return f"SELECT {cols}{', ' if width else ''}source_row FROM {relation}"
+    inner = ", ".join(f"it_redacted(c{i}) AS r{i}, it_trim(c{i}) AS t{i}" for i in range(width))
+    outer = ", ".join(
+        f"CASE WHEN r{i} THEN NULL ELSE it_tidy(t{i}) END AS c{i}, r{i}" for i in range(width)
+    )
+    sep = ", " if width else ""
+    return f"SELECT {outer}{sep}source_row FROM (SELECT {inner}{sep}source_row FROM {relation})"
+
+
+def keys_sql(
+    relation: str, width: int, keys: Iterable[CodeKey], *, precleaned: bool = False
+) -> str:
+    """One pass over a staged relation (text columns c0..c{width-1}): its row count,
+    the redacted cells of every column (``r0``..), and the distinct cleaned values of
+    every coded field with their counts, as grouping sets (``g_<key>`` is 0 on the
+    rows of that key's set)."""
+    keys = list(keys)
+    exprs: list[str] = []
+    sets: list[str] = []
+    flags: list[str] = []
+    for key in keys:
+        names = []
+        for i, sql in enumerate(key.key_sql(lambda c: c)):
+            name = _q(f"k_{key.name}_{i}")
+            exprs.append(f"{sql} AS {name}")
+            names.append(name)
+        sets.append("(" + ", ".join(names) + ")")
+        flags.append(f"grouping({names[0]}) AS {_q('g_' + key.name)}")
+    # a hash of every row's cells and line, summed (order-free): the content
+    # fingerprint that finds the same rows in other bytes
+    row_hash = f"hash({', '.join([*(f'c{i}' for i in range(width)), 'source_row'])}) AS h"
+    inner = ", ".join([*exprs, *(f"r{i}" for i in range(width)), row_hash])
+    outer = [
+        *flags,
+        *(e.rsplit(" AS ", 1)[1] for e in exprs),
+        "count(*) AS n",
+        *(f"count_if(r{i}) AS r{i}" for i in range(width)),
+        "CAST(sum(h) % 18446744073709551616 AS UBIGINT) AS h",
+    ]
+    return (
+        f"WITH k AS (SELECT {inner} FROM ({cleaned_sql(relation, width, precleaned=precleaned)})) "
+        f"SELECT {', '.join(outer)} FROM k GROUP BY GROUPING SETS ({', '.join([*sets, '()'])})"
+    )
+
+
+def clean_view_sql(
+    relation: str,
+    width: int,
+    keys: Iterable[CodeKey],
+    tables: dict[str, str],
+    *,
+    precleaned: bool = False,
+) -> str:
+    """The staged rows with every cell cleaned and the codes of each lookup joined
+    from its table (``tables``: key name -> registered table)."""
+    cols = ", ".join([*(f"c{i}" for i in range(width)), "source_row"])
+    select = ["b.*"]
+    joins = []
+    for j, key in enumerate(keys):
+        alias = f"k{j}"
+        parts = key.key_sql(lambda c: f"b.{c}")
+        conds = []
+        for i, sql in enumerate(parts):
+            op = "=" if i == 0 else "IS NOT DISTINCT FROM"
+            conds.append(f"{alias}.k{i} {op} {sql}")
+        joins.append(f"LEFT JOIN {tables[key.name]} {alias} ON {' AND '.join(conds)}")
+        select += [f"{alias}.{_q(c)}" for c in key.codes]
+    return (
+        f"SELECT {', '.join(select)} FROM (SELECT {cols} FROM "
+        f"({cleaned_sql(relation, width, precleaned=precleaned)})) b " + " ".join(joins)
+    )

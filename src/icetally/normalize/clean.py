@@ -25,7 +25,7 @@ _TOKENS = pa.array(
 )
 
 
-def _as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
+def as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         return col
     if pa.types.is_timestamp(col.type):
@@ -35,7 +35,7 @@ def _as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
 
 def clean_column(col: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.ChunkedArray, int]:
     """(cleaned text column, number of redacted cells)."""
-    text = _as_text(col)
+    text = as_text(col)
     if len(text) == 0 or text.null_count == len(text):
         return text, 0
     has_paren = pc.match_substring(text, "(")

@@ -11,6 +11,7 @@ that the SQL pass reads.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 import pyarrow as pa
@@ -105,4 +106,129 @@ def code_names(fields: dict[str, str]) -> set[str]:
         out.add("_code_state_abbr")
         if "county" in present:
             out.add("_code_county_fips")
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# The same lookups for a staged table (store/ingest.py): DuckDB groups the cleaned text of
+# each coded field in one pass, the reference functions map each distinct value here,
+# and the resulting small tables are joined back in the SQL that writes the rows.
+
+
+@dataclass(frozen=True)
+class CodeKey:
+    """One lookup: the cleaned batch columns it is keyed on, the ``_code_*`` columns it
+    gives, and how to compute them from the key values."""
+
+    name: str
+    columns: tuple[str | None, ...]  # batch columns (cleaned), None where absent
+    codes: tuple[str, ...]
+    fn: Callable[..., tuple[str | None, ...]] | None
+    # codes computed in SQL from the key ``k0`` instead (e.g. a date parsed once per
+    # distinct text): code column -> SQL expression
+    sql: tuple[tuple[str, str], ...] = ()
+
+    def key_sql(self, clean: Callable[[str], str]) -> list[str]:
+        """SQL of each key part over the stage (``clean(column)`` gives its text)."""
+        if self.name == "criminality":
+            parts = [clean(c) for c in self.columns if c is not None]
+            return [parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"]
+        return [clean(c) if c is not None else "CAST(NULL AS VARCHAR)" for c in self.columns]
+
+    def table(self, groups: list[tuple[tuple[str | None, ...], int]]) -> pa.Table:
+        """The lookup table: key parts k0.., the codes, and n (rows with that key)."""
+        width = len(self.key_parts())
+        keys: list[list[str | None]] = [[] for _ in range(width)]
+        py_codes = self.codes if self.fn is not None else ()
+        codes: list[list[str | None]] = [[] for _ in py_codes]
+        counts: list[int] = []
+        for key, n in groups:
+            if self.fn is None:
+                found: tuple[str | None, ...] = ()
+            elif any(k is not None for k in key):
+                found = self.fn(*key)
+            else:
+                found = (None,) * len(self.codes)
+            for i in range(width):
+                keys[i].append(key[i])
+            for i, v in enumerate(found):
+                codes[i].append(v)
+            counts.append(n)
+        cols = {f"k{i}": pa.array(k, pa.string()) for i, k in enumerate(keys)}
+        cols |= {c: pa.array(v, pa.string()) for c, v in zip(py_codes, codes, strict=True)}
+        cols["n"] = pa.array(counts, pa.int64())
+        return pa.table(cols)
+
+    def key_parts(self) -> tuple[int, ...]:
+        return (0,) if self.name == "criminality" else tuple(range(len(self.columns)))
+
+
+def _aor(text: str | None) -> tuple[str | None]:
+    return (reference.aor_code(text) if text else None,)
+
+
+def _citizenship(text: str | None) -> tuple[str | None, str | None]:
+    found = reference.country(text) if text else None
+    return (found[0], found[1]) if found else (None, None)
+
+
+def _method(text: str | None) -> tuple[str | None]:
+    return (reference.method_class(text) if text else None,)
+
+
+def _criminality(text: str | None) -> tuple[str | None]:
+    return (reference.criminality(text) if text else None,)
+
+
+def _place(state: str | None, county: str | None) -> tuple[str | None, str | None]:
+    abbr = reference.state_abbr(state) if state else None
+    return abbr, county_fips(abbr, county)
+
+
+def date_key(column: str, code: str) -> CodeKey:
+    """A date column parsed once per distinct text (``it_ts``), not once per row."""
+    return CodeKey(
+        name=code.strip("_"), columns=(column,), codes=(code,), fn=None, sql=((code, "it_ts(k0)"),)
+    )
+
+
+def code_keys(fields: dict[str, str]) -> list[CodeKey]:
+    """The lookups a table with these fields (batch column -> canonical field) needs;
+    their codes are exactly ``code_names(fields)``."""
+    by_field: dict[str, str] = {}
+    for column, fld in fields.items():
+        by_field.setdefault(fld, column)
+    out: list[CodeKey] = []
+    if "aor" in by_field:
+        out.append(CodeKey("aor", (by_field["aor"],), ("_code_aor",), _aor))
+    if "citizenship" in by_field:
+        out.append(
+            CodeKey(
+                "citizenship",
+                (by_field["citizenship"],),
+                ("_code_iso3", "_code_continent"),
+                _citizenship,
+            )
+        )
+    if "method" in by_field:
+        out.append(CodeKey("method", (by_field["method"],), ("_code_method_class",), _method))
+    if "criminality" in by_field or "case_criminality" in by_field:
+        out.append(
+            CodeKey(
+                "criminality",
+                (by_field.get("criminality"), by_field.get("case_criminality")),
+                ("_code_criminality",),
+                _criminality,
+            )
+        )
+    if "state" in by_field:
+        codes = ("_code_state_abbr", "_code_county_fips") if "county" in by_field else None
+        out.append(
+            CodeKey(
+                "place",
+                (by_field["state"], by_field.get("county")),
+                codes or ("_code_state_abbr",),
+                _place if codes else (lambda s, _c: _place(s, None)[:1]),
+            )
+        )
     return out

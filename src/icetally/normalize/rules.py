@@ -8,6 +8,13 @@ REDACTION_PATTERN = (
     r"(?i)\s*(\(?\s*b\s*\)?\s*\(\s*\d+\s*\)\s*(\(\s*[a-z]\s*\)|[a-z]\s*\)?)?\s*\)?\s*[,;]?\s*)+"
 )
 
+# What counts as white space around a value: Unicode White_Space, as Arrow's
+# utf8_trim_whitespace trims it (the cleaning rules were first written with it).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
 # Tokens that mean "no value" in released files (R's NA, blank cells, etc.).
 NULL_TOKENS = ("", "NA", "N/A", "NULL", "NAN", "NONE", "#N/A")
 
@@ -29,3 +36,11 @@ DATE_FORMATS = (
 
 # Administrations by inauguration day (code, first day): a class of the vocabulary.
 from icetally.vocabulary import ADMINISTRATION_STARTS as ADMINISTRATIONS  # noqa: E402, F401
+
+# The plausible span of an event date (documented in docs/safety.md): ICE was formed in
+# 2003 and no release holds enforcement events before 2000; an event dated after the
+# day of ingest plus a year is a typo or a placeholder (9999-12-31). Rows outside it are
+# kept, flagged 'event_date:out_of_range', and left out of daily series and surges.
+EVENT_DATE_FIRST = "2000-01-01"
+EVENT_DATE_AHEAD_DAYS = 366
+OUT_OF_RANGE_FLAG = "event_date:out_of_range"

@@ -31,23 +31,47 @@ class CountResult:
         return out
 
 
+OVERLAP_LISTED = 10  # overlapping pairs named one by one; more are summarized
+
+
 def overlap_warnings(spans: dict[str, tuple[Any, Any]]) -> list[str]:
     """Releases of one dataset that cover the same days may hold the same records
-    twice (ICE re-releases and edits records). Say so; never de-duplicate silently."""
+    twice (ICE re-releases and edits records). Say so; never de-duplicate silently.
+
+    Up to ``OVERLAP_LISTED`` pairs are named; beyond that one line summarizes them (500
+    overlapping releases would otherwise make 125,250 warnings). Pairs are found with
+    a sweep over the spans sorted by start, so the work is the number of pairs found,
+    stopped once enough are listed and counted by a second sweep."""
     ordered = sorted(
         ((rid, lo, hi) for rid, (lo, hi) in spans.items() if lo is not None),
         key=lambda x: (x[1], x[0]),
     )
-    out = []
+    out: list[str] = []
+    pairs = 0
+    involved: set[str] = set()
+    first, last = None, None
     for i, (ra, alo, ahi) in enumerate(ordered):
         for rb, blo, bhi in ordered[i + 1 :]:
-            if blo <= ahi and alo <= bhi:
+            if blo > ahi:
+                break  # sorted by start: no later span can overlap this one
+            if alo <= bhi:
                 lo, hi = max(alo, blo), min(ahi, bhi)
-                out.append(
-                    f"releases {ra} and {rb} both hold records "
-                    f"from {jsonable(lo)} to {jsonable(hi)}; the same events may be "
-                    f"counted twice — pick one with --release"
-                )
+                pairs += 1
+                involved |= {ra, rb}
+                first = lo if first is None or lo < first else first
+                last = hi if last is None or hi > last else last
+                if len(out) < OVERLAP_LISTED:
+                    out.append(
+                        f"releases {ra} and {rb} both hold records "
+                        f"from {jsonable(lo)} to {jsonable(hi)}; the same events may be "
+                        f"counted twice — pick one with --release"
+                    )
+    if pairs > OVERLAP_LISTED:
+        out.append(
+            f"… and {pairs - OVERLAP_LISTED:,} more overlapping pairs: {len(involved):,} "
+            f"releases overlap between {jsonable(first)} and {jsonable(last)}; "
+            "list them with `icetally releases` and pick with --release"
+        )
     return out
 
 

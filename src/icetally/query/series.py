@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from icetally.normalize.rules import OUT_OF_RANGE_FLAG
 from icetally.query.backend import table
 from icetally.query.filters import QueryError, Slice
 from icetally.vocabulary import METRICS, as_date
@@ -31,10 +32,24 @@ def metric_slice(slc: Slice, metric: str) -> Slice:
     return out
 
 
+def plausible(f: Any) -> Any:
+    """Rows whose event date lies in the plausible span (normalize/rules.py): a row
+    flagged out of range (9999-12-31, 1990) is kept in the store but stays out of
+    daily series and surges, where one such date would stretch the calendar."""
+    return f.date_flag.isnull() | ~f.date_flag.contains(OUT_OF_RANGE_FLAG)
+
+
 def daily_expr(t: Any, slc: Slice) -> Any:
     f = slc.apply(t)
-    f = f.filter(f.event_date.notnull(), f.aor.notnull())
+    f = f.filter(f.event_date.notnull(), f.aor.notnull(), plausible(f))
     return f.group_by(date=f.event_date, aor=f.aor).aggregate(n=f.n.sum())
+
+
+def out_of_range_count(con: Any, slc: Slice) -> int:
+    """Records of the slice left out of series because their date is implausible."""
+    f = slc.apply(table(con, slc.dataset))
+    f = f.filter(f.date_flag.notnull() & f.date_flag.contains(OUT_OF_RANGE_FLAG))
+    return int(f.n.sum().fill_null(0).to_pyarrow().as_py() or 0)
 
 
 def daily_series(con: Any, slc: Slice) -> pd.DataFrame:

@@ -57,7 +57,34 @@ def detect(path: Path) -> Reader:
     for reader in readers():
         if reader.sniff(path, head):
             return reader
+    encoding = text_encoding_problem(head)
+    if encoding:
+        raise FormatError(path, f"{encoding}; save it as UTF-8 text (or give the original)")
     raise FormatError(path, f"not a recognized release format; expected {EXPECTED}")
+
+
+def text_encoding_problem(head: bytes) -> str | None:
+    """What is wrong with text that is not UTF-8 (or None): releases are UTF-8."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "the text is UTF-16 (byte-order mark found), not UTF-8"
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "the text is UTF-32, not UTF-8"
+    sample = head[:4096]
+    if sample and sample.count(b"\x00") > len(sample) // 4:
+        odd = sample[1::2].count(b"\x00") > sample[0::2].count(b"\x00")
+        return (
+            f"the text looks like UTF-16 ({'little' if odd else 'big'}-endian, no byte-order "
+            "mark), not UTF-8"
+        )
+    if b"\x00" in sample:
+        at = sample.index(b"\x00")
+        return f"the file holds NUL bytes (first at byte {at}): binary data, not UTF-8 text"
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 4:  # not just a character cut at the sample's end
+            return f"the text is not UTF-8 (byte {exc.start} cannot be decoded)"
+    return None
 
 
 def read(
@@ -76,4 +103,14 @@ def read(
     return detect(path).read(path)
 
 
-__all__ = ["FormatError", "Part", "Reader", "detect", "read", "read_head", "readers", "EXPECTED"]
+__all__ = [
+    "EXPECTED",
+    "FormatError",
+    "Part",
+    "Reader",
+    "detect",
+    "read",
+    "read_head",
+    "readers",
+    "text_encoding_problem",
+]

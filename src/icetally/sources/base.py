@@ -9,7 +9,10 @@ the file (the whole file for a CSV; each data sheet of a workbook). A part carri
 - ``batches``: an iterator of Arrow record batches whose columns are the raw headers
   (any Arrow type; text, dates or numbers as the file has them) plus ``source_row``
   (int64, 1-based row number in the file or sheet, preamble included);
-- ``metadata``: release-level facts (title, FOIA number, coverage dates, footnotes).
+- ``metadata``: release-level facts (title, FOIA number, coverage dates, footnotes);
+- ``text_scan`` (optional): for a delimited text table, how DuckDB's own CSV reader
+  can scan the same rows (``TextScan``); ingest then reads the file in SQL instead of
+  iterating ``batches`` (which stay valid for every other use).
 
 Readers never normalize values, never drop rows and never touch the store.
 """
@@ -25,6 +28,10 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 SOURCE_ROW = "source_row"
+
+# Columns one table may have: real releases have up to ~150 (the Deportation Data
+# Project's joined files); wider files are refused before any row is read.
+MAX_COLUMNS = 512
 
 
 class FormatError(ValueError):
@@ -53,6 +60,40 @@ class FormatError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+@dataclass(frozen=True)
+class TextScan:
+    """A delimited text table as DuckDB's ``read_csv`` sees it: every field as text,
+    the data after ``header_line`` (0-based record index of the header)."""
+
+    path: Path
+    delimiter: str
+    header_line: int
+    width: int  # fields per record
+    gzip: bool
+    # whether a quoted value may hold a line break (Deportation Data Project csv) or
+    # never does (ERO-LESA exports: a value that runs past its line is a broken quote)
+    newlines_in_values: bool = True
+    # a record longer than this is quarantined, not read into memory
+    max_line_bytes: int = 8 << 20
+
+    def read_csv(self, skip: int, rejects_table: str, rejects_scan: str) -> str:
+        """SQL of the table function reading the records after the first ``skip``."""
+
+        def lit(text: str) -> str:
+            return "'" + text.replace("'", "''") + "'"
+
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(self.width)) + "}"
+        return (
+            f"read_csv({lit(str(self.path))}, header = false, skip = {skip}, "
+            f"columns = {columns}, delim = {lit(self.delimiter)}, quote = '\"', "
+            f"escape = '\"', auto_detect = false, compression = "
+            f"{lit('gzip' if self.gzip else 'none')}, strict_mode = true, "
+            f"max_line_size = {self.max_line_bytes}, store_rejects = true, "
+            f"rejects_table = {lit(rejects_table)}, rejects_scan = {lit(rejects_scan)}, "
+            "rejects_limit = 0)"
+        )
+
+
 @dataclass
 class Part:
     format: str
@@ -72,6 +113,8 @@ class Part:
     coverage_spans: list[tuple[str | None, date, date]] | None = None
     # Number of data rows if the reader knows it up front (for progress bars).
     rows_hint: int | None = None
+    # The same rows as a DuckDB text scan, when the format is delimited text.
+    text_scan: TextScan | None = None
 
 
 class Reader(Protocol):

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from icetally.schema import DATASETS
-from icetally.sources.base import SOURCE_ROW, FormatError, Part
+from icetally.sources.base import SOURCE_ROW, FormatError, Part, TextScan
 from icetally.sources.headers import (
     coverage_from_title,
     detect_dataset,
@@ -37,17 +37,26 @@ BLOCK_SIZE = 8 << 20  # bytes of text per Arrow batch (~60k national rows)
 PREAMBLE_MAX = 20  # header must appear within this many lines
 
 
+def is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
 def open_text(path: Path) -> io.BufferedIOBase:
     """Binary stream of the file's text, transparently gunzipped."""
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
+    if is_gzip(path):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
 
 
 def _split_line(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter, quotechar='"'), [])
+    """Fields of one line; [] for a line the csv module cannot split (a field over its
+    size limit, a NUL byte): such a line is no header, and its rows are DuckDB's to
+    read or refuse."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter, quotechar='"'), [])
+    except csv.Error:
+        return []
 
 
 class _BadRows:
@@ -169,6 +178,14 @@ class EroLesaCsv:
             metadata={"preamble": preamble, "title": title, "foia": foia, "bad_rows": bad.rows},
             coverage_start=start,
             coverage_end=end,
+            text_scan=TextScan(
+                path=path,
+                delimiter="|",
+                header_line=header_at,
+                width=len(columns),
+                gzip=is_gzip(path),
+                newlines_in_values=False,
+            ),
         )
 
 
@@ -250,4 +267,11 @@ class DelimitedTable:
                 newlines_in_values=True,
             ),
             metadata={"bad_rows": bad.rows, "delimiter": delimiter},
+            text_scan=TextScan(
+                path=path,
+                delimiter=delimiter,
+                header_line=0,
+                width=len(columns),
+                gzip=is_gzip(path),
+            ),
         )

@@ -56,6 +56,7 @@ Which format and dataset
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -81,6 +82,15 @@ from icetally.sources.headers import (
 )
 
 BATCH_ROWS = 65_536
+# Excel's own limits: a cell reference beyond them is a forged or broken sheet.
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
+# Decompressed size a workbook may claim: a sheet of Excel's full height and ~25
+# columns is ~0.5 GB of XML and compresses ~10x. A part past this, or past
+# MAX_INFLATION times the file's size, is refused as a zip bomb before any of it is
+# inflated (override with $ICETALLY_XLSX_MAX_BYTES).
+MAX_UNCOMPRESSED = 2 << 30
+MAX_INFLATION = 100
 HEAD_ROWS = 40  # rows scanned for a header (preambles run 5-6 rows in practice)
 NOTE_ROWS = 2_000  # rows of a metadata sheet kept as text
 FORMAT_ERO = "ero_lesa_xlsx"
@@ -268,6 +278,7 @@ class SheetHead:
     last_row: int | None = None  # from the dimension record, when it has one
     header_at: int | None = None  # index into rows
     truncated: bool = False  # more rows than were scanned
+    bad_ref: str | None = None  # a dimension or cell reference beyond Excel's limits
 
     @property
     def header_row(self) -> int | None:
@@ -358,11 +369,19 @@ def _scan_sheet(
         for _, el in iterparse(fh, events=("end",)):
             tag = _local(el.tag)
             if tag == "dimension":
-                m = re.search(r"(\d+)\s*$", el.get("ref", ""))
+                ref = el.get("ref", "")
+                for letters, digits in re.findall(r"([A-Za-z]+)(\d*)", ref):
+                    if not _ref_ok(letters.upper(), digits or None):
+                        head.bad_ref = ref[:40]
+                        return out
+                m = re.search(r"(\d+)\s*$", ref)
                 head.last_row = int(m.group(1)) if m else None
             elif tag == "row":
                 r = el.get("r")
                 row_no = int(r) if r and r.isdigit() else row_no + 1
+                if row_no > EXCEL_MAX_ROWS:
+                    head.bad_ref = f"row {r}"[:40]
+                    return out
                 cells: dict[int, _Cell] = {}
                 col = -1
                 for c in el:
@@ -370,6 +389,9 @@ def _scan_sheet(
                         continue
                     ref = c.get("r")
                     m = _CELL_REF.match(ref) if ref else None
+                    if m and not _ref_ok(m.group(1), m.group(2)):
+                        head.bad_ref = ref[:40]
+                        return out
                     col = _col_index(m.group(1)) if m else col + 1
                     cell = _cell_of(c)
                     if cell is not None:
@@ -480,8 +502,11 @@ def scan_workbook(path: Path, head_rows: int = HEAD_ROWS) -> list[SheetHead]:
         with zipfile.ZipFile(path) as zf:
             if "xl/workbook.xml" not in zf.NameToInfo:
                 raise FormatError(path, "a zip file but not an xlsx workbook (no xl/workbook.xml)")
+            _check_sizes(path, zf)
             sheets, sst = _workbook_parts(zf)
             raws = [_scan_sheet(zf, sh, head_rows) for sh in sheets]
+            for sh in sheets:
+                _check_extent(path, sh)
             strings = _shared_strings(zf, sst, _wanted(raws))
             for sh, raw in zip(sheets, raws, strict=True):
                 sh.rows = _resolve_rows(raw, strings)
@@ -503,6 +528,49 @@ def scan_workbook(path: Path, head_rows: int = HEAD_ROWS) -> list[SheetHead]:
             path, f"not a readable xlsx workbook ({type(exc).__name__}: {exc})"
         ) from exc
     return sheets
+
+
+def _check_sizes(path: Path, zf: zipfile.ZipFile) -> None:
+    """Refuse a zip bomb from the sizes the package declares, before inflating it (a
+    part whose real size exceeds its declared one fails the zip reader's own check)."""
+    limit = int(os.environ.get("ICETALLY_XLSX_MAX_BYTES") or MAX_UNCOMPRESSED)
+    total = sum(i.file_size for i in zf.infolist())
+    size = max(path.stat().st_size, 1)
+    biggest = max(zf.infolist(), key=lambda i: i.file_size, default=None)
+    if biggest is None:
+        return
+    if total > limit or total > MAX_INFLATION * size + (64 << 20):
+        raise FormatError(
+            path,
+            f"the workbook inflates to {total:,} bytes ({total // size:,} times its size; "
+            f"part {biggest.filename!r} alone {biggest.file_size:,}), over the "
+            f"{min(limit, MAX_INFLATION * size + (64 << 20)):,}-byte limit: refused as a "
+            "possible zip bomb (set ICETALLY_XLSX_MAX_BYTES to read a real one this big)",
+        )
+
+
+def _check_extent(path: Path, sheet: SheetHead) -> None:
+    """A dimension or cell reference beyond Excel's limits is refused (it would make
+    a reader allocate for billions of cells)."""
+    if sheet.last_row is not None and sheet.last_row > EXCEL_MAX_ROWS:
+        raise FormatError(
+            path,
+            f"the sheet claims {sheet.last_row:,} rows; Excel has at most {EXCEL_MAX_ROWS:,}",
+            sheet=sheet.name,
+        )
+    if sheet.bad_ref:
+        raise FormatError(
+            path,
+            f"cell reference {sheet.bad_ref!r} is beyond Excel's limits "
+            f"({EXCEL_MAX_COLUMNS:,} columns, {EXCEL_MAX_ROWS:,} rows)",
+            sheet=sheet.name,
+        )
+
+
+def _ref_ok(letters: str, digits: str | None) -> bool:
+    if len(letters) > 3 or _col_index(letters) >= EXCEL_MAX_COLUMNS:
+        return False
+    return digits is None or int(digits) <= EXCEL_MAX_ROWS
 
 
 def _row_list(cells: dict[int, str]) -> list[str | None]:
@@ -794,6 +862,13 @@ def _calamine_batches(
         except ValueError as exc:
             raise FormatError(path, str(exc), sheet=ds.head.name) from exc
         data_start = (ds.head.header_row or 0) - first_row + 1
+        if data_start < 0:
+            raise FormatError(
+                path,
+                f"calamine starts the sheet at row {first_row}, below its header row "
+                f"{ds.head.header_row}: the sheet's cells and its row numbers disagree",
+                sheet=ds.head.name,
+            )
         total = rb.num_rows
         sources = [c - first_col for c in ds.col_index]
         sources_ok = [s if 0 <= s < rb.num_columns else None for s in sources]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS releases (
     redactions JSON,
     unmapped JSON,
     ingested_at TIMESTAMP,
-    icetally_version VARCHAR
+    icetally_version VARCHAR,
+    content_fingerprint VARCHAR
 )
 """
 
@@ -67,28 +69,81 @@ def table_ddl(dataset: str) -> str:
     return f'CREATE TABLE IF NOT EXISTS "{dataset}" (\n    {cols}\n)'
 
 
+def quiet(con: duckdb.DuckDBPyConnection) -> None:
+    """No progress bar: DuckDB draws one on stdout for long statements, which would
+    corrupt --json output (a per-connection setting: cursors need it too)."""
+    con.execute("SET enable_progress_bar = false")
+
+
+class StoreError(OSError):
+    """The store cannot be opened or written: one line naming it and what to do."""
+
+
+class NoStore(StoreError, FileNotFoundError):
+    """There is no store at the path (a read never creates one)."""
+
+
+def store_problem(path: Path, exc: BaseException) -> str:
+    """One line for a store that cannot be opened (locked, not a DuckDB file, read-only
+    file system, disk full), naming the file and what to do."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    low = text.lower()
+    if "lock" in low:
+        pid = re.search(r"PID (\d+)", text)
+        holder = f" (PID {pid.group(1)})" if pid else ""
+        return (
+            f"{path}: the store is in use by another process{holder}; "
+            "wait for it to finish or use another --db"
+        )
+    if "not a valid duckdb" in low or "database file" in low and "not" in low:
+        return f"{path}: not an icetally store (not a DuckDB database file); give another --db"
+    if "read-only" in low or "read only" in low:
+        return f"{path}: cannot write the store: read-only file system; give a writable --db"
+    if "no space" in low or "file too large" in low:
+        return f"{path}: cannot write the store: {text}; free disk space and run again"
+    return f"{path}: cannot open the store: {text}"
+
+
 def connect(
     db: str | os.PathLike[str] | None = None, *, read_only: bool = False
 ) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the store. Read-only connections need an existing file."""
+    """Open (creating if needed) the store. Read-only connections need an existing file.
+    A store that cannot be opened raises ``StoreError`` (one line, no traceback)."""
     path = resolve_db(db)
     if read_only:
         if not path.exists():
-            raise FileNotFoundError(
-                f"no store at {path}: run `icetally ingest FILES --db {path}` first"
-            )
-        return duckdb.connect(str(path), read_only=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+            raise NoStore(f"no store at {path}: run `icetally ingest FILES --db {path}` first")
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            quiet(con)
+            return con
+        except duckdb.Error as exc:
+            raise StoreError(store_problem(path, exc)) from exc
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path))
+        quiet(con)
+    except (duckdb.Error, OSError) as exc:
+        raise StoreError(store_problem(path, exc)) from exc
+    try:
+        _create_tables(con)
+    except duckdb.Error as exc:
+        con.close()
+        raise StoreError(store_problem(path, exc)) from exc
+    return con
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RELEASES_DDL)
     con.execute(QUARANTINE_DDL)
     con.execute(coverage.DDL)
+    # stores made before content fingerprints (store/ingest.py) gain the column
+    con.execute("ALTER TABLE releases ADD COLUMN IF NOT EXISTS content_fingerprint VARCHAR")
     for dataset in DATASETS:
         con.execute(table_ddl(dataset))
     from icetally.store import official  # its own table (not a records dataset)
 
     official.ensure_table(con)
-    return con
 
 
 def file_sha256(path: Path) -> str:

@@ -21,6 +21,7 @@ which closes it afterwards only if it opened it:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -32,13 +33,9 @@ from typing import Any
 import duckdb
 
 from icetally.store.coverage import Coverage
-from icetally.store.db import resolve_db
+from icetally.store.db import NoStore, StoreError, resolve_db
 
-
-class StoreError(FileNotFoundError):
-    """The store cannot be opened (no file there) or cannot do what was asked (a
-    read-only handle asked to write). A FileNotFoundError, so callers that catch
-    that, as the CLI does, report it."""
+__all__ = ["NoStore", "Store", "StoreError", "is_synthetic_release"]
 
 
 class Store:
@@ -149,11 +146,20 @@ class Store:
             from icetally.store.db import connect
 
             assert self.path is not None
-            try:
-                self._connection = connect(self.path, read_only=self.read_only)
-            except FileNotFoundError as exc:
-                raise StoreError(str(exc)) from None
+            self._connection = connect(self.path, read_only=self.read_only)
         return self._connection
+
+    def reconnect(self) -> duckdb.DuckDBPyConnection:
+        """Open the store's file again (after a fatal write error invalidated the
+        connection, as a full disk does); only a handle that opened its own."""
+        if not self._owns_connection or self.path is None:
+            raise StoreError("this store's connection belongs to someone else: cannot reopen")
+        with contextlib.suppress(duckdb.Error):
+            if self._connection is not None:
+                self._connection.close()
+        self._connection = None
+        self._ibis = None
+        return self.duckdb
 
     @property
     def ibis(self) -> Any:

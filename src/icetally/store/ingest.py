@@ -5,28 +5,37 @@ Idempotent by content hash: a file already loaded is ``skipped``."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from icetally import __version__, reference, sources
-from icetally.normalize import canonical_fields, select_sql
-from icetally.normalize.clean import clean_batch
-from icetally.normalize.codes import code_columns, code_names
+from icetally.normalize import (
+    canonical_fields,
+    clean_view_sql,
+    event_field,
+    keys_sql,
+    select_sql,
+)
+from icetally.normalize import install as install_normalize
+from icetally.normalize.codes import CodeKey, code_keys, date_key
+from icetally.normalize.rules import OUT_OF_RANGE_FLAG
 from icetally.schema import raw_column_name, snake
-from icetally.sources.base import SOURCE_ROW, FormatError, Part
-from icetally.store import coverage, official
-from icetally.store.db import file_sha256, install_reference
+from icetally.sources.base import MAX_COLUMNS, FormatError, Part
+from icetally.store import coverage, official, stage
+from icetally.store.db import file_sha256, install_reference, quiet
 from icetally.store.handle import Store
+from icetally.store.stage import Reject, Staged
 
 DATA_SUFFIXES = (".csv", ".gz", ".xlsx", ".xlsm", ".parquet", ".tsv", ".psv", ".txt")
 
@@ -44,6 +53,8 @@ class SheetResult:
     rows_quarantined: int = 0
     redactions: dict[str, int] = field(default_factory=dict)
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
+    # content fingerprint of the parsed rows (see _fingerprint)
+    fingerprint: str | None = None
 
 
 @dataclass
@@ -63,27 +74,44 @@ class FileResult:
     tables: list[str] = field(default_factory=list)
     unrecognized: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # why a file was skipped (already loaded, in these bytes or in others)
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["sheets"] = [
-            {k: v for k, v in s.items() if k not in ("redactions",)} for s in d["sheets"]
+            {k: v for k, v in s.items() if k not in ("redactions", "fingerprint")}
+            for s in d["sheets"]
         ]
         return d
 
 
+def _folder_files(folder: Path) -> list[Path]:
+    """Data files under a folder, recursively and sorted, following symbolic links to
+    folders (each real folder once, so a link cycle ends)."""
+    out: list[Path] = []
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            f = Path(root) / name
+            if not name.startswith(".") and name.lower().endswith(DATA_SUFFIXES) and f.is_file():
+                out.append(f)
+    return sorted(out)
+
+
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files as given; folders expand (recursively, sorted) to their data files."""
+    """Files as given; folders expand (recursively, sorted, through symbolic links) to
+    their data files. A folder with none stays in the list, so it is reported."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(
-                f
-                for f in sorted(p.rglob("*"))
-                if f.is_file()
-                and not f.name.startswith(".")
-                and f.name.lower().endswith(DATA_SUFFIXES)
-            )
+            out.extend(_folder_files(p) or [p])
         else:
             out.append(p)
     return out
@@ -136,6 +164,210 @@ def _release_id(sha: str, sheet: str | None) -> str:
     return sha[:16] + (f"/{snake(sheet)}" if sheet else "")
 
 
+@dataclass
+class _Plan:
+    """What the SQL needs to know about a part: its batch columns and lookups."""
+
+    width: int
+    fields: dict[str, str]  # batch column (c0..) -> canonical field
+    raw_columns: dict[str, str]  # batch column -> raw_* column
+    keys: list[CodeKey]
+    insert_sql: str
+    quarantine_sql: str
+
+
+def _plan(
+    part: Part,
+    *,
+    path: Path,
+    release_id: str,
+    immigration_pattern: str,
+    view: str,
+    raw_view: str,
+) -> _Plan:
+    raw_columns = _raw_columns(part)
+    # Columns are queried under positional names (c0, c1, ...): real headers can be
+    # empty, duplicated or full of punctuation.
+    safe = {h: f"c{i}" for i, h in enumerate(part.columns)}
+    fields = {safe[h]: f for h, f in part.fields.items()}
+    keys = code_keys(fields)
+    codes = {c for k in keys for c in k.codes}
+    # the event date parsed once per distinct text (a year of arrests has 365)
+    event_ts = None
+    by_field = {f: c for c, f in reversed(fields.items())}
+    event_col = by_field.get(event_field(part.dataset, set(by_field)))
+    if event_col is not None and part.dataset != "cbp_encounters":
+        event_ts = "_event_ts"
+        keys.append(date_key(event_col, event_ts))
+    insert, quarantine = select_sql(
+        dataset=part.dataset,
+        fields=fields,
+        codes=codes,
+        event_ts=event_ts,
+        raw_columns={safe[h]: c for h, c in raw_columns.items()},
+        release_id=release_id,
+        source_file=path.name,
+        source_sheet=part.sheet,
+        immigration_pattern=immigration_pattern,
+        default_aor=aor_from_title(part.metadata.get("title")),
+        labels={v: k for k, v in safe.items()},
+        view=view,
+        raw_view=raw_view,
+    )
+    return _Plan(
+        width=len(part.columns),
+        fields=fields,
+        raw_columns={safe[h]: c for h, c in raw_columns.items()},
+        keys=keys,
+        insert_sql=f'INSERT INTO "{part.dataset}" BY NAME {insert}',
+        quarantine_sql=f"INSERT INTO quarantine BY NAME {quarantine}",
+    )
+
+
+# Lookups whose unmapped values are reported (with counts, never dropped), and the
+# condition on their lookup table.
+_UNMAPPED = {
+    "aor": 'k0 IS NOT NULL AND "_code_aor" IS NULL',
+    # names known to be no country (UNKNOWN, STATELESS...) are not "unmapped"
+    "citizenship": 'k0 IS NOT NULL AND "_code_iso3" IS NULL '
+    "AND it_key(k0) NOT IN (SELECT key FROM ref_countries)",
+    "method": "k0 IS NOT NULL AND it_key(k0) NOT IN (SELECT key FROM ref_methods)",
+    "criminality": "k0 IS NOT NULL AND coalesce(\"_code_criminality\", 'unknown') = 'unknown'",
+}
+
+
+def _load_chunk(
+    con: duckdb.DuckDBPyConnection,
+    plan: _Plan,
+    *,
+    dataset: str,
+    relation: str,
+    view: str,
+    sheet_result: SheetResult,
+    redactions: list[int],
+    unmapped: dict[str, dict[str, int]],
+    content: list[int],
+    precleaned: bool = False,
+) -> None:
+    """Group, look up, clean and write one staged chunk (rows that cannot be loaded go
+    to the quarantine): two passes over the stage, both in SQL on every core."""
+    keyed = con.execute(keys_sql(relation, plan.width, plan.keys, precleaned=precleaned)).fetchall()
+    nkeys = len(plan.keys)
+    groups: dict[str, list[tuple[tuple[str | None, ...], int]]] = {k.name: [] for k in plan.keys}
+    widths = [len(k.key_parts()) for k in plan.keys]
+    nvalues = sum(widths)
+    total = 0
+    for row in keyed:
+        flags, values = row[:nkeys], row[nkeys : nkeys + nvalues]
+        n, reds = int(row[nkeys + nvalues]), row[nkeys + nvalues + 1 :]
+        if all(flags):  # the grand total
+            total = n
+            *reds, row_hash = reds
+            content[0] += n
+            content[1] = (content[1] + int(row_hash or 0)) % (1 << 64)
+            for i, r in enumerate(reds):
+                redactions[i] += int(r or 0)
+            continue
+        at = 0
+        for key, flag, w in zip(plan.keys, flags, widths, strict=True):
+            if flag == 0:
+                groups[key.name].append((tuple(values[at : at + w]), n))
+            at += w
+    tables: dict[str, str] = {}
+    try:
+        for key in plan.keys:
+            name = f"_k_{key.name}"
+            con.register(name, key.table(groups[key.name]))
+            tables[key.name] = name
+            if key.sql:  # codes computed in SQL on the distinct values
+                derived = ", ".join(f"{sql} AS {col}" for col, sql in key.sql)
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {name}_sql AS SELECT *, {derived} FROM {name}"
+                )
+                tables[key.name] = f"{name}_sql"
+            if key.name in _UNMAPPED and not (key.name == "aor" and dataset == "cbp_encounters"):
+                for value, n in con.execute(
+                    f"SELECT k0, n FROM {name} WHERE {_UNMAPPED[key.name]}"
+                ).fetchall():
+                    found = unmapped.setdefault(key.name, {})
+                    found[str(value)] = found.get(str(value), 0) + int(n)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS "
+            + clean_view_sql(relation, plan.width, plan.keys, tables, precleaned=precleaned)
+        )
+        loaded = int(con.execute(plan.insert_sql).fetchall()[0][0])
+        # a second pass only when some rows were refused (rare)
+        quarantined = (
+            int(con.execute(plan.quarantine_sql).fetchall()[0][0]) if loaded < total else 0
+        )
+    finally:
+        # after a failed statement DuckDB refuses everything until ROLLBACK; don't let
+        # that mask the original error
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+        for key in plan.keys:
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DROP TABLE IF EXISTS _k_{key.name}_sql")
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(f"_k_{key.name}")
+    sheet_result.rows_read += total
+    sheet_result.rows_loaded += loaded
+    sheet_result.rows_quarantined += quarantined
+
+
+def _stages(
+    con: duckdb.DuckDBPyConnection,
+    part: Part,
+    *,
+    path: Path,
+    prefix: str,
+    staged: Staged | None,
+) -> Iterator[tuple[str, list[Reject], bool]]:
+    """(relation, refused records) per chunk of the part: the text scan staged already
+    (``staged``), staged now, or the reader's Arrow batches registered chunk by chunk."""
+    if part.text_scan is not None:
+        if staged is None:
+            cur = con.cursor()
+            try:
+                staged = stage_part(cur, part, prefix)
+            finally:
+                cur.close()
+        yield staged.relation, staged.rejects, staged.precleaned
+        return
+    for i, table in enumerate(stage.arrow_chunks(part, path)):
+        name = f"{prefix}_arrow{i}"
+        con.register(name, table)
+        try:
+            yield name, [], False
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(name)
+        del table
+
+
+def stage_part(cur: duckdb.DuckDBPyConnection, part: Part, prefix: str) -> Staged:
+    """Stage a part's text scan on ``cur``: a cursor of the store's connection in
+    auto-commit mode, used by one thread only."""
+    assert part.text_scan is not None
+    quiet(cur)
+    stage.attach(cur)
+    install_normalize(cur)
+    return stage.stage_text(cur, part.text_scan, prefix)
+
+
+def _check_width(part: Part, path: Path) -> None:
+    """Unmapped headers become raw_* columns of the canonical table: a file wider than
+    any release would widen it for good (and cost memory per column): refused before
+    a row is read."""
+    if len(part.columns) > MAX_COLUMNS:
+        raise FormatError(
+            path,
+            f"{len(part.columns):,} columns; icetally reads at most {MAX_COLUMNS:,} "
+            "(no release format has more): split the file or keep the columns you need",
+            sheet=part.sheet,
+        )
+
+
 def _load_part(
     con: duckdb.DuckDBPyConnection,
     part: Part,
@@ -144,102 +376,97 @@ def _load_part(
     sha: str,
     immigration_pattern: str,
     progress: Progress | None,
+    staged: Staged | None = None,
+    prefix: str = "p",
 ) -> SheetResult:
     release_id = _release_id(sha, part.sheet)
     result = SheetResult(
         release_id=release_id, sheet=part.sheet, dataset=part.dataset, format=part.format
     )
-    raw_columns = _raw_columns(part)
-    for col in raw_columns.values():
-        con.execute(f'ALTER TABLE "{part.dataset}" ADD COLUMN IF NOT EXISTS "{col}" VARCHAR')
-    # Batches are queried under positional names (c0, c1, ...): real headers can be
-    # empty, duplicated or full of punctuation.
-    safe = {h: f"c{i}" for i, h in enumerate(part.columns)}
-    fields = {safe[h]: f for h, f in part.fields.items()}
-    insert, quarantine = select_sql(
-        dataset=part.dataset,
-        fields=fields,
-        codes=code_names(fields),
-        raw_columns={safe[h]: c for h, c in raw_columns.items()},
+    _check_width(part, path)
+    view = "_clean_rows"
+    plan = _plan(
+        part,
+        path=path,
         release_id=release_id,
-        source_file=path.name,
-        source_sheet=part.sheet,
         immigration_pattern=immigration_pattern,
-        default_aor=aor_from_title(part.metadata.get("title")),
-        labels={v: k for k, v in safe.items()},
+        view=view,
+        raw_view="_raw_rows",
     )
-    insert_sql = f'INSERT INTO "{part.dataset}" BY NAME {insert}'
-    quarantine_sql = f"INSERT INTO quarantine BY NAME {quarantine}"
-    redactions = dict.fromkeys(part.columns, 0)
-    names = [*safe.values(), SOURCE_ROW]
-    expected = [*part.columns, SOURCE_ROW]
-    for batch in part.batches:
-        if batch.num_rows == 0:
-            continue
-        if batch.schema.names == expected:
-            batch = batch.rename_columns(names)
-        else:
-            missing = [c for c in expected if c not in batch.schema.names]
-            if missing:
-                raise FormatError(
-                    path, f"reader yielded a batch without columns {missing}", sheet=part.sheet
-                )
-            batch = pa.RecordBatch.from_arrays([batch.column(c) for c in expected], names=names)
-        cleaned, counts = clean_batch(batch)
-        codes = code_columns(cleaned, fields)
-        if codes:
-            for name, arr in codes.items():
-                cleaned = cleaned.append_column(name, arr)
-        con.register("batch", pa.Table.from_batches([cleaned]))
-        con.register("batch_raw", pa.Table.from_batches([batch]))
+    for col in plan.raw_columns.values():
+        con.execute(f'ALTER TABLE "{part.dataset}" ADD COLUMN IF NOT EXISTS "{col}" VARCHAR')
+    redactions = [0] * plan.width
+    unmapped: dict[str, dict[str, int]] = {}
+    content = [0, 0]  # rows, sum of row hashes (mod 2**64): order-free
+    bad_rows: list[Reject] = []
+    raw_cols = ", ".join([*(f"c{i}" for i in range(plan.width)), "source_row"])
+    for relation, rejects, precleaned in _stages(
+        con, part, path=path, prefix=prefix, staged=staged
+    ):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw_rows AS SELECT {raw_cols} FROM {relation}")
         try:
-            loaded = con.execute(insert_sql).fetchall()[0][0]
-            # a second pass only when some rows were refused (rare)
-            quarantined = (
-                con.execute(quarantine_sql).fetchall()[0][0] if loaded < batch.num_rows else 0
+            _load_chunk(
+                con,
+                plan,
+                dataset=part.dataset,
+                relation=relation,
+                view=view,
+                sheet_result=result,
+                redactions=redactions,
+                unmapped=unmapped,
+                content=content,
+                precleaned=precleaned,
             )
         finally:
-            # after a failed statement DuckDB refuses everything until ROLLBACK; don't
-            # let that mask the original error
             with contextlib.suppress(duckdb.Error):
-                con.unregister("batch")
-                con.unregister("batch_raw")
-        for h, n in zip(part.columns, counts, strict=True):
-            redactions[h] += n
-        result.rows_read += batch.num_rows
-        result.rows_loaded += int(loaded)
-        result.rows_quarantined += int(quarantined)
+                con.execute("DROP VIEW IF EXISTS _raw_rows")
+        bad_rows.extend(rejects)
         if progress:
-            progress("rows", n=batch.num_rows)
+            progress("rows", n=result.rows_read)
         _crash_point()
-    # rows the reader could not split into fields (wrong field count)
-    bad_rows = part.metadata.get("bad_rows") or []
+    # rows the reader could not split into fields (wrong field count, broken quote)
+    bad_rows.extend(
+        Reject(line=r.get("source_row"), reason=r["reason"], text=r.get("raw"))
+        for r in part.metadata.get("bad_rows") or []
+    )
     if bad_rows:
         con.executemany(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (
-                    release_id,
-                    path.name,
-                    part.sheet,
-                    r.get("source_row"),
-                    r["reason"],
-                    json.dumps({"text": r.get("raw")}),
-                )
-                for r in bad_rows
+                (release_id, path.name, part.sheet, r.line, r.reason, json.dumps({"text": r.text}))
+                for r in sorted(bad_rows, key=lambda r: r.line or 0)
             ],
         )
         result.rows_read += len(bad_rows)
         result.rows_quarantined += len(bad_rows)
-    result.redactions = {h: n for h, n in redactions.items() if n}
-    result.unmapped = _unmapped(con, part.dataset, release_id)
+    result.redactions = {h: n for h, n in zip(part.columns, redactions, strict=True) if n}
+    result.fingerprint = _fingerprint(part, content, bad_rows)
+    _refuse_known_content(con, result, path, sha)
+    result.unmapped = {
+        name: dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:200])
+        for name, found in unmapped.items()
+    }
     stats = con.execute(
-        f'SELECT min(event_date), max(event_date) FROM "{part.dataset}" WHERE release_id = ?',
-        [release_id],
+        # over plausible dates only: one row dated 9999-12-31 must not stretch the
+        # release's span (coverage, series, surges read it)
+        f'SELECT min(event_date), max(event_date) FROM "{part.dataset}" WHERE release_id = ? '
+        "AND (date_flag IS NULL OR NOT contains(date_flag, ?))",
+        [release_id, OUT_OF_RANGE_FLAG],
     ).fetchall()[0]
     metadata = {k: v for k, v in part.metadata.items() if k != "bad_rows"}
+    stated = (part.coverage_start, part.coverage_end)
+    if result.rows_read == 0:
+        # a release with no rows covers nothing, whatever its title states: a count in
+        # the stated span is then unverifiable, never "0 recorded"
+        if any(stated):
+            metadata["stated_coverage"] = [str(d) if d else None for d in stated]
+        stated = (None, None)
     con.execute(
-        "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO releases (release_id, sha256, path, file_name, sheet, format, dataset, "
+        "rows_read, rows_loaded, rows_quarantined, coverage_start, coverage_end, "
+        "min_event_date, max_event_date, title, metadata, redactions, unmapped, ingested_at, "
+        "icetally_version, content_fingerprint) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             release_id,
             sha,
@@ -251,8 +478,8 @@ def _load_part(
             result.rows_read,
             result.rows_loaded,
             result.rows_quarantined,
-            part.coverage_start,
-            part.coverage_end,
+            stated[0],
+            stated[1],
             stats[0],
             stats[1],
             metadata.get("title"),
@@ -261,41 +488,127 @@ def _load_part(
             json.dumps(result.unmapped),
             datetime.now().replace(microsecond=0),
             __version__,
+            result.fingerprint,
         ],
     )
     coverage.write_spans(
         con,
         release_id,
-        part.coverage_spans
-        or [(None, part.coverage_start or stats[0], part.coverage_end or stats[1])],
+        # what the release covers: the reader's spans, else its stated coverage, else
+        # its first and last plausible event; nothing when it has no rows
+        (part.coverage_spans or [(None, stated[0] or stats[0], stated[1] or stats[1])])
+        if result.rows_read
+        else [],
     )
     return result
 
 
-def _unmapped(
-    con: duckdb.DuckDBPyConnection, dataset: str, release_id: str
-) -> dict[str, dict[str, int]]:
-    """Raw values that did not map to a code, with counts (reported, never dropped)."""
-    checks = {
-        # names known to be no country (UNKNOWN, STATELESS...) are not "unmapped"
-        "citizenship": "citizenship IS NOT NULL AND country_iso3 IS NULL "
-        "AND it_key(citizenship) NOT IN (SELECT key FROM ref_countries)",
-        "method": "method IS NOT NULL AND it_key(method) NOT IN (SELECT key FROM ref_methods)",
-        "criminality": "criminality_raw IS NOT NULL AND criminality = 'unknown'",
-    }
-    if dataset != "cbp_encounters":
-        checks["aor"] = "aor_raw IS NOT NULL AND aor IS NULL"
-    out: dict[str, dict[str, int]] = {}
-    for name, cond in checks.items():
-        col = "aor_raw" if name == "aor" else ("criminality_raw" if name == "criminality" else name)
-        rows = con.execute(
-            f'SELECT {col}, count(*) FROM "{dataset}" WHERE release_id = ? AND {cond} '
-            f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 200",
-            [release_id],
-        ).fetchall()
-        if rows:
-            out[name] = {str(k): int(n) for k, n in rows}
-    return out
+class KnownContent(Exception):
+    """A part holds rows already in the store under other bytes (a gunzipped or
+    re-compressed copy): the file is skipped, never counted twice."""
+
+
+def _fingerprint(part: Part, content: list[int], bad_rows: list[Reject]) -> str:
+    """The parsed rows' identity, independent of the file's bytes and compression:
+    dataset, headers, row count and an order-free sum of row hashes (cell text and
+    line), plus the refused records' lines and text."""
+    refused = hashlib.sha256(
+        json.dumps([(r.line, r.text) for r in sorted(bad_rows, key=lambda r: r.line or 0)]).encode()
+    ).hexdigest()[:16]
+    head = hashlib.sha256(json.dumps([part.dataset, part.columns]).encode()).hexdigest()[:16]
+    return f"{head}:{content[0]}:{content[1]:016x}:{refused}"
+
+
+def _refuse_known_content(
+    con: duckdb.DuckDBPyConnection, result: SheetResult, path: Path, sha: str
+) -> None:
+    same = con.execute(
+        "SELECT file_name, sheet, release_id FROM releases "
+        "WHERE content_fingerprint = ? AND sha256 <> ? LIMIT 1",
+        [result.fingerprint, sha],
+    ).fetchall()
+    if same and result.rows_read:
+        name, sheet, rid = same[0]
+        where = name + (f", sheet {sheet!r}" if sheet else "")
+        raise KnownContent(
+            f"{path}: the same rows as {where} (release {rid}) are already in the store, "
+            "in other bytes (e.g. a gunzipped or re-compressed copy); not loaded again"
+        )
+
+
+@dataclass
+class _Prepared:
+    """A file read ahead of its write: hash, parts, and text scans staged."""
+
+    path: Path
+    prefix: str
+    sha: str | None = None
+    parts: list[Part] = field(default_factory=list)
+    staged: dict[int, Staged] = field(default_factory=dict)
+    error: BaseException | None = None
+    official: bool = False  # an ICE detention statistics workbook (store/official.py)
+
+
+def _prepare(
+    cur: duckdb.DuckDBPyConnection,
+    path: Path,
+    prefix: str,
+    *,
+    dataset: str | None,
+    mapping: dict[str, str] | None,
+) -> _Prepared:
+    """Everything about one file that needs no write: safe on a worker thread (its
+    SQL runs on ``cur``, a cursor of its own, closed here), so the next file is read
+    while one is written."""
+    try:
+        return _prepare_on(cur, path, prefix, dataset=dataset, mapping=mapping)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            cur.close()
+
+
+def _prepare_on(
+    cur: duckdb.DuckDBPyConnection,
+    path: Path,
+    prefix: str,
+    *,
+    dataset: str | None,
+    mapping: dict[str, str] | None,
+) -> _Prepared:
+    prep = _Prepared(path=path, prefix=prefix)
+    if path.is_dir():
+        prep.error = FormatError(
+            path,
+            "a folder with no release files in it (looked for "
+            + ", ".join(f"*{s}" for s in DATA_SUFFIXES)
+            + "); give the files or the folder that holds them",
+        )
+        return prep
+    try:
+        prep.sha = file_sha256(path)
+    except OSError as exc:
+        prep.error = OSError(f"{path}: cannot read: {exc.strerror or exc}")
+        return prep
+    try:
+        if dataset is None and mapping is None and official.claims(path):
+            prep.official = True
+            return prep
+        prep.parts = list(sources.read(path, dataset=dataset, mapping=mapping))
+        for part in prep.parts:
+            _check_width(part, path)
+        for i, part in enumerate(prep.parts):
+            if part.text_scan is not None:
+                prep.staged[i] = stage_part(cur, part, f"{prefix}_{i}")
+    except Exception as exc:  # noqa: BLE001 - reported for this file, in the main thread
+        prep.error = exc
+    return prep
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the file's transaction; a ROLLBACK that fails (no transaction left after a
+    fatal I/O error) must not hide the error that caused it."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
 
 
 def ingest_file(
@@ -306,15 +619,30 @@ def ingest_file(
     dataset: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
+    prepared: _Prepared | None = None,
 ) -> FileResult:
     path = Path(path)
+    prep = prepared or _prepare(con.cursor(), path, "p", dataset=dataset, mapping=mapping)
     result = FileResult(path=str(path), status="failed")
     try:
-        sha = file_sha256(path)
-    except OSError as exc:
-        result.error = f"{path}: cannot read: {exc.strerror or exc}"
+        return _ingest_prepared(con, prep, result, immigration_pattern, progress)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            stage.drop(con, prep.prefix)
+
+
+def _ingest_prepared(
+    con: duckdb.DuckDBPyConnection,
+    prep: _Prepared,
+    result: FileResult,
+    immigration_pattern: str,
+    progress: Progress | None,
+) -> FileResult:
+    path = prep.path
+    if prep.sha is None:
+        result.error = str(prep.error)
         return result
-    result.sha256 = sha
+    sha = result.sha256 = prep.sha
     known = con.execute(
         "SELECT format, string_agg(DISTINCT dataset, ','), sum(rows_read), sum(rows_loaded),"
         " sum(rows_quarantined) FROM releases WHERE sha256 = ? GROUP BY format",
@@ -327,11 +655,20 @@ def ingest_file(
         result.rows_read, result.rows_loaded = int(read), int(loaded)
         result.rows_quarantined = int(quarantined)
         return result
-    if dataset is None and mapping is None and official.claims(path):
+    if prep.official:
         return _ingest_official(con, path, sha, result)
+    if prep.error is not None:
+        if isinstance(prep.error, FormatError | ValueError | duckdb.Error | OSError):
+            result.error = str(prep.error)
+        else:
+            result.error = (
+                f"{path}: not loaded: the file could not be read "
+                f"({type(prep.error).__name__}: {str(prep.error)[:200]}); please report this file"
+            )
+        return result
     con.execute("BEGIN TRANSACTION")
     try:
-        for part in sources.read(path, dataset=dataset, mapping=mapping):
+        for i, part in enumerate(prep.parts):
             if progress:
                 progress(
                     "part",
@@ -347,15 +684,38 @@ def ingest_file(
                 sha=sha,
                 immigration_pattern=immigration_pattern,
                 progress=progress,
+                staged=prep.staged.get(i),
+                prefix=f"{prep.prefix}_{i}",
             )
             result.sheets.append(sheet)
         if not result.sheets:
             raise FormatError(path, "no table of records found in the file")
         con.execute("COMMIT")
+    except KnownContent as exc:
+        _rollback(con)
+        result.status, result.note, result.sheets = "skipped", str(exc), []
+        return result
     except BaseException as exc:
-        con.execute("ROLLBACK")
+        _rollback(con)
+        if isinstance(exc, duckdb.IOException | duckdb.FatalException):
+            first = str(exc).strip().splitlines()[0]
+            result.error = (
+                f"{path}: not loaded, the store is unchanged: cannot write the store: {first}"
+                " — free disk space (or fix the file system) and run again"
+            )
+            result.sheets = []
+            return result
         if isinstance(exc, FormatError | ValueError | duckdb.Error | OSError):
             result.error = str(exc)
+            result.sheets = []
+            return result
+        if isinstance(exc, Exception):
+            # a reader's own defect on a malformed file: the file fails with one line,
+            # the store is unchanged, the other files still load
+            result.error = (
+                f"{path}: not loaded, the store is unchanged: the file could not be read "
+                f"({type(exc).__name__}: {str(exc)[:200]}); please report this file"
+            )
             result.sheets = []
             return result
         raise
@@ -402,6 +762,14 @@ def _ingest_official(
     return result
 
 
+def _usable(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.execute("SELECT 1").fetchall()
+        return True
+    except duckdb.Error:
+        return False
+
+
 def ingest(
     paths: Iterable[str | os.PathLike[str]],
     store: Store | str | os.PathLike[str] | None = None,
@@ -413,25 +781,55 @@ def ingest(
 ) -> list[FileResult]:
     """Ingest files or folders into the store (a writable Store, or a path: the file is
     created if needed; ``db`` is the same, by its older name). Each file is one
-    transaction; a failed file is reported and the others still load."""
+    transaction; a failed file is reported and the others still load.
+
+    Files are independent until their write: while one file is written, the next is
+    hashed, detected and (delimited text) staged on a worker thread, so two files use
+    both cores. At most one file is read ahead."""
     files = expand_paths(paths)
     with Store.borrow(store, db=db, read_only=False) as handle:
         con = handle.duckdb
         pattern = install_reference(con)
-        results = []
-        for f in files:
-            if progress:
-                progress("file", path=f, size=f.stat().st_size if f.exists() else 0)
-            r = ingest_file(
-                con,
-                f,
-                immigration_pattern=pattern,
-                dataset=dataset,
-                mapping=mapping,
-                progress=progress,
-            )
-            if progress:
-                progress("done", result=r)
-            results.append(r)
-        con.execute("CHECKPOINT")
+        stage.attach(con)
+        results: list[FileResult] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="icetally-read") as pool:
+
+            def submit(i: int) -> Future[_Prepared] | None:
+                if i >= len(files):
+                    return None
+                # the cursor is made here: a connection is not shared across threads
+                return pool.submit(
+                    _prepare, con.cursor(), files[i], f"f{i}", dataset=dataset, mapping=mapping
+                )
+
+            ahead = submit(0)
+            for i, f in enumerate(files):
+                assert ahead is not None
+                prep = ahead.result()
+                ahead = submit(i + 1)
+                if progress:
+                    progress("file", path=f, size=f.stat().st_size if f.exists() else 0)
+                r = ingest_file(
+                    con,
+                    f,
+                    immigration_pattern=pattern,
+                    dataset=dataset,
+                    mapping=mapping,
+                    progress=progress,
+                    prepared=prep,
+                )
+                if progress:
+                    progress("done", result=r)
+                results.append(r)
+                if r.status == "failed" and not _usable(con):
+                    # a fatal write error (disk full) invalidates the connection: open
+                    # the store again so the later files are still tried
+                    if ahead is not None:
+                        ahead.result()
+                    con = handle.reconnect()
+                    pattern = install_reference(con)
+                    stage.attach(con)
+                    ahead = submit(i + 1)
+        with contextlib.suppress(duckdb.Error):
+            con.execute("CHECKPOINT")  # a full disk may refuse it: the commits stand
         return results

@@ -32,6 +32,7 @@ from icetally.api import (
     NoClaimsFound,
     QueryError,
     Store,
+    StoreError,
     TooManyClaims,
 )
 from icetally.vocabulary import DIMENSIONS, filter_names, parse_by
@@ -211,7 +212,7 @@ def problem_of(exc: Exception) -> WebProblem:
             f"{exc.n} claims; the server checks at most {exc.limit} in one request",
             {"limit": "max_claims", "max_claims": exc.limit},
         )
-    if isinstance(exc, FileNotFoundError):
+    if isinstance(exc, StoreError | FileNotFoundError):
         return WebProblem("store-unavailable", str(exc))
     if isinstance(exc, QueryError | ClaimsError | ValueError):
         return bad(str(exc).replace("--", ""))

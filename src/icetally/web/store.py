@@ -89,7 +89,7 @@ class WebStore:
                 base = connect(self.path, read_only=True)
                 base.execute(f"SET threads = {int(self._threads)}")
                 base.execute("SET memory_limit = ?", [self._memory_limit])
-            except duckdb.Error as exc:
+            except (duckdb.Error, OSError) as exc:
                 # Most often another process holds the write lock (an ingest running).
                 raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from exc
             for cache in self.caches.values():

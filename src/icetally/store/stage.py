@@ -1,0 +1,296 @@
+"""Staging: a part's rows as a DuckDB relation that normalization reads twice (once
+to group the coded values, once to write the rows).
+
+Every staged relation has the part's fields as text columns ``c0``..``cN`` plus
+``source_row``, the record's line (delimited text) or row (workbook, parquet) in the
+file. Two kinds:
+
+- **text scans** (``TextScan``: ERO-LESA exports, header-first csv): DuckDB's own CSV
+  reader loads the file into an in-memory table (``ingest_stage`` database), records it
+  cannot split (wrong field count, a quote never closed, a line over the size limit,
+  bytes that are not UTF-8) go to its rejects table with their line, and the good
+  records are numbered by their position in the file, counting the refused ones, so
+  ``source_row`` stays the file's line after a bad row. A quote that runs past the end
+  of its line (or to the end of the file) is never a merged field: the record where it
+  opened is refused alone and reading resumes on the next line.
+- **Arrow batches** (every other reader): batches are gathered into chunks of up to
+  ``CHUNK_ROWS`` rows (zero-copy for a workbook sheet, which is one Arrow batch
+  already) and registered as views.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from icetally.normalize import cleaning_sql
+from icetally.normalize.clean import as_text
+from icetally.sources.base import SOURCE_ROW, FormatError, Part, TextScan
+
+STAGE_DB = "ingest_stage"
+CHUNK_ROWS = 1 << 20  # rows per Arrow chunk: a whole workbook sheet is one chunk
+RAW_TEXT_MAX = 64 << 10  # characters of a refused record kept in the quarantine
+
+
+@dataclass
+class Reject:
+    """A record the CSV reader refused: its line in the file, why, and its text."""
+
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass
+class Staged:
+    """One staged chunk of a part."""
+
+    relation: str  # SQL name of the relation: c0..cN text, source_row
+    rows: int
+    rejects: list[Reject] = field(default_factory=list)
+    # the relation carries x0..xN (cleaned text) and r0..rN (redacted) too
+    precleaned: bool = False
+
+
+def attach(con: duckdb.DuckDBPyConnection) -> None:
+    """The in-memory database that holds staged tables (shared by the connection's
+    cursors, so a file can be staged on another thread while one is written)."""
+    attached = {
+        r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+    }
+    if STAGE_DB not in attached:
+        con.execute(f"ATTACH ':memory:' AS {STAGE_DB}")
+
+
+def drop(con: duckdb.DuckDBPyConnection, prefix: str) -> None:
+    """Drop every staged table and view whose name starts with ``prefix``."""
+    rows = con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_catalog = ? AND starts_with(table_name, ?)",
+        [STAGE_DB, prefix],
+    ).fetchall()
+    for name, kind in sorted(rows, key=lambda r: r[1] != "VIEW"):  # views first
+        what = "VIEW" if kind == "VIEW" else "TABLE"
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f'DROP {what} IF EXISTS {STAGE_DB}."{name}"')
+
+
+def _fields_in(text: str, delimiter: str) -> int:
+    """Fields of one record's text, quotes respected."""
+    line = text.rstrip("\r\n")
+    return len(next(csv.reader([line], delimiter=delimiter, quotechar='"'), []))
+
+
+def _reason(scan: TextScan, error_type: str, text: str, message: str) -> str:
+    if error_type in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+        return f"expected {scan.width} fields, found {_fields_in(text, scan.delimiter)}"
+    if error_type == "UNQUOTED VALUE":
+        return "unbalanced quote: a quoted value is never closed on its line"
+    if error_type == "LINE SIZE OVER MAXIMUM":
+        return f"record longer than {scan.max_line_bytes:,} bytes (not read)"
+    if error_type == "INVALID UNICODE":
+        return "not valid UTF-8 text"
+    return f"{error_type.lower()}: {message}"
+
+
+def _first_line(text: str | None) -> str:
+    line = (text or "").split("\n", 1)[0].rstrip("\r")
+    return line[:RAW_TEXT_MAX]
+
+
+def _copy_lines_after(src: Path, gz: bool, lines: int, dest: Path) -> None:
+    """Write the physical lines of ``src`` after its first ``lines`` to ``dest``."""
+    opener = gzip.open if gz else open
+    with opener(src, "rb") as fin, open(dest, "wb") as fout:  # type: ignore[operator]
+        for _ in range(lines):
+            if not fin.readline():
+                break
+        shutil.copyfileobj(fin, fout, 1 << 20)
+
+
+def _line_of_byte(src: Path, gz: bool, position: int) -> int:
+    """1-based physical line holding byte ``position`` of the (decompressed) text."""
+    opener = gzip.open if gz else open
+    n, seen = 1, 0
+    with opener(src, "rb") as fh:  # type: ignore[operator]
+        while seen < position:
+            chunk = fh.read(min(1 << 20, position - seen))
+            if not chunk:
+                break
+            n += chunk.count(b"\n")
+            seen += len(chunk)
+    return n
+
+
+def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> Staged:
+    """Load a delimited text table into ``ingest_stage`` (on ``cur``, a cursor in
+    auto-commit mode so row ids are the records' order) and return the view over it."""
+    src, gz, skip, line0 = scan.path, scan.gzip, scan.header_line + 1, 1
+    views: list[str] = []
+    rejects: list[Reject] = []
+    rows = 0
+    tmpdir: str | None = None
+    try:
+        for seg in range(1_000_000):
+            table = f'{STAGE_DB}."{prefix}_seg{seg}"'
+            segment = TextScan(
+                path=src,
+                delimiter=scan.delimiter,
+                header_line=scan.header_line,
+                width=scan.width,
+                gzip=gz,
+                newlines_in_values=scan.newlines_in_values,
+                max_line_bytes=scan.max_line_bytes,
+            )
+            cur.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
+            raw = ", ".join(f"c{i}" for i in range(scan.width))
+            inner, outer = cleaning_sql(scan.width)
+            try:
+                # cleaned here, on the reading thread, next to the text as read
+                cur.execute(
+                    f"CREATE TABLE {table} AS SELECT {raw}, {outer} FROM (SELECT {raw}, {inner} "
+                    f"FROM {segment.read_csv(skip, '_rejects', '_reject_scans')})"
+                )
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0]
+                raise FormatError(scan.path, f"cannot read the text: {first}") from exc
+            errs = cur.execute(
+                "SELECT line, min(byte_position), any_value(error_type), NULL, "
+                "any_value(error_message), any_value(csv_line) "
+                "FROM _rejects GROUP BY line ORDER BY line"
+            ).fetchall()
+            staged = int(cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+            # the first record that runs past its line: a quote never closed, or (in a
+            # format whose values never hold a line break) one closed lines later
+            cut: tuple[int, int] | None = None  # (record number, physical line)
+            for line, byte_pos, _etype, _found, _msg, text in errs:
+                if "\n" in (text or "").rstrip("\r\n"):
+                    cut = (int(line), _line_of_byte(src, gz, int(byte_pos or 0)))
+                    break
+            if not scan.newlines_in_values and scan.width:
+                test = " OR ".join(f"contains(c{i}, chr(10))" for i in range(scan.width))
+                k = cur.execute(f"SELECT min(rowid) FROM {table} WHERE {test}").fetchall()[0][0]
+                if k is not None:
+                    before = 0
+                    record = skip + 1 + int(k)
+                    for line, *_ in errs:  # records refused before it shift its number
+                        if int(line) <= record + before:
+                            before += 1
+                    record += before
+                    if cut is None or record < cut[0]:
+                        # every earlier record is one line: record number = line
+                        cut = (record, record)
+            bad = [e for e in errs if cut is None or int(e[0]) < cut[0]]
+            first_record = skip + 1
+            keep = staged
+            if cut is not None:
+                keep = (cut[0] - first_record) - len(bad)
+            # good row k is record first_record + k + (refused records before it)
+            # refused records in a row share a threshold: the last count wins
+            thresholds = {int(b[0]) - first_record - i: i + 1 for i, b in enumerate(bad)}
+            view = f'{STAGE_DB}."{prefix}_v{seg}"'
+            cols = ", ".join(f"s.c{i}, s.x{i}, s.r{i}" for i in range(scan.width))
+            base = line0 - 1 + first_record
+            if thresholds:
+                values = ", ".join(f"({t}, {j})" for t, j in thresholds.items())
+                cur.execute(
+                    f'CREATE TABLE {STAGE_DB}."{prefix}_t{seg}" AS '
+                    f"SELECT * FROM (VALUES {values}) t(t, j)"
+                )
+                cur.execute(
+                    f"CREATE VIEW {view} AS SELECT {cols}, "
+                    f"CAST(s.rowid + {base} + coalesce(t.j, 0) AS BIGINT) AS {SOURCE_ROW} "
+                    f'FROM {table} s ASOF LEFT JOIN {STAGE_DB}."{prefix}_t{seg}" t '
+                    f"ON s.rowid >= t.t WHERE s.rowid < {keep}"
+                )
+            else:
+                cur.execute(
+                    f"CREATE VIEW {view} AS SELECT {cols}, "
+                    f"CAST(s.rowid + {base} AS BIGINT) AS {SOURCE_ROW} "
+                    f"FROM {table} s WHERE s.rowid < {keep}"
+                )
+            views.append(view)
+            rows += keep
+            for line, _pos, etype, _found, msg, text in bad:
+                rejects.append(
+                    Reject(
+                        line=line0 - 1 + int(line),
+                        reason=_reason(scan, etype, text or "", msg),
+                        text=_first_line(text),
+                    )
+                )
+            if cut is None:
+                break
+            record, physical = cut
+            broken_text = next((e[5] for e in errs if int(e[0]) == record), None)
+            if broken_text is None:
+                broken_text = cur.execute(
+                    f"SELECT concat_ws({_lit(scan.delimiter)}, "
+                    f"{', '.join(f'c{i}' for i in range(scan.width))}) "
+                    f"FROM {table} WHERE rowid = {keep}"
+                ).fetchall()[0][0]
+            rejects.append(
+                Reject(
+                    line=line0 - 1 + physical,
+                    reason="unbalanced quote: a quoted value runs past the end of its line",
+                    text=_first_line(broken_text),
+                )
+            )
+            # read on from the next physical line, in a copy of the rest of the text
+            if tmpdir is None:
+                tmpdir = tempfile.mkdtemp(prefix="icetally-rest-")
+            rest = Path(tmpdir) / f"rest{seg}.txt"
+            _copy_lines_after(src, gz, physical, rest)
+            line0 = line0 + physical
+            src, gz, skip = rest, False, 0
+            if rest.stat().st_size == 0:
+                break
+    finally:
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    relation = f'{STAGE_DB}."{prefix}_rows"'
+    cur.execute(
+        f"CREATE VIEW {relation} AS " + " UNION ALL ".join(f"SELECT * FROM {v}" for v in views)
+    )
+    return Staged(relation=relation, rows=rows, rejects=rejects, precleaned=True)
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def arrow_chunks(part: Part, path: Path) -> Iterator[pa.Table]:
+    """The part's batches as tables of ``c0``..``cN`` text columns and ``source_row``,
+    ``CHUNK_ROWS`` rows at most (more only when one batch is larger)."""
+    expected = [*part.columns, SOURCE_ROW]
+    names = [*(f"c{i}" for i in range(len(part.columns))), SOURCE_ROW]
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in part.batches:
+        if batch.num_rows == 0:
+            continue
+        if batch.schema.names != expected:
+            missing = [c for c in expected if c not in batch.schema.names]
+            if missing:
+                raise FormatError(
+                    path, f"reader yielded a batch without columns {missing}", sheet=part.sheet
+                )
+            batch = pa.RecordBatch.from_arrays([batch.column(c) for c in expected], names=expected)
+        arrays = [as_text(c) for c in batch.columns[:-1]]
+        rows = batch.column(len(arrays)).cast(pa.int64())
+        pending.append(pa.RecordBatch.from_arrays([*arrays, rows], names=names))
+        size += batch.num_rows
+        if size >= CHUNK_ROWS:
+            yield pa.Table.from_batches(pending)
+            pending, size = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
