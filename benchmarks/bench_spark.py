@@ -214,7 +214,7 @@ def run(out_dir: str | os.PathLike[str], rows: int = 20_000_000, repeats: int = 
         export_parquet(db, Path(tmp) / "export")
         report["export_seconds"] = round(time.perf_counter() - t0, 2)
         t0 = time.perf_counter()
-        spark = icespark.connect(Path(tmp) / "export")
+        spark = icespark.backend(Path(tmp) / "export")
         report["spark_connect_seconds"] = round(time.perf_counter() - t0, 2)
         report["spark_version"] = spark.version
 

@@ -318,16 +318,16 @@ def run(
 def _direct(db: Path, queries: list[dict[str, str]]) -> dict[str, Any]:
     """The same counts through icetally.count in this process, one at a time."""
     import icetally
-    from icetally.query.backend import connect
+    from icetally.store.handle import Store
 
-    con = connect(db)
+    con = Store.open(db)
     names = {"from": "date_from", "to": "date_to"}
-    icetally.count("arrests", con=con, by="aor")  # warm-up
+    icetally.count("arrests", store=con, by="aor")  # warm-up
     latencies = []
     for q in queries:
         kwargs = {names.get(k, k): v for k, v in q.items()}
         t0 = time.perf_counter()
-        icetally.count("arrests", con=con, **kwargs)
+        icetally.count("arrests", store=con, **kwargs)
         latencies.append(time.perf_counter() - t0)
     return {
         "requests": len(latencies),

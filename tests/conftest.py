@@ -92,3 +92,27 @@ def national_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     failed = [r for r in results if r.status != "loaded"]
     assert not failed, failed
     return db
+
+
+@pytest.fixture(scope="session")
+def synthetic_release(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A small SYNTHETIC release (2019 arrests and detainers workbooks, the September
+    2019 surge planted), written once per run: tests that need a realistic store but
+    not ../shared use it. Returns the generator's manifest (paths and rows)."""
+    from icetally.synth.calibrated import LATEST_START, plan, write_release
+
+    out = tmp_path_factory.mktemp("synthetic-release")
+    return write_release(out, plan(start=LATEST_START, seed=5))
+
+
+@pytest.fixture(scope="session")
+def synthetic_db(synthetic_release: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic release ingested into a store (built once per run; read it, or
+    copy it before writing)."""
+    from icetally import ingest
+
+    db = tmp_path_factory.mktemp("synthetic-store") / "synthetic.duckdb"
+    files = [synthetic_release["files"][k]["path"] for k in ("arrests", "detainers")]
+    res = ingest(files, db=db)
+    assert all(r.status == "loaded" for r in res), res
+    return db

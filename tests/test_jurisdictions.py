@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from icetally import jurisdictions as jur
+from icetally.analysis import jurisdictions as jur
+from icetally.analysis.jurisdictions.stats import binary_segmentation, wilson
 from icetally.cli import app
-from icetally.jurisdictions.stats import binary_segmentation, wilson
 
 from .conftest import AOR_NAMES, NATIONAL, SHARED, need_shared, raw_national
 

@@ -16,25 +16,12 @@ from hypothesis import strategies as st
 import icetally
 from icetally.query import count as count_module
 from icetally.query import prepared
-from icetally.query.backend import connect
 from icetally.query.filters import Slice
+from icetally.store.handle import Store
 from icetally.vocabulary import DIMENSIONS
 
 # every list filter the compiled path parameterises (county is compiled per query)
 FILTERS = tuple(prepared.LIST_FILTERS)
-
-
-@pytest.fixture(scope="module")
-def synthetic_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from icetally import ingest
-    from icetally.synth.calibrated import LATEST_START, plan, write_release
-
-    out = tmp_path_factory.mktemp("synthetic-prepared")
-    manifest = write_release(out, plan(start=LATEST_START, seed=5))
-    db = out / "synthetic.duckdb"
-    res = ingest([manifest["files"][k]["path"] for k in ("arrests", "detainers")], db=db)
-    assert all(r.status == "loaded" for r in res), res
-    return db
 
 
 def _values(db: Path, dataset: str) -> dict[str, list[Any]]:
@@ -113,7 +100,7 @@ def _slices(values: dict[str, list[Any]]) -> st.SearchStrategy[dict[str, Any]]:
 
 def _compare(db: Path, dataset: str, monkeypatch: pytest.MonkeyPatch, examples: int) -> None:
     values = _values(db, dataset)
-    con = connect(db)
+    con = Store.open(db).ibis
     used = 0
 
     @settings(
@@ -151,7 +138,7 @@ def test_prepared_equals_ibis_synthetic(
 def test_values_are_bound_not_written(national_db: Path) -> None:
     """The executed SQL holds parameters, never the request's values; the shown SQL
     holds the values, quoted as SQL literals."""
-    con = connect(national_db)
+    con = Store.open(national_db).ibis
     slc = Slice.build(
         "arrests", date_from="2017-02-01", date_to="2017-02-28", aor="ATL", release="x'); --"
     )
@@ -180,7 +167,7 @@ def test_values_are_bound_not_written(national_db: Path) -> None:
 
 
 def test_county_slices_compile_per_query(national_db: Path) -> None:
-    con = connect(national_db)
+    con = Store.open(national_db).ibis
     slc = Slice.build("arrests", county="King")
     assert prepared.prepare(con, con.table("arrests"), slc, []) is None
     assert icetally.count("arrests", con=con, county="King").total >= 0

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 import icetally
 from icetally.cli import app
+from icetally.render.svg import _uniquify
 from icetally.report import ReportError, render, tiles
-from icetally.report.charts import _uniquify
 from tests import _browser
 
 SECTIONS = (
@@ -87,7 +87,7 @@ def test_sfr_report_figures_match_count_and_carry_queries(sfr_html: str, nationa
         assert '<details id="q' in sec and "SELECT" in sec, sid
     # the headline's query names the release it read
     head = _section(html, "headline")
-    assert "&quot;aor&quot;: [&quot;SFR&quot;]" in head
+    assert '"aor": ["SFR"]' in unescape(head)
     # Mexico leads citizenship in the window, as a direct count says
     top = icetally.count(
         "arrests",

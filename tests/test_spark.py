@@ -59,7 +59,7 @@ NATIONAL_DATASETS = ("arrests", "encounters", "removals")
 def spark_backend(national_db: Path) -> Iterator[Any]:
     """The Spark backend over the national store (exported to its Parquet cache),
     shared by every test here; the local session is stopped at the end."""
-    con = icespark.connect(national_db)
+    con = icespark.backend(national_db)
     yield con
     icespark.reset()
     con._session.sparkContext.stop()
@@ -341,7 +341,7 @@ def test_null_fiscal_year_partition(tmp_path: Path, spark_backend: Any) -> None:
     assert manifest["tables"]["arrests"]["partitions"] == {"2018": 1, "2019": 1, "null": 2}
     assert (out / "arrests" / "fiscal_year=__HIVE_DEFAULT_PARTITION__").is_dir()
 
-    spark = icespark.connect(out)
+    spark = icespark.backend(out)
     assert spark is not spark_backend  # its own session: its own views
     assert str(spark.table("arrests").schema()["fiscal_year"]) == "int32"
     for by in ("fiscal_year", "aor,month", "method_class,administration", "week"):
@@ -363,8 +363,8 @@ def test_store_cache_follows_the_store(tmp_path: Path, spark_backend: Any) -> No
     )
     con.execute("CHECKPOINT")
     con.close()
-    first = icespark.connect(db)
-    assert icespark.connect(db) is first
+    first = icespark.backend(db)
+    assert icespark.backend(db) is first
     assert count("arrests", con=first).total == 1
     con = storedb.connect(db)
     con.execute(
@@ -373,7 +373,7 @@ def test_store_cache_follows_the_store(tmp_path: Path, spark_backend: Any) -> No
     )
     con.execute("CHECKPOINT")
     con.close()
-    second = icespark.connect(db)
+    second = icespark.backend(db)
     assert second is not first
     assert count("arrests", con=second).total == 2
     cache = tmp_path / "c.duckdb.spark-cache"
@@ -399,7 +399,7 @@ def test_spark_connect_matches(
     for kw in ({"by": "aor,month"}, {"by": "week", "method_class": "at_large", "aor": "LOS"}):
         duck, remote = both(national_db, "arrests", **kw)
         assert_same(duck, remote)
-    con = icespark.connect(national_db)
+    con = icespark.backend(national_db)
     assert "connect" in type(con._session).__module__
 
 

@@ -149,7 +149,7 @@ def test_one_county_key() -> None:
 
     from icetally.normalize import codes
 
-    resolve = importlib.import_module("icetally.jurisdictions.resolve")
+    resolve = importlib.import_module("icetally.analysis.jurisdictions.resolve")
 
     assert resolve.county_key is county_key and codes.county_key is county_key
     assert county_key("St. Louis County") == county_key("SAINT LOUIS") == "STLOUIS"

@@ -219,25 +219,28 @@ def test_check_press_text(client: TestClient, national_db: Path) -> None:
     assert r2.json()["claims"] == body["claims"]
 
 
-def test_report_without_and_with_the_report_module(
+def test_report_runs_on_the_servers_pooled_store(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import icetally.report as report_mod
+    """The report is rendered by icetally.api on the server's own read-only cursor (a
+    pooled Store that does not own its connection), never on a connection of its own."""
+    import icetally.api
 
-    monkeypatch.delattr(report_mod, "render", raising=False)
-    assert_problem(client.get("/api/report?from=2017-02-01&to=2017-02-28"), 501, "not-implemented")
     seen: dict[str, Any] = {}
 
-    def fake_render(**kwargs: Any) -> str:
-        seen.update(kwargs)
+    def fake_render(store: Any, **kwargs: Any) -> str:
+        seen.update(kwargs, store=store)
         return "<!doctype html><title>r</title><p>report</p>"
 
-    monkeypatch.setattr(report_mod, "render", fake_render, raising=False)
+    monkeypatch.setattr(icetally.api, "render_report", fake_render)
     r = client.get("/api/report?from=2017-02-01&to=2017-02-28&aor=LOS")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     assert "default-src 'none'" in r.headers["content-security-policy"]
     assert seen["date_from"] == "2017-02-01" and seen["aor"] == "LOS"
+    store = seen["store"]
+    assert isinstance(store, icetally.api.Store) and store.read_only
+    assert not store._owns_connection  # the server's cursor, closed by the server
     assert_problem(client.get("/api/report?surge=no-such-surge"), 404, "not-found")
     surge = client.get("/api/surges").json()["surges"][0]["id"]
     seen.clear()
@@ -446,11 +449,11 @@ def test_surge_scan_budget(national_db: Path) -> None:
 
 
 def test_report_budget(national_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import icetally.report as report_mod
+    import icetally.api
 
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(
-        report_mod, "render", lambda **kw: calls.append(kw) or "<p>r</p>", raising=False
+        icetally.api, "render_report", lambda store, **kw: calls.append(kw) or "<p>r</p>"
     )
     with TestClient(create_app(national_db, limits=Limits(reports_per_minute=1))) as c:
         assert c.get("/api/report?from=2017-02-01&to=2017-02-10").status_code == 200

@@ -7,8 +7,8 @@
     icetally.check("claims.yaml", db="ice.duckdb")
 
 The API is imported lazily, so reading a file with icetally.sources stays cheap.
-(`icetally.jurisdictions` is the subpackage; its summary function is
-`icetally.api.jurisdictions`.)
+Every name below is a function of icetally.api (``icetally.jurisdictions`` is the
+summary function; the analysis lives in icetally.analysis.jurisdictions).
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = (
+    "Store",
     "check",
     "check_text",
     "cooperation",
     "count",
     "did",
+    "export",
     "g287_counts",
     "ingest",
     "intensity",
+    "jurisdictions",
     "load_287g",
     "load_policies",
     "official",
@@ -33,7 +36,9 @@ _API = (
     "official_revisions",
     "reconcile",
     "releases",
+    "render_report",
     "surges",
+    "write_report",
 )
 
 __all__ = [*_API, "__version__"]

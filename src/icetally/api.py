@@ -1,45 +1,140 @@
-"""The Python API: what the CLI, the report and the web server call.
+"""The Python API: what the CLI, the web server and scripts call.
 
-import icetally
-icetally.ingest(["../shared/data/ice-national-fy2016-2019"], db="ice.duckdb")
-icetally.count("arrests", db="ice.duckdb", date_from="2017-02-06",
-               date_to="2017-02-10", aor="ATL,CHI", by="aor,date")
+    import icetally
+    icetally.ingest(["../shared/data/ice-national-fy2016-2019"], db="ice.duckdb")
+    icetally.count("arrests", db="ice.duckdb", date_from="2017-02-06",
+                   date_to="2017-02-10", aor="ATL,CHI", by="aor,date")
+
+Every function that reads the store takes ``store=``: a ``Store``
+(``icetally.store.handle``) or a path; ``db=`` is the same, by its older name. A path
+is opened for the call and closed after it; a Store is left open for its owner (so a
+script, or the web server, opens it once and passes it to every call). The filters,
+dimensions and metrics are the vocabulary's (``icetally.vocabulary``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-from icetally.analysis.claims import CheckReport
+from icetally.analysis.claims import (
+    DEFAULT_TOLERANCE,
+    CheckReport,
+    ClaimsError,
+    NoClaimsFound,
+    TooManyClaims,
+)
 from icetally.analysis.claims import check as _check
 from icetally.analysis.claims import check_text as _check_text
-from icetally.analysis.operations import SurgesResult
+from icetally.analysis.jurisdictions import (
+    cooperation,
+    did,
+    g287_counts,
+    intensity,
+    jurisdictions,
+    load_287g,
+    load_policies,
+)
+from icetally.analysis.operations import DEFAULT_MIN_EXCESS, SurgesResult
 from icetally.analysis.operations import surges as _surges
-from icetally.query.count import CountResult
+from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
+from icetally.query.backend import BackendError
+from icetally.query.count import CountResult, count_groups
 from icetally.query.count import count as _count
-from icetally.store.db import connect
+from icetally.query.filters import Slice
+from icetally.query.official import OfficialQueryError
+from icetally.report import ReportError
+from icetally.report import render as _render
+from icetally.report import write as _write
+from icetally.store.export import ExportError, export_parquet
+from icetally.store.handle import Store, StoreError
 from icetally.store.ingest import FileResult, Progress
 from icetally.store.ingest import ingest as _ingest
+from icetally.synth.demo import BANNER as DEMO_BANNER
+from icetally.synth.demo import DemoError, DemoResult
+from icetally.synth.demo import run_demo as _run_demo
+from icetally.vocabulary import QueryError
+
+PathLike = str | os.PathLike[str]
+
+__all__ = [
+    "DEFAULT_MAX_WINDOW",
+    "DEFAULT_MIN_EXCESS",
+    "DEFAULT_THRESHOLD",
+    "DEFAULT_TOLERANCE",
+    "BackendError",
+    "CheckReport",
+    "ClaimsError",
+    "CountResult",
+    "DEMO_BANNER",
+    "DemoError",
+    "DemoResult",
+    "ExportError",
+    "NoClaimsFound",
+    "OfficialQueryError",
+    "QueryError",
+    "ReportError",
+    "Store",
+    "StoreError",
+    "SurgesResult",
+    "TooManyClaims",
+    "check",
+    "check_text",
+    "cooperation",
+    "count",
+    "count_groups",
+    "did",
+    "export",
+    "extraction_dict",
+    "g287_counts",
+    "ingest",
+    "intensity",
+    "jurisdictions",
+    "load_287g",
+    "load_policies",
+    "official",
+    "official_check",
+    "official_revisions",
+    "reconcile",
+    "releases",
+    "render_report",
+    "run_demo",
+    "slice_of",
+    "surges",
+    "write_report",
+]
 
 
 def ingest(
-    paths: Iterable[str | os.PathLike[str]],
-    db: str | os.PathLike[str] | None = None,
+    paths: Iterable[PathLike],
+    store: Store | PathLike | None = None,
     *,
+    db: PathLike | None = None,
     dataset: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
 ) -> list[FileResult]:
     """Load release files/folders into the store; see icetally.store.ingest."""
-    return _ingest(paths, db, dataset=dataset, mapping=mapping, progress=progress)
+    return _ingest(paths, store, db=db, dataset=dataset, mapping=mapping, progress=progress)
+
+
+def releases(store: Store | PathLike | None = None, *, db: PathLike | None = None) -> list[dict]:
+    """The releases manifest, one dict per ingested file or sheet."""
+    with Store.borrow(store, db=db) as s:
+        return s.releases()
 
 
 def count(dataset: str = "arrests", **kwargs: Any) -> CountResult:
-    """Count records in a slice; see icetally.query.count.count."""
+    """Count records in a slice (filters: the vocabulary's; ``by``: dimensions);
+    see icetally.query.count.count."""
     return _count(dataset, **kwargs)
+
+
+def slice_of(dataset: str = "arrests", **filters: Any) -> Slice:
+    """Validate filters into a Slice without running anything (QueryError if not valid)."""
+    return Slice.build(dataset, **filters)
 
 
 def surges(dataset: str = "arrests", **kwargs: Any) -> SurgesResult:
@@ -49,29 +144,74 @@ def surges(dataset: str = "arrests", **kwargs: Any) -> SurgesResult:
 
 def check(
     claims: Any,
-    db: str | os.PathLike[str] | None = None,
+    store: Store | PathLike | None = None,
     *,
+    db: PathLike | None = None,
     backend: str | None = None,
     tolerance: float | None = None,
+    max_claims: int | None = None,
+    baseline: Any = None,
 ) -> CheckReport:
     """Check a claims file (path, parsed YAML or list of claims) against the records;
-    see icetally.analysis.claims and docs/claims.md."""
-    return _check(claims, db=db, backend=backend, tolerance=tolerance)
+    see icetally.analysis.claims and docs/claims.md. ``baseline``: any function with
+    ``icetally.analysis.baseline.window_baseline``'s signature (the default)."""
+    extra = {"baseline": baseline} if baseline is not None else {}
+    return _check(
+        claims,
+        store=store,
+        db=db,
+        backend=backend,
+        tolerance=tolerance,
+        max_claims=max_claims,
+        **extra,
+    )
 
 
 def check_text(
     text: str,
-    db: str | os.PathLike[str] | None = None,
+    store: Store | PathLike | None = None,
     *,
+    db: PathLike | None = None,
     published: str | None = None,
     source: str | None = None,
     backend: str | None = None,
     tolerance: float | None = None,
+    max_claims: int | None = None,
+    write_claims: PathLike | None = None,
 ) -> tuple[Any, CheckReport]:
-    """Extract claims from a press release's text and check them: (extraction, report)."""
+    """Extract claims from a press release's text and check them: (extraction, report).
+    ``write_claims`` writes the extracted claims as editable YAML first; NoClaimsFound
+    when the text holds none."""
     return _check_text(
-        text, published=published, source=source, db=db, backend=backend, tolerance=tolerance
+        text,
+        published=published,
+        source=source,
+        store=store,
+        db=db,
+        backend=backend,
+        tolerance=tolerance,
+        max_claims=max_claims,
+        write_claims=write_claims,
     )
+
+
+def extraction_dict(extraction: Any) -> dict[str, Any]:
+    """An extraction (``check_text``'s first result) as JSON: the claims found, the
+    numbers skipped and the claims as YAML a person can edit."""
+    import json
+
+    from icetally.analysis.extract import claims_yaml
+
+    def plain(obj: Any) -> Any:
+        return json.loads(json.dumps(obj, default=str))
+
+    return {
+        "published": extraction.published.isoformat() if extraction.published else None,
+        "source": extraction.source,
+        "claims": plain(extraction.claims),
+        "skipped": plain(extraction.skipped),
+        "claims_yaml": claims_yaml(extraction),
+    }
 
 
 def official(
@@ -95,22 +235,21 @@ def official(
     >>> icetally.official("book_ins", fiscal_year=2019, by="arresting_agency,month")
     """
     from icetally.query import official as q
-    from icetally.store.handle import Store
 
-    st = Store.of(store if store is not None else db)
-    if table is None:
-        return q.tables(st)
-    return q.select(
-        st,
-        table,
-        fiscal_year=fiscal_year,
-        snapshot=snapshot,
-        by=by,
-        measure=measure,
-        breakdown=breakdown,
-        placeholders=placeholders,
-        filters=filters,
-    )
+    with Store.borrow(store, db=db) as st:
+        if table is None:
+            return q.tables(st)
+        return q.select(
+            st,
+            table,
+            fiscal_year=fiscal_year,
+            snapshot=snapshot,
+            by=by,
+            measure=measure,
+            breakdown=breakdown,
+            placeholders=placeholders,
+            filters=filters,
+        )
 
 
 def official_check(
@@ -144,58 +283,21 @@ def reconcile(db: str | os.PathLike[str] | None = None, *, store: Any = None, **
     return _reconcile(store if store is not None else db, **kwargs)
 
 
-def releases(db: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
-    """The releases manifest, one dict per ingested file or sheet."""
-    con = connect(db, read_only=True)
-    try:
-        cur = con.execute(
-            "SELECT * FROM releases ORDER BY dataset, coverage_start, file_name, sheet"
-        )
-        names = [d[0] for d in cur.description]
-        rows = []
-        for row in cur.fetchall():
-            r = dict(zip(names, row, strict=True))
-            for k in ("metadata", "redactions", "unmapped"):
-                if isinstance(r.get(k), str):
-                    r[k] = json.loads(r[k])
-            for k, v in list(r.items()):
-                if hasattr(v, "isoformat"):
-                    r[k] = v.isoformat()
-            rows.append(r)
-        return rows
-    finally:
-        con.close()
+def render_report(store: Store | PathLike | None = None, **kwargs: Any) -> str:
+    """One self-contained HTML report of a window or a surge; see icetally.report."""
+    return _render(store, **kwargs)
 
 
-# Cooperation and enforcement intensity by jurisdiction (docs/jurisdictions.md).
-from icetally.jurisdictions import (  # noqa: E402
-    cooperation,
-    did,
-    g287_counts,
-    intensity,
-    jurisdictions,
-    load_287g,
-    load_policies,
-)
+def write_report(path: PathLike, store: Store | PathLike | None = None, **kwargs: Any) -> Path:
+    """Render the report and write it to ``path`` (atomically); returns the path."""
+    return _write(path, store=store, **kwargs)
 
-# The names icetally re-exports lazily (icetally._API), plus the jurisdictions summary,
-# which the subpackage of that name shadows at the top level.
-__all__ = [
-    "check",
-    "check_text",
-    "cooperation",
-    "count",
-    "did",
-    "g287_counts",
-    "ingest",
-    "intensity",
-    "jurisdictions",
-    "load_287g",
-    "load_policies",
-    "official",
-    "official_check",
-    "official_revisions",
-    "reconcile",
-    "releases",
-    "surges",
-]
+
+def export(out_dir: PathLike, store: Store | PathLike | None = None, **kwargs: Any) -> dict:
+    """Export the store as Parquet for Spark; returns the manifest (docs/spark.md)."""
+    return export_parquet(store, out_dir, **kwargs)
+
+
+def run_demo(out_dir: PathLike = "icetally-demo", **kwargs: Any) -> DemoResult:
+    """The SYNTHETIC end-to-end demo; see icetally.synth.demo.run_demo."""
+    return _run_demo(out_dir, **kwargs)

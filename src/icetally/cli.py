@@ -25,12 +25,27 @@ from rich.progress import (
 from rich.table import Table
 
 from icetally import api
-from icetally.analysis.operations import DEFAULT_MIN_EXCESS
-from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
-from icetally.query.backend import BackendError
-from icetally.query.filters import QueryError
+from icetally.api import (
+    DEFAULT_MAX_WINDOW,
+    DEFAULT_MIN_EXCESS,
+    DEFAULT_THRESHOLD,
+    BackendError,
+    QueryError,
+)
 from icetally.schema import DATASETS
 from icetally.vocabulary.cli import Given, options
+
+# What a command reports as a plain error (exit 2) rather than a traceback.
+USER_ERRORS = (
+    api.QueryError,
+    api.BackendError,
+    api.ClaimsError,
+    api.ReportError,
+    api.ExportError,
+    api.DemoError,
+    api.StoreError,
+    FileNotFoundError,
+)
 
 app = typer.Typer(
     help="Verifiable answers from US immigration-enforcement records released under FOIA.",
@@ -224,7 +239,7 @@ def count(
         _fail(f"--format must be table, csv or json, not {fmt!r}")
 
 
-# --- jurisdictions and cooperation (icetally.jurisdictions) ----------------------------
+# --- jurisdictions and cooperation (icetally.analysis.jurisdictions) ----------------------------
 
 
 def _pct(v: Any) -> str:
@@ -256,11 +271,9 @@ def cooperation(
 
     Example: icetally cooperation --county 42101 --by quarter --json
     """
-    from icetally import jurisdictions as jur
-
     as_json = given.as_json
     try:
-        res = jur.cooperation(
+        res = api.cooperation(
             given.db,
             county=county,
             facility=facility,
@@ -365,11 +378,9 @@ def jurisdictions(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from icetally import jurisdictions as jur
-
     db, backend, as_json = given.db, given.backend, given.as_json
     try:
-        res = jur.jurisdictions(
+        res = api.jurisdictions(
             db,
             level="aor" if by_aor else "county",
             on=on,
@@ -440,8 +451,6 @@ def jurisdictions_load(
     """
     from datetime import date as _date
 
-    from icetally import jurisdictions as jur
-
     db, as_json = given.db, given.as_json
     if not paths and policies is None:
         _fail("give 287(g) list files/folders and/or --policies CSV")
@@ -449,9 +458,9 @@ def jurisdictions_load(
     try:
         when = _date.fromisoformat(as_of) if as_of else None
         if paths:
-            results += jur.load_287g(paths, db, as_of=when)
+            results += api.load_287g(paths, db, as_of=when)
         if policies is not None:
-            results.append(jur.load_policies(policies, db))
+            results.append(api.load_policies(policies, db))
     except (ValueError, OSError) as exc:
         _fail(str(exc))
     if as_json:
@@ -502,8 +511,6 @@ def intensity(
 
     Example: icetally intensity --by fiscal_year --json
     """
-    from icetally import jurisdictions as jur
-
     db, backend, as_json = given.db, given.backend, given.as_json
     dataset, metric = given.dataset, given.metric
     date_from, date_to = given.filters.get("date_from"), given.filters.get("date_to")
@@ -511,7 +518,7 @@ def intensity(
         if change:
             if not county:
                 _fail("--change needs --county")
-            res = jur.did(
+            res = api.did(
                 db,
                 county=county,
                 change=change,
@@ -532,7 +539,7 @@ def intensity(
                     + (f" (95% CI {res['low']:+.1f} to {res['high']:+.1f})" if res["se"] else "")
                 )
             return
-        res = jur.intensity(
+        res = api.intensity(
             db,
             level="county" if by_county or county else "aor",
             by=by,
@@ -611,9 +618,6 @@ def check(
     """
     from datetime import date as _date
 
-    from icetally.analysis import claims as claims_mod
-    from icetally.analysis import extract as extract_mod
-
     db, backend, as_json = given.db, given.backend, given.as_json
     if (claims_file is None) == (text is None):
         _fail("give a claims file or --text FILE (one of the two)")
@@ -630,20 +634,21 @@ def check(
                     _date.fromisoformat(published)
                 except ValueError:
                     _fail(f"--published must be YYYY-MM-DD, got {published!r}")
-            ex = extract_mod.extract_claims(body, published=published, source=str(text))
-            if not ex.claims:
-                _fail(f"{text}: no checkable claims found in the text")
-            if write_claims is not None:
-                write_claims.write_text(extract_mod.claims_yaml(ex), encoding="utf-8")
-                if not as_json:
-                    err.print(f"wrote {len(ex.claims)} claims to {write_claims}")
-            report = claims_mod.check(ex.document(), db=db, backend=backend, tolerance=tolerance)
+            ex, report = api.check_text(
+                body,
+                db,
+                published=published,
+                source=str(text),
+                backend=backend,
+                tolerance=tolerance,
+                write_claims=write_claims,
+            )
+            if write_claims is not None and not as_json:
+                err.print(f"wrote {len(ex.claims)} claims to {write_claims}")
         else:
             assert claims_file is not None
-            report = claims_mod.check(claims_file, db=db, backend=backend, tolerance=tolerance)
-    except claims_mod.ClaimsError as exc:
-        _fail(str(exc))
-    except (QueryError, BackendError, FileNotFoundError) as exc:
+            report = api.check(claims_file, db, backend=backend, tolerance=tolerance)
+    except USER_ERRORS as exc:
         _fail(str(exc))
     if as_json:
         _emit_json(report.to_dict())
@@ -712,8 +717,6 @@ def official(
     Example: icetally official book_ins --fiscal-year 2019 --by arresting_agency,month
     """
     db, as_json = given.db, given.as_json
-    from icetally.query.official import OfficialQueryError
-
     try:
         if run_check:
             report = api.official_check(db=db, fiscal_year=fiscal_year)
@@ -771,7 +774,7 @@ def official(
             placeholders=placeholders,
             **filters,
         )
-    except (OfficialQueryError, FileNotFoundError, BackendError) as exc:
+    except (api.OfficialQueryError, FileNotFoundError, BackendError) as exc:
         _fail(str(exc))
     if as_json:
         _emit_json(result.to_dict())
@@ -858,8 +861,6 @@ def reconcile(
     Example: icetally reconcile --official book_ins --agency ICE --records arrests --by month
     """
     db, as_json = given.db, given.as_json
-    from icetally.query.official import OfficialQueryError
-
     try:
         result = api.reconcile(
             db=db,
@@ -870,7 +871,7 @@ def reconcile(
             fiscal_year=fiscal_year,
             snapshot=snapshot,
         )
-    except (OfficialQueryError, ValueError, FileNotFoundError, BackendError) as exc:
+    except (api.OfficialQueryError, ValueError, FileNotFoundError, BackendError) as exc:
         _fail(str(exc))
     if as_json:
         _emit_json(result.to_dict())
@@ -917,11 +918,9 @@ def export(
     """
     import duckdb
 
-    from icetally.store.export import ExportError, export_parquet
-
     try:
-        manifest = export_parquet(given.db, parquet)
-    except (FileNotFoundError, ExportError, duckdb.Error) as exc:
+        manifest = api.export(parquet, given.db)
+    except (*USER_ERRORS, duckdb.Error) as exc:
         _fail(str(exc))
     if given.emit(manifest):
         return
@@ -1038,9 +1037,8 @@ def serve(
         from icetally.install import needs
 
         _fail(needs("the web server", exc))
-    from icetally.store.db import resolve_db
-
-    path = resolve_db(db)
+    path = api.Store.open(db).path
+    assert path is not None
     if not path.exists():
         _fail(f"no store at {path}: run `icetally ingest FILES --db {path}` first")
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -1099,16 +1097,13 @@ def report(
     Examples: icetally report --from 2018-02-25 --to 2018-02-28 --aor SFR -o sfr.html
               icetally report --surge 2019-09-21-10aors-d3b85f --metric at_large -o op.html
     """
-    from icetally import report as report_mod
-    from icetally.analysis.claims import ClaimsError
-
     date_from, date_to = given.filters.get("date_from"), given.filters.get("date_to")
     if surge and (date_from or date_to):
         _fail("give either --surge ID or --from/--to, not both")
     try:
-        path = report_mod.write(
+        path = api.write_report(
             output,
-            db=given.db,
+            given.db,
             date_from=date_from,
             date_to=date_to,
             surge_id=surge,
@@ -1118,13 +1113,7 @@ def report(
             metric=given.metric,
             backend=given.backend,
         )
-    except (
-        report_mod.ReportError,
-        QueryError,
-        BackendError,
-        ClaimsError,
-        FileNotFoundError,
-    ) as exc:
+    except USER_ERRORS as exc:
         _fail(str(exc))
     if given.emit({"report": str(path), "bytes": path.stat().st_size}):
         return
@@ -1152,14 +1141,12 @@ def demo(
 
     Example: icetally demo --dir icetally-demo
     """
-    from icetally.synth.demo import BANNER, DemoError, run_demo
-
     as_json = given.as_json
     say = (lambda _m: None) if as_json else (lambda m: err.print(m, highlight=False))
-    err.print(f"[bold red]{BANNER}[/]")
+    err.print(f"[bold red]{api.DEMO_BANNER}[/]")
     try:
-        res = run_demo(directory, rows=rows, db=db, seed=seed, say=say)
-    except (DemoError, ValueError) as exc:
+        res = api.run_demo(directory, rows=rows, db=db, seed=seed, say=say)
+    except (api.DemoError, ValueError) as exc:
         _fail(str(exc))
     if as_json:
         _emit_json(res.to_dict())
@@ -1231,7 +1218,7 @@ def demo(
             )
         )
     secs = ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items())
-    out.print(f"[bold red]{BANNER}[/] ({secs})")
+    out.print(f"[bold red]{api.DEMO_BANNER}[/] ({secs})")
     out.print(f"report: {res.report}")
 
 

@@ -276,23 +276,23 @@ def check(
     """Every printed total of every loaded workbook against its parts."""
     from icetally.query.official import parse_fiscal_years
 
-    st = Store.of(store if store is not None else db)
-    rows = all_figures(st)
-    through = _through_by_release(st)
-    blocks: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for r in rows:
-        blocks.setdefault((r["release_id"], r["source_sheet"], r["title_cell"]), []).append(r)
-    years = set(parse_fiscal_years(fiscal_year))
-    out: list[Check] = []
-    for (release_id, _sheet, _cell), members in sorted(blocks.items()):
-        if files and members[0]["source_file"] not in files:
-            continue
-        checks = _check_block(members, through.get(release_id))
-        if years:
-            checks = [c for c in checks if c.fiscal_year in years]
-        out.extend(checks)
-    names = sorted({r["source_file"] for r in rows})
-    return CheckReport(checks=out, files=names)
+    with Store.borrow(store, db=db) as st:
+        rows = all_figures(st)
+        through = _through_by_release(st)
+        blocks: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        for r in rows:
+            blocks.setdefault((r["release_id"], r["source_sheet"], r["title_cell"]), []).append(r)
+        years = set(parse_fiscal_years(fiscal_year))
+        out: list[Check] = []
+        for (release_id, _sheet, _cell), members in sorted(blocks.items()):
+            if files and members[0]["source_file"] not in files:
+                continue
+            checks = _check_block(members, through.get(release_id))
+            if years:
+                checks = [c for c in checks if c.fiscal_year in years]
+            out.extend(checks)
+        names = sorted({r["source_file"] for r in rows})
+        return CheckReport(checks=out, files=names)
 
 
 def _through_by_release(st: Store) -> dict[str, date]:
@@ -319,51 +319,51 @@ def revisions(
     earlier months and years): one entry per figure with every version."""
     from icetally.query.official import parse_fiscal_years
 
-    st = Store.of(store if store is not None else db)
-    where, params = "WHERE value IS NOT NULL AND NOT placeholder", []
-    if table:
-        where += " AND table_name = ?"
-        params.append(table)
-    years = parse_fiscal_years(fiscal_year)
-    if years:
-        where += f" AND fiscal_year IN ({', '.join('?' * len(years))})"
-        params.extend(years)
-    rows = all_figures(st, where + " ORDER BY figure_key, snapshot", params)
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_key.setdefault(r["figure_key"], []).append(r)
-    out = []
-    for versions in by_key.values():
-        snaps = {v["snapshot"] for v in versions}
-        values = {round(v["value"], 9) for v in versions}
-        if len(snaps) < 2 or len(values) < 2:
-            continue
-        first = versions[0]
-        out.append(
-            {
-                "table": first["table_name"],
-                "breakdown": first["breakdown"],
-                "fiscal_year": first["fiscal_year"],
-                "measure": first["measure"],
-                **{d: first[d] for d in DIMENSIONS if first[d] is not None},
-                "unit": first["unit"],
-                "change": versions[-1]["value"] - versions[0]["value"],
-                "versions": [
-                    {
-                        "snapshot": v["snapshot"].isoformat(),
-                        "value": v["value"],
-                        "source": {
-                            "file": v["source_file"],
-                            "sheet": v["source_sheet"],
-                            "cell": v["source_cell"],
-                            "title": v["title"],
-                        },
-                    }
-                    for v in versions
-                ],
-            }
-        )
-    return out
+    with Store.borrow(store, db=db) as st:
+        where, params = "WHERE value IS NOT NULL AND NOT placeholder", []
+        if table:
+            where += " AND table_name = ?"
+            params.append(table)
+        years = parse_fiscal_years(fiscal_year)
+        if years:
+            where += f" AND fiscal_year IN ({', '.join('?' * len(years))})"
+            params.extend(years)
+        rows = all_figures(st, where + " ORDER BY figure_key, snapshot", params)
+        by_key: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            by_key.setdefault(r["figure_key"], []).append(r)
+        out = []
+        for versions in by_key.values():
+            snaps = {v["snapshot"] for v in versions}
+            values = {round(v["value"], 9) for v in versions}
+            if len(snaps) < 2 or len(values) < 2:
+                continue
+            first = versions[0]
+            out.append(
+                {
+                    "table": first["table_name"],
+                    "breakdown": first["breakdown"],
+                    "fiscal_year": first["fiscal_year"],
+                    "measure": first["measure"],
+                    **{d: first[d] for d in DIMENSIONS if first[d] is not None},
+                    "unit": first["unit"],
+                    "change": versions[-1]["value"] - versions[0]["value"],
+                    "versions": [
+                        {
+                            "snapshot": v["snapshot"].isoformat(),
+                            "value": v["value"],
+                            "source": {
+                                "file": v["source_file"],
+                                "sheet": v["source_sheet"],
+                                "cell": v["source_cell"],
+                                "title": v["title"],
+                            },
+                        }
+                        for v in versions
+                    ],
+                }
+            )
+        return out
 
 
 # ---------------------------------------------------------------------------- reconcile
@@ -415,72 +415,72 @@ def reconcile(
 
     if by != "month":
         raise ValueError("reconcile compares monthly figures: --by month")
-    st = Store.of(store if store is not None else db)
-    off = select(
-        st,
-        official,
-        fiscal_year=fiscal_year,
-        snapshot=snapshot,
-        by="month",
-        filters={"arresting_agency": agency},
-    )
-    official_by_month: dict[str, dict[str, Any]] = {}
-    for r in off.rows:
-        if r.get("month") and r["value"] is not None:
-            official_by_month[r["month"]] = r
-    cov = st.coverage(records)
-    if cov.start is None:
-        raise ValueError(f"no {records} records in the store: ingest a release of them first")
-    months = sorted(official_by_month)
-    years = sorted({int(m[:4]) + (1 if int(m[5:]) >= 10 else 0) for m in months})
-    lo = date(min(years) - 1, 10, 1) if years else cov.start
-    hi = date(max(years), 9, 30) if years else cov.end
-    counted = icetally.count(
-        records, con=st.ibis, by="month", date_from=lo.isoformat(), date_to=hi.isoformat()
-    )
-    rec_by_month = {str(r["month"])[:7]: int(r["n"]) for r in counted.rows if r.get("month")}
-    all_months = sorted(set(months) | {m for m in rec_by_month if lo.isoformat()[:7] <= m})
-    rows = []
-    for m in all_months:
-        y, mo = int(m[:4]), int(m[5:7])
-        first, last = date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1])
-        covered = cov.start <= first and cov.end >= last
-        o = official_by_month.get(m)
-        n = rec_by_month.get(m, 0)
-        row: dict[str, Any] = {
-            "month": m,
-            "records": n if (covered or n) else None,
-            "official": o["value"] if o else None,
+    with Store.borrow(store, db=db) as st:
+        off = select(
+            st,
+            official,
+            fiscal_year=fiscal_year,
+            snapshot=snapshot,
+            by="month",
+            filters={"arresting_agency": agency},
+        )
+        official_by_month: dict[str, dict[str, Any]] = {}
+        for r in off.rows:
+            if r.get("month") and r["value"] is not None:
+                official_by_month[r["month"]] = r
+        cov = st.coverage(records)
+        if cov.start is None:
+            raise ValueError(f"no {records} records in the store: ingest a release of them first")
+        months = sorted(official_by_month)
+        years = sorted({int(m[:4]) + (1 if int(m[5:]) >= 10 else 0) for m in months})
+        lo = date(min(years) - 1, 10, 1) if years else cov.start
+        hi = date(max(years), 9, 30) if years else cov.end
+        counted = icetally.count(
+            records, store=st, by="month", date_from=lo.isoformat(), date_to=hi.isoformat()
+        )
+        rec_by_month = {str(r["month"])[:7]: int(r["n"]) for r in counted.rows if r.get("month")}
+        all_months = sorted(set(months) | {m for m in rec_by_month if lo.isoformat()[:7] <= m})
+        rows = []
+        for m in all_months:
+            y, mo = int(m[:4]), int(m[5:7])
+            first, last = date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1])
+            covered = cov.contains(first, last)
+            o = official_by_month.get(m)
+            n = rec_by_month.get(m, 0)
+            row: dict[str, Any] = {
+                "month": m,
+                "records": n if (covered or n) else None,
+                "official": o["value"] if o else None,
+            }
+            if o is None:
+                status = "official_missing"
+            elif not covered:
+                status = "records_missing"
+                row["note"] = f"the {records} records cover {cov.describe()}"
+            else:
+                ratio = n / o["value"] if o["value"] else None
+                row["difference"] = n - o["value"]
+                row["ratio"] = ratio
+                status = (
+                    "match"
+                    if ratio is not None and abs(ratio - 1) <= MATCH_TOLERANCE
+                    else "differs"
+                )
+            row["status"] = status
+            if o:
+                row["source"] = o["source"]
+                row["snapshot"] = o["snapshot"]
+            rows.append(row)
+        query = {
+            "official": official,
+            "agency": agency,
+            "records": records,
+            "by": by,
+            "fiscal_year": off.query["fiscal_year"],
+            "snapshot": snapshot,
+            "match_tolerance": MATCH_TOLERANCE,
+            "official_query": off.query,
+            "records_query": counted.query,
+            "records_coverage": cov.to_dict(),
         }
-        if o is None:
-            status = "official_missing"
-        elif not covered:
-            status = "records_missing"
-            row["note"] = (
-                f"the {records} records cover {cov.start.isoformat()} to {cov.end.isoformat()}"
-            )
-        else:
-            ratio = n / o["value"] if o["value"] else None
-            row["difference"] = n - o["value"]
-            row["ratio"] = ratio
-            status = (
-                "match" if ratio is not None and abs(ratio - 1) <= MATCH_TOLERANCE else "differs"
-            )
-        row["status"] = status
-        if o:
-            row["source"] = o["source"]
-            row["snapshot"] = o["snapshot"]
-        rows.append(row)
-    query = {
-        "official": official,
-        "agency": agency,
-        "records": records,
-        "by": by,
-        "fiscal_year": off.query["fiscal_year"],
-        "snapshot": snapshot,
-        "match_tolerance": MATCH_TOLERANCE,
-        "official_query": off.query,
-        "records_query": counted.query,
-        "records_coverage": cov.to_dict(),
-    }
-    return ReconcileResult(rows=rows, query=query)
+        return ReconcileResult(rows=rows, query=query)

@@ -123,8 +123,8 @@ def check(
     source: str | None = None,
 ) -> list[dict[str, Any]]:
     """Check official claims; one result dict per claim, in order."""
-    st = store or Store.of(db)
-    return [_check_one(raw, st, tolerance, source) for raw in items]
+    with Store.borrow(store, db=db) as st:
+        return [_check_one(raw, st, tolerance, source) for raw in items]
 
 
 def _check_one(

@@ -9,17 +9,11 @@ from typing import Any
 
 import ibis
 
-from icetally.analysis.surges import DEFAULT_THRESHOLD, Surge, detect_surges
+from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD, Surge, detect_surges
 from icetally.normalize.rules import EVENT_DATE_FIRST
-from icetally.query.backend import connect, table
 from icetally.query.filters import QueryError, Slice
-from icetally.query.series import (
-    coverage,
-    daily_expr,
-    daily_series,
-    metric_slice,
-    out_of_range_count,
-)
+from icetally.query.series import daily_expr, daily_series, metric_slice, out_of_range_count
+from icetally.store.handle import Store
 
 # Weekend at-large baselines can be near zero, where a handful of arrests is already
 # "significant"; an operation worth reporting stands at least this many records above
@@ -49,6 +43,7 @@ def surges(
     dataset: str = "arrests",
     *,
     metric: str = "all",
+    store: Store | str | os.PathLike[str] | None = None,
     db: str | os.PathLike[str] | None = None,
     backend: str | None = None,
     date_from: str | None = None,
@@ -56,7 +51,7 @@ def surges(
     aor: str | list[str] | None = None,
     min_excess: float = DEFAULT_MIN_EXCESS,
     threshold: float = DEFAULT_THRESHOLD,
-    max_window: int = 14,
+    max_window: int = DEFAULT_MAX_WINDOW,
     con: Any = None,
     **filters: Any,
 ) -> SurgesResult:
@@ -76,10 +71,13 @@ def surges(
         raise QueryError("--max-window must be between 1 and 62 days")
     if not 0 < threshold < 1:
         raise QueryError("--threshold is a p-value per AOR-year, between 0 and 1")
-    con = con or connect(db, backend)
-    daily = daily_series(con, slc)
-    skipped = out_of_range_count(con, slc)
-    cov = coverage(con, dataset)
+    with Store.borrow(store, db=db, backend=backend, con=con) as s:
+        daily = daily_series(s, slc)
+        skipped = out_of_range_count(s, slc)
+        cov = s.coverage(dataset)
+        backend_name = s.backend_name
+        expr = daily_expr(s.table(dataset), slc)
+        series_sql = str(ibis.to_sql(expr))
     notes: list[str] = []
     if skipped:
         notes.append(
@@ -93,7 +91,7 @@ def surges(
     else:
         found = detect_surges(
             daily,
-            coverage=cov.by_aor or (cov.start, cov.end),
+            coverage=cov.by_area or cov.spans,
             date_from=window.date_from,
             date_to=window.date_to,
             aors=slc.aor or None,
@@ -101,13 +99,12 @@ def surges(
             threshold=threshold,
             max_window=max_window,
         )
-    expr = daily_expr(table(con, dataset), slc)
     query = {
         "dataset": dataset,
         "metric": metric,
         "filters": slc.to_dict() | window.to_dict(),
-        "series_sql": str(ibis.to_sql(expr)),
-        "backend": backend or "duckdb",
+        "series_sql": series_sql,
+        "backend": backend_name,
     }
     parameters = {
         "threshold": threshold,

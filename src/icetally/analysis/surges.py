@@ -29,7 +29,7 @@ import dataclasses
 import hashlib
 import math
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
@@ -39,6 +39,7 @@ import numpy as np
 from scipy import sparse, stats
 from scipy.interpolate import BSpline
 
+from icetally.analysis.windows import excess_interval, window_figures
 from icetally.reference import federal_holidays, nth_weekday
 
 __all__ = [
@@ -242,6 +243,9 @@ class AorBaseline:
     cov: np.ndarray  # approximate covariance of the coefficients
     n_trend: int  # the first n_trend design columns are the B-spline trend
     excluded: np.ndarray  # days kept out of the fit because they lie in detected surges
+    # days inside the releases' coverage; a gap between releases is uncovered: not
+    # fitted, never in a window, and not counted as days of zero records
+    covered: np.ndarray
 
     @cached_property
     def design_sparse(self) -> sparse.csr_matrix:
@@ -281,19 +285,22 @@ class AorBaseline:
         return self.figures(i, j, level)
 
     def figures(self, i: int, j: int, level: float = 0.95) -> dict[str, float]:
-        """Observed, expected and excess (with a prediction interval) for days i..j."""
-        c = float(self.observed[i : j + 1].sum())
+        """Observed, expected and excess (with a prediction interval) for the covered
+        days among i..j."""
+        c = float(self.observed[i : j + 1][self.covered[i : j + 1]].sum())
         b, v = self.window_variance(i, j)
-        lo, hi = _excess_interval(c, b, v, level)
+        lo, hi = excess_interval(c, b, v, level)
         return {"observed": c, "expected": b, "excess": c - b, "excess_low": lo, "excess_high": hi}
 
     def window_variance(self, i: int, j: int) -> tuple[float, float]:
-        """Expected sum over days i..j and the variance of (counterfactual count):
-        NB noise of the window plus the uncertainty of the fitted baseline (delta method)."""
-        mu = self.expected[i : j + 1]
+        """Expected sum over the covered days among i..j and the variance of the
+        counterfactual count: NB noise of the window plus the uncertainty of the fitted
+        baseline (delta method)."""
+        keep = self.covered[i : j + 1]
+        mu = self.expected[i : j + 1][keep]
         b = float(mu.sum())
         noise = b + self.phi * float((mu**2).sum())
-        grad = mu @ self.design[i : j + 1]
+        grad = mu @ self.design[i : j + 1][keep]
         base_var = float(grad @ self.cov @ grad)
         return b, noise + max(base_var, 0.0)
 
@@ -455,27 +462,35 @@ def _fit_nb_robust(
     return mu, beta, phi, rw, cov
 
 
+# Coverage as detect_surges/fit_baselines take it: one (first, last) pair or a list
+# of covered spans, for every AOR or per AOR (icetally.store.coverage.Coverage.by_area).
+Spans = tuple[date, date] | Sequence[tuple[date, date]]
+CoverageArg = Mapping[str, Spans] | Spans | None
+
+
+def _day_spans(spans: Spans) -> list[tuple[int, int]]:
+    if len(spans) == 2 and isinstance(spans[0], date):
+        spans = [spans]  # type: ignore[list-item]
+    return [(_date_to_day(a), _date_to_day(b)) for a, b in spans]  # type: ignore[misc]
+
+
 def _coverage_for(
-    aor: str,
-    coverage: Mapping[str, tuple[date, date]] | tuple[date, date] | None,
-    data_lo: int,
-    data_hi: int,
-) -> tuple[int, int]:
+    aor: str, coverage: CoverageArg, data_lo: int, data_hi: int
+) -> list[tuple[int, int]]:
+    """The AOR's covered spans as day numbers (the data's range when not given)."""
     if coverage is None:
-        return data_lo, data_hi
+        return [(data_lo, data_hi)]
     if isinstance(coverage, Mapping):
         if aor in coverage:
-            a, b = coverage[aor]
-            return _date_to_day(a), _date_to_day(b)
-        return data_lo, data_hi
-    a, b = coverage
-    return _date_to_day(a), _date_to_day(b)
+            return _day_spans(coverage[aor])
+        return [(data_lo, data_hi)]
+    return _day_spans(coverage)
 
 
 def fit_baselines(
     daily: Any,
     *,
-    coverage: Mapping[str, tuple[date, date]] | tuple[date, date] | None = None,
+    coverage: CoverageArg = None,
     holidays: Iterable[date] | None = None,
     aors: Iterable[str] | None = None,
     incomplete_tail_days: int = DEFAULT_INCOMPLETE_TAIL_DAYS,
@@ -483,7 +498,8 @@ def fit_baselines(
 ) -> dict[str, AorBaseline]:
     """Fit the robust daily baseline of every AOR in ``daily`` (columns date, aor, n).
 
-    Days without rows inside an AOR's coverage count as zero. ``holidays=None`` uses the
+    Days without rows inside an AOR's coverage count as zero; days in a gap between
+    covered spans are uncovered (not fitted, not zero). ``holidays=None`` uses the
     US federal holidays by rule; pass an explicit iterable to override (``()`` = none).
     Exposed for claims checking: ``fit_baselines(...)[aor].window(start, end)``.
     """
@@ -502,15 +518,20 @@ def fit_baselines(
 
     out: dict[str, AorBaseline] = {}
     for aor in names:
-        lo, hi = _coverage_for(aor, coverage, data_lo, data_hi)
-        if hi < lo:
+        spans = [(a, b) for a, b in _coverage_for(aor, coverage, data_lo, data_hi) if a <= b]
+        if not spans:
             continue
+        lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
+        grid = np.arange(lo, hi + 1, dtype=np.int64)
+        covered = np.zeros(len(grid), dtype=bool)
+        for a, b in spans:
+            covered[a - lo : b - lo + 1] = True
         sel = (aor_col == aor) & (days >= lo) & (days <= hi)
+        sel[sel] = covered[days[sel] - lo]
         y = np.zeros(hi - lo + 1)
         np.add.at(y, days[sel] - lo, n_col[sel])
-        grid = np.arange(lo, hi + 1, dtype=np.int64)
         fit_hi = hi - max(int(incomplete_tail_days), 0)
-        fit_mask = grid <= fit_hi
+        fit_mask = (grid <= fit_hi) & covered
         if fit_mask.sum() < 28 or y[fit_mask].sum() <= 0:
             continue  # too short or empty: no baseline can be estimated
         y0, y1 = _day_to_date(lo).year, _day_to_date(hi).year
@@ -537,6 +558,7 @@ def fit_baselines(
             cov=cov,
             n_trend=n_trend,
             excluded=np.zeros(len(grid), dtype=bool),
+            covered=covered,
         )
     return out
 
@@ -616,6 +638,8 @@ def _null_maxima(
         w_, v_ = np.linalg.eigh(bl.cov)
         L = v_ * np.sqrt(np.maximum(w_, 0))
     n = len(mu)
+    # windows touching a day outside coverage are never scanned (nor in the null)
+    blocked = _csum((~bl.covered[lo : hi + 1]).astype(float))
     maxima = np.zeros(n_sim)
     contrib = None if penalty is None else np.zeros((n_sim, max_window, n), dtype=np.float32)
     batch = max(1, min(n_sim, 1_000_000 // max(n, 1)))
@@ -630,6 +654,7 @@ def _null_maxima(
         best = np.zeros(m)
         for w, sc in enumerate(_scan_scores(ysim, mu, u, phi, max_window), start=1):
             if sc.shape[-1]:
+                sc = np.where(_window_sums(blocked, w) == 0, sc, 0.0)
                 best = np.maximum(best, sc.max(axis=-1))
                 if contrib is not None:
                     contrib[s : s + m, w - 1, : n - w + 1] = np.maximum(sc - penalty, 0.0)
@@ -662,22 +687,6 @@ def _fit_gumbel(maxima: np.ndarray, length_days: int) -> _Gumbel:
     scale = max(sd * math.sqrt(6.0) / math.pi, 1e-3)
     loc = float(np.mean(maxima)) - _EULER_GAMMA * scale
     return _Gumbel(loc, scale, max(length_days, 1))
-
-
-def _excess_interval(c: float, b: float, v: float, level: float = 0.95) -> tuple[float, float]:
-    """Prediction interval for excess = c - counterfactual, where the counterfactual count
-    is NB with mean b and variance v (noise + baseline uncertainty)."""
-    if b <= 0:
-        return c, c
-    a = (1.0 - level) / 2.0
-    if v > b * (1.0 + 1e-9):
-        k = b * b / (v - b)
-        hi_q = float(stats.nbinom.ppf(1.0 - a, k, k / (k + b)))
-        lo_q = float(stats.nbinom.ppf(a, k, k / (k + b)))
-    else:
-        hi_q = float(stats.poisson.ppf(1.0 - a, b))
-        lo_q = float(stats.poisson.ppf(a, b))
-    return c - hi_q, c - lo_q
 
 
 def _aor_seed(seed: int, aor: str) -> int:
@@ -717,7 +726,7 @@ class _AorScan:
         last = self.hi - w + 1
         if last >= self.lo:
             ok[self.lo : last + 1] = True
-        busy = _window_sums(_csum(self.taken.astype(float)), w)
+        busy = _window_sums(_csum((self.taken | ~self.bl.covered).astype(float)), w)
         return ok & (busy == 0)
 
 
@@ -748,8 +757,8 @@ def _prepare_scan(
         mu=mu,
         u=u,
         scores=_scan_scores(y, mu, u, bl.phi, max_window),
-        gum=_fit_gumbel(maxima, f_hi - f_lo + 1),
-        day_p=_day_pvalues(y, mu, u, bl.phi),
+        gum=_fit_gumbel(maxima, int(bl.covered[f_lo : f_hi + 1].sum())),
+        day_p=np.where(bl.covered, _day_pvalues(y, mu, u, bl.phi), 1.0),
         taken=np.zeros(bl.n_days, dtype=bool),
         null_contrib=contrib,
         f_lo=f_lo,
@@ -993,14 +1002,9 @@ def _group(aor_surges: list[AorSurge], bls: Mapping[str, AorBaseline], n_aors: i
     out: list[Surge] = []
     for g in groups:
         g = sorted(g, key=lambda a: (a.aor, a.start))
-        obs = sum(a.observed for a in g)
-        exp_ = float(sum(a.expected for a in g))
-        var = 0.0
-        for a in g:
-            bl = bls[a.aor]
-            i, j = bl.window_index(a.start, a.end)
-            var += bl.window_variance(i, j)[1]
-        lo_x, hi_x = _excess_interval(float(obs), exp_, var)
+        # the operation's figures: every AOR over its own window
+        w = window_figures([(bls[a.aor], a.start, a.end) for a in g])
+        obs, exp_, lo_x, hi_x = w["observed"], w["expected"], w["excess_low"], w["excess_high"]
         p_min = min(a.p_value for a in g)
         # Sidak over the AORs scanned: chance that at least one of them shows a window
         # as strong as this operation's strongest in a null year ...
@@ -1034,7 +1038,7 @@ def _group(aor_surges: list[AorSurge], bls: Mapping[str, AorBaseline], n_aors: i
 def detect_surges(
     daily: Any,
     *,
-    coverage: Mapping[str, tuple[date, date]] | tuple[date, date] | None = None,
+    coverage: CoverageArg = None,
     holidays: Iterable[date] | None = None,
     min_excess: float = 0,
     threshold: float = DEFAULT_THRESHOLD,
@@ -1055,13 +1059,14 @@ def detect_surges(
 
     ``daily``: columns ``date``, ``aor``, ``n`` (one row per AOR-day; missing days inside
     coverage count as 0; duplicate rows are summed). ``coverage``: one (first, last) pair
-    for all AORs, a dict per AOR (AORs missing from it use the data's date range), or
-    None for the data's date range. Windows never extend outside coverage nor into the
-    last ``incomplete_tail_days`` days before the coverage end. ``threshold`` is the
-    largest ``p_value`` reported: the chance that a null AOR-year contains a window at
-    least as strong. ``date_from``/``date_to`` restrict the reported windows (the
-    baseline still uses the whole coverage). Results are deterministic for a given
-    ``seed``; surges are sorted by start date.
+    or a list of covered spans for all AORs, a dict of them per AOR (AORs missing from
+    it use the data's date range; ``Store.coverage(...).by_area``), or None for the
+    data's date range. Days in a gap between spans are uncovered, never zeros. Windows
+    never extend outside coverage nor into the last ``incomplete_tail_days`` days before
+    the coverage end. ``threshold`` is the largest ``p_value`` reported: the chance that
+    a null AOR-year contains a window at least as strong. ``date_from``/``date_to``
+    restrict the reported windows (the baseline still uses the whole coverage). Results
+    are deterministic for a given ``seed``; surges are sorted by start date.
     """
     if max_window < 1:
         raise ValueError("max_window must be >= 1")

@@ -8,13 +8,13 @@ from typing import Any
 
 import ibis
 
-from icetally.query.backend import connect, table
 from icetally.query.expr import count_expr, detail_expr, jsonable
 from icetally.query.filters import Slice
 from icetally.query.prepared import prepare
+from icetally.store.handle import Store
 from icetally.vocabulary import parse_by
 
-__all__ = ["CountResult", "count", "count_expr", "detail_expr", "parse_by"]
+__all__ = ["CountResult", "count", "count_expr", "count_groups", "detail_expr", "parse_by"]
 
 
 @dataclass
@@ -83,21 +83,24 @@ def _order_key(values: tuple[Any, ...]) -> tuple[Any, ...]:
 def count(
     dataset: str = "arrests",
     *,
+    store: Store | str | os.PathLike[str] | None = None,
     db: str | os.PathLike[str] | None = None,
     backend: str | None = None,
     by: str | list[str] | None = None,
     con: Any = None,
     **filters: Any,
 ) -> CountResult:
-    """Count records of ``dataset`` in a slice, optionally grouped.
+    """Count records of ``dataset`` in a slice, optionally grouped. ``store`` is a
+    Store or a path (``db`` is the same, by its older name).
 
     >>> icetally.count("arrests", date_from="2017-09-24", date_to="2017-09-27", by="aor")
     """
     slc = Slice.build(dataset, **filters)
     dims = parse_by(by)
-    con = con or connect(db, backend)
-    t = table(con, dataset)
-    detail, sql = _run_detail(con, t, slc, dims)
+    with Store.borrow(store, db=db, backend=backend, con=con) as s:
+        t = s.table(dataset)
+        detail, sql = _run_detail(s, t, slc, dims)
+        backend_name = s.backend_name
     sums: dict[tuple[Any, ...], int] = {}
     spans: dict[str, tuple[Any, Any]] = {}
     for r in detail:
@@ -120,7 +123,7 @@ def count(
         "dataset": dataset,
         "filters": slc.to_dict(),
         "by": dims,
-        "backend": backend or "duckdb",
+        "backend": backend_name,
         # the SQL that gives exactly these rows
         "sql": sql,
         "releases": sorted(spans),
@@ -128,16 +131,31 @@ def count(
     return CountResult(total=total, rows=rows, query=query, warnings=overlap_warnings(spans))
 
 
-def _run_detail(con: Any, t: Any, slc: Slice, dims: list[str]) -> tuple[list[dict[str, Any]], str]:
+def count_groups(
+    dataset: str = "arrests",
+    *,
+    store: Store | str | os.PathLike[str] | None = None,
+    by: str | list[str] | None = None,
+    **filters: Any,
+) -> int:
+    """How many rows ``count`` would return for this slice and grouping (one cheap
+    query: size an answer before fetching it)."""
+    slc = Slice.build(dataset, **filters)
+    dims = parse_by(by)
+    with Store.borrow(store) as s:
+        return int(count_expr(s.table(dataset), slc, dims).count().to_pyarrow().as_py())
+
+
+def _run_detail(s: Store, t: Any, slc: Slice, dims: list[str]) -> tuple[list[dict[str, Any]], str]:
     """The detail rows (dimensions, release, n, first and last day) and the count's SQL.
 
     On DuckDB the SQL is compiled once per query shape and run with bound parameters
     (icetally.query.prepared); elsewhere, and for shapes that cannot be
     parameterised, the Ibis expressions are compiled and run as they are."""
-    prepared = prepare(con, t, slc, dims) if getattr(con, "name", None) == "duckdb" else None
+    prepared = prepare(s.ibis, t, slc, dims) if s.is_duckdb else None
     if prepared is None:
         return _detail_by_ibis(t, slc, dims)
-    cur = con.con.execute(prepared.detail_sql, prepared.params(slc))
+    cur = s.duckdb.execute(prepared.detail_sql, prepared.params(slc))
     names = [d[0] for d in cur.description]
     detail = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     return detail, prepared.shown_sql(slc)

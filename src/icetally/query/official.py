@@ -13,7 +13,6 @@ the workbook of that snapshot).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -256,7 +255,3 @@ def all_figures(
     cur = store.duckdb.execute(f"SELECT * FROM {TABLE} {where}", params or [])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def open_store(store: Store | str | os.PathLike[str] | None = None, db: Any = None) -> Store:
-    return Store.of(store if store is not None else db)

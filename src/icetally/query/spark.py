@@ -1,6 +1,6 @@
 """The Spark backend: the same Ibis expressions, run by PySpark over a Parquet export.
 
-``connect(db_or_dir)`` returns an Ibis PySpark backend on which every canonical table
+``backend(db_or_dir)`` returns an Ibis PySpark backend on which every canonical table
 (``arrests``, ..., ``releases``, ``quarantine``) is a temporary view named like the
 DuckDB table, so ``icetally.count(..., backend="spark")`` builds the very expressions
 it builds for DuckDB.
@@ -96,7 +96,7 @@ SPARK_TYPES: dict[str, str] = {
 
 _lock = threading.Lock()
 # One Ibis backend per data location per process: registering views is cheap but
-# count() reconnects on every call, and each backend holds its own Spark session
+# every call opens a Store of its own, and each backend holds its own Spark session
 # (its own temp views), so two exports never see each other's tables.
 _backends: dict[tuple[str, str], BaseBackend] = {}
 
@@ -336,7 +336,7 @@ def register(spark: SparkSession, location: str, manifest: dict[str, Any]) -> li
     return names
 
 
-def connect(db_or_dir: str | os.PathLike[str] | None = None) -> BaseBackend:
+def backend(db_or_dir: str | os.PathLike[str] | None = None) -> BaseBackend:
     """An Ibis PySpark backend with every canonical table of the store (or export)
     registered under its DuckDB name."""
     location = resolve_location(db_or_dir)

@@ -2,9 +2,9 @@
 with the query behind it.
 
     import icetally.report
-    html = icetally.report.render(db="ice.duckdb", date_from="2018-02-25",
+    html = icetally.report.render("ice.duckdb", date_from="2018-02-25",
                                   date_to="2018-02-28", aor="SFR")
-    icetally.report.write("report.html", db="ice.duckdb", surge_id="2019-09-21-10aors-…")
+    icetally.report.write("report.html", store="ice.duckdb", surge_id="2019-09-21-10aors-…")
 
 The page needs nothing else to open: charts are inline SVG (Vega-Lite rendered with
 vl-convert), no fonts, scripts or styles are fetched. Sections the records cannot

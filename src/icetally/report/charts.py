@@ -1,21 +1,19 @@
-"""Vega-Lite chart specs rendered to inline SVG with vl-convert (offline, no JavaScript
-in the page). Every chart has a table beside it in the report, so a missing renderer
-costs pictures, never figures."""
+"""Vega-Lite chart specs of the report, rendered to inline SVG by icetally.render
+(offline, no JavaScript in the page). Every chart has a table beside it in the report,
+so a missing renderer costs pictures, never figures."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any
 
-_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # an identifier, never fetched
+from icetally.render import svg
+
 _FONT = "Helvetica, Arial, sans-serif"
 _BLUE = "#2b6cb0"
 _GREY = "#718096"
 _RED = "#c53030"
 _BAND = "#bcd3ea"
-
-_counter = 0
 
 
 def _config() -> dict[str, Any]:
@@ -28,29 +26,10 @@ def _config() -> dict[str, Any]:
     }
 
 
-def _uniquify(svg: str, prefix: str) -> str:
-    """Prefix the ids inside one SVG: several inline SVGs in a page must not share clip
-    path ids, or one chart would clip another's marks."""
-    ids = set(re.findall(r'\bid="([^"]+)"', svg))
-    for i in sorted(ids, key=len, reverse=True):
-        svg = svg.replace(f'id="{i}"', f'id="{prefix}{i}"')
-        svg = svg.replace(f"url(#{i})", f"url(#{prefix}{i})")
-        svg = svg.replace(f'href="#{i}"', f'href="#{prefix}{i}"')
-    return svg
-
-
 def render_svg(spec: dict[str, Any]) -> str:
-    """Vega-Lite spec -> SVG markup for inlining (scales with its container)."""
-    global _counter
-    import vl_convert
-
-    spec = {"$schema": _SCHEMA, "config": _config(), **spec}
-    svg = vl_convert.vegalite_to_svg(spec)
-    svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
-    _counter += 1
-    svg = _uniquify(svg, f"c{_counter}-")
-    # width/height attributes stay (they give the aspect ratio); CSS makes it fluid
-    return svg.replace("<svg ", '<svg role="img" focusable="false" ', 1)
+    """A report chart as inline SVG: the report's look (fonts, axes) on the one
+    renderer the web pages use too (icetally.render.svg)."""
+    return svg.render_svg({"config": _config(), **spec})
 
 
 def bar_chart(

@@ -199,12 +199,10 @@ def section(store: Store, start: date, end: date) -> dict[str, Any] | None:
             "cell. ADP is the average number of people held on a day of the month."
         )
     ]
-    svg = None
-    if charts.available():
-        try:
-            svg = charts.render_svg(adp_chart_spec(series, window=(start, end)))
-        except Exception:  # noqa: BLE001 - the table below gives the same figures
-            svg = None
+    try:
+        svg = charts.render_svg(adp_chart_spec(series, window=(start, end)))
+    except Exception:  # noqa: BLE001 - the table below gives the same figures
+        svg = None
     body.append(
         P.svg_figure(
             svg,

@@ -9,7 +9,14 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from icetally.render import render, shared
+
+if TYPE_CHECKING:
+    from icetally.report.context import ReportContext, Section
 
 CSS = """
 :root { --ink:#1a202c; --muted:#4a5568; --line:#e2e8f0; --accent:#2b6cb0; --warn:#c53030;
@@ -157,7 +164,7 @@ def svg_figure(svg: str | None, caption: str, alt: str) -> str:
             f'<p class="note">Chart not drawn: {esc(caption)} (the note at the top says why; '
             "the table gives the same figures).</p>"
         )
-    return f'<figure aria-label="{esc(alt)}">{svg}<figcaption>{esc(caption)}</figcaption></figure>'
+    return str(shared().svg_figure(Markup(svg), caption, alt))
 
 
 def unsupported(text: str) -> str:
@@ -169,27 +176,46 @@ def note(text: str) -> str:
 
 
 def query_details(q: dict[str, Any]) -> str:
-    """One query: the SQL, its filters and the releases it read."""
-    rel = ", ".join(q.get("releases") or []) or "none"
-    filters = json.dumps(q.get("filters") or {}, default=str, sort_keys=True)
-    extra = ""
-    if q.get("result") is not None:
-        extra = f"<p>Result: {esc(q['result'])}</p>"
-    return (
-        f'<details id="{esc(q["id"])}" class="query"><summary>Query: {esc(q["label"])}</summary>'
-        f"<p>Dataset <code>{esc(q.get('dataset'))}</code>; filters <code>{esc(filters)}</code>; "
-        f"releases <code>{esc(rel)}</code></p>{extra}<pre>{esc(q.get('sql'))}</pre></details>"
+    """One query: the SQL, its filters and the releases it read (the shared macro the
+    web's explorer uses too)."""
+    shown = {
+        **q,
+        "filters_json": json.dumps(q.get("filters") or {}, default=str, sort_keys=True),
+        "releases_text": ", ".join(q.get("releases") or []) or "none",
+    }
+    return str(shared().query_details(shown))
+
+
+def section(s: Section) -> Markup:
+    qs = "".join(query_details(q) for q in s.queries)
+    return Markup(
+        f'<section id="{esc(s.id)}" data-supported="{str(s.supported).lower()}">'
+        f"<h2>{esc(s.title)}</h2>{''.join(s.body)}{qs}</section>"
     )
 
 
-def document(title: str, body: str, *, synthetic: bool) -> str:
-    """The whole page."""
-    marker = "SYNTHETIC DATA – " if synthetic else ""
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="generator" content="icetally">'
-        f"<title>{esc(marker + title)}</title><style>{CSS}</style></head>"
-        f"<body><main>{body}</main><script>{SCRIPT}</script></body></html>\n"
+def page(ctx: ReportContext) -> str:
+    """The whole page (templates/report.html of icetally.render): banner, title,
+    contents, notes, the sections, footer."""
+    title = (
+        f"{ctx.metric_words().capitalize()} in {ctx.where()}, "
+        f"{ctx.start:%d %b %Y} – {ctx.end:%d %b %Y}"
     )
+    subtitle = (
+        f"icetally report · dataset {ctx.dataset} · metric {ctx.metric} · "
+        f"coverage {ctx.cov.start} – {ctx.cov.end}"
+    )
+    if ctx.surge is not None:
+        subtitle += f" · operation {ctx.surge.id}"
+    html_page = render(
+        "report.html",
+        title=title,
+        subtitle=subtitle,
+        synthetic=ctx.store.synthetic,
+        sections=ctx.sections,
+        missing=[x.title for x in ctx.sections if not x.supported],
+        notes=ctx.notes,
+        css=Markup(CSS),
+        script=Markup(SCRIPT),
+    )
+    return html_page + "\n"

@@ -106,6 +106,11 @@ class Part:
     # Coverage stated by the release (e.g. a title "... (10/1/2018 - 8/31/2019)").
     coverage_start: date | None = None
     coverage_end: date | None = None
+    # Covered spans, when the release says more than one first-to-last range: (area,
+    # first, last) with area None for the whole release or "aor:LOS", "state:TX",
+    # "county:42101" for one area (days a count table does not report are left out).
+    # Default: one span, the stated coverage, else the first and last event.
+    coverage_spans: list[tuple[str | None, date, date]] | None = None
     # Number of data rows if the reader knows it up front (for progress bars).
     rows_hint: int | None = None
     # The same rows as a DuckDB text scan, when the format is delimited text.

@@ -15,6 +15,7 @@ import duckdb
 
 from icetally import normalize, reference
 from icetally.schema import COLUMNS, DATASETS
+from icetally.store import coverage
 
 DEFAULT_DB = "icetally.duckdb"
 
@@ -78,6 +79,10 @@ class StoreError(OSError):
     """The store cannot be opened or written: one line naming it and what to do."""
 
 
+class NoStore(StoreError, FileNotFoundError):
+    """There is no store at the path (a read never creates one)."""
+
+
 def store_problem(path: Path, exc: BaseException) -> str:
     """One line for a store that cannot be opened (locked, not a DuckDB file, read-only
     file system, disk full), naming the file and what to do."""
@@ -107,9 +112,7 @@ def connect(
     path = resolve_db(db)
     if read_only:
         if not path.exists():
-            raise FileNotFoundError(
-                f"no store at {path}: run `icetally ingest FILES --db {path}` first"
-            )
+            raise NoStore(f"no store at {path}: run `icetally ingest FILES --db {path}` first")
         try:
             con = duckdb.connect(str(path), read_only=True)
             quiet(con)
@@ -133,6 +136,7 @@ def connect(
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RELEASES_DDL)
     con.execute(QUARANTINE_DDL)
+    con.execute(coverage.DDL)
     # stores made before content fingerprints (store/ingest.py) gain the column
     con.execute("ALTER TABLE releases ADD COLUMN IF NOT EXISTS content_fingerprint VARCHAR")
     for dataset in DATASETS:

@@ -30,13 +30,13 @@ import duckdb
 
 from icetally import __version__
 from icetally.schema import DATASETS
-from icetally.store.db import resolve_db
+from icetally.store.handle import Store
 
 FORMAT_NAME = "icetally-parquet"
 FORMAT_VERSION = 1
 PARTITION_COLUMN = "fiscal_year"
 # Tables exported whole (small; not partitioned).
-PLAIN_TABLES: tuple[str, ...] = ("releases", "quarantine")
+PLAIN_TABLES: tuple[str, ...] = ("releases", "quarantine", "coverage_spans", "official")
 MANIFEST = "manifest.json"
 # Spark, Hive and DuckDB all read this directory name as a NULL partition value.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -94,19 +94,26 @@ def _write_dataset(
 
 
 def export_parquet(
-    db: str | os.PathLike[str] | None, out_dir: str | os.PathLike[str], *, overwrite: bool = True
+    store: Store | str | os.PathLike[str] | None,
+    out_dir: str | os.PathLike[str],
+    *,
+    overwrite: bool = True,
 ) -> dict[str, Any]:
-    """Write every canonical table of the store ``db`` as Parquet under ``out_dir``
-    and return the manifest (also written as ``out_dir/manifest.json``).
+    """Write every canonical table of the store (a Store or a path) as Parquet under
+    ``out_dir`` and return the manifest (also written as ``out_dir/manifest.json``).
 
     The export is built in a sibling temporary directory and moved into place at the
     end, so a reader never sees half an export. An existing ``out_dir`` is replaced
     only if it is an earlier icetally export (has a manifest) or is empty.
     """
-    path = resolve_db(db)
-    if not path.exists():
-        raise FileNotFoundError(f"no store at {path}: run `icetally ingest FILES --db {path}`")
-    out = Path(out_dir)
+    with Store.borrow(store) as s:
+        return _export(s, Path(out_dir), overwrite=overwrite)
+
+
+def _export(store: Store, out: Path, *, overwrite: bool) -> dict[str, Any]:
+    con = store.duckdb  # no store there: StoreError, before anything is written
+    path = store.path
+    assert path is not None
     if out.exists():
         if not out.is_dir():
             raise ExportError(f"{out} exists and is not a directory")
@@ -122,42 +129,39 @@ def export_parquet(
     stage.mkdir()
     stat = path.stat()
     try:
-        con = duckdb.connect(str(path), read_only=True)
-        try:
-            # DuckDB draws a progress bar on stderr for long COPYs; a library must not.
-            con.execute("SET enable_progress_bar = false")
-            present = {
-                r[0]
-                for r in con.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema='main'"
-                ).fetchall()
+        # the store's own connection, closed by its owner
+        # DuckDB draws a progress bar on stderr for long COPYs; a library must not.
+        con.execute("SET enable_progress_bar = false")
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema='main'"
+            ).fetchall()
+        }
+        tables: dict[str, Any] = {}
+        for name in DATASETS:
+            if name not in present:
+                continue
+            cols = _columns(con, name)
+            info = _write_dataset(con, name, cols, stage / name)
+            tables[name] = {"path": name, "kind": "dataset", "columns": cols, **info}
+        for name in PLAIN_TABLES:
+            if name not in present:
+                continue
+            cols = _columns(con, name)
+            con.execute(
+                f"COPY (SELECT * FROM {_ident(name)}) TO "
+                f"{_sql_str(stage / (name + '.parquet'))} (FORMAT parquet)"
+            )
+            rows = con.execute(f"SELECT count(*) FROM {_ident(name)}").fetchall()[0][0]
+            tables[name] = {
+                "path": name + ".parquet",
+                "kind": "table",
+                "columns": cols,
+                "rows": int(rows),
+                "partition_by": [],
+                "partitions": {},
             }
-            tables: dict[str, Any] = {}
-            for name in DATASETS:
-                if name not in present:
-                    continue
-                cols = _columns(con, name)
-                info = _write_dataset(con, name, cols, stage / name)
-                tables[name] = {"path": name, "kind": "dataset", "columns": cols, **info}
-            for name in PLAIN_TABLES:
-                if name not in present:
-                    continue
-                cols = _columns(con, name)
-                con.execute(
-                    f"COPY (SELECT * FROM {_ident(name)}) TO "
-                    f"{_sql_str(stage / (name + '.parquet'))} (FORMAT parquet)"
-                )
-                rows = con.execute(f"SELECT count(*) FROM {_ident(name)}").fetchall()[0][0]
-                tables[name] = {
-                    "path": name + ".parquet",
-                    "kind": "table",
-                    "columns": cols,
-                    "rows": int(rows),
-                    "partition_by": [],
-                    "partitions": {},
-                }
-        finally:
-            con.close()
         manifest: dict[str, Any] = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,

@@ -32,8 +32,9 @@ from icetally.normalize.codes import CodeKey, code_keys, date_key
 from icetally.normalize.rules import OUT_OF_RANGE_FLAG
 from icetally.schema import raw_column_name, snake
 from icetally.sources.base import MAX_COLUMNS, FormatError, Part
-from icetally.store import official, stage
-from icetally.store.db import connect, file_sha256, install_reference, quiet
+from icetally.store import coverage, official, stage
+from icetally.store.db import file_sha256, install_reference, quiet
+from icetally.store.handle import Store
 from icetally.store.stage import Reject, Staged
 
 DATA_SUFFIXES = (".csv", ".gz", ".xlsx", ".xlsm", ".parquet", ".tsv", ".psv", ".txt")
@@ -453,13 +454,13 @@ def _load_part(
         [release_id, OUT_OF_RANGE_FLAG],
     ).fetchall()[0]
     metadata = {k: v for k, v in part.metadata.items() if k != "bad_rows"}
-    coverage = (part.coverage_start, part.coverage_end)
+    stated = (part.coverage_start, part.coverage_end)
     if result.rows_read == 0:
         # a release with no rows covers nothing, whatever its title states: a count in
         # the stated span is then unverifiable, never "0 recorded"
-        if any(coverage):
-            metadata["stated_coverage"] = [str(d) if d else None for d in coverage]
-        coverage = (None, None)
+        if any(stated):
+            metadata["stated_coverage"] = [str(d) if d else None for d in stated]
+        stated = (None, None)
     con.execute(
         "INSERT INTO releases (release_id, sha256, path, file_name, sheet, format, dataset, "
         "rows_read, rows_loaded, rows_quarantined, coverage_start, coverage_end, "
@@ -477,8 +478,8 @@ def _load_part(
             result.rows_read,
             result.rows_loaded,
             result.rows_quarantined,
-            coverage[0],
-            coverage[1],
+            stated[0],
+            stated[1],
             stats[0],
             stats[1],
             metadata.get("title"),
@@ -489,6 +490,15 @@ def _load_part(
             __version__,
             result.fingerprint,
         ],
+    )
+    coverage.write_spans(
+        con,
+        release_id,
+        # what the release covers: the reader's spans, else its stated coverage, else
+        # its first and last plausible event; nothing when it has no rows
+        (part.coverage_spans or [(None, stated[0] or stats[0], stated[1] or stats[1])])
+        if result.rows_read
+        else [],
     )
     return result
 
@@ -762,21 +772,23 @@ def _usable(con: duckdb.DuckDBPyConnection) -> bool:
 
 def ingest(
     paths: Iterable[str | os.PathLike[str]],
-    db: str | os.PathLike[str] | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     *,
+    db: str | os.PathLike[str] | None = None,
     dataset: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
 ) -> list[FileResult]:
-    """Ingest files or folders into the store at ``db``. Each file is one transaction;
-    a failed file is reported and the others still load.
+    """Ingest files or folders into the store (a writable Store, or a path: the file is
+    created if needed; ``db`` is the same, by its older name). Each file is one
+    transaction; a failed file is reported and the others still load.
 
     Files are independent until their write: while one file is written, the next is
     hashed, detected and (delimited text) staged on a worker thread, so two files use
     both cores. At most one file is read ahead."""
     files = expand_paths(paths)
-    con = connect(db)
-    try:
+    with Store.borrow(store, db=db, read_only=False) as handle:
+        con = handle.duckdb
         pattern = install_reference(con)
         stage.attach(con)
         results: list[FileResult] = []
@@ -814,14 +826,10 @@ def ingest(
                     # the store again so the later files are still tried
                     if ahead is not None:
                         ahead.result()
-                    with contextlib.suppress(duckdb.Error):
-                        con.close()
-                    con = connect(db)
+                    con = handle.reconnect()
                     pattern = install_reference(con)
                     stage.attach(con)
                     ahead = submit(i + 1)
         with contextlib.suppress(duckdb.Error):
             con.execute("CHECKPOINT")  # a full disk may refuse it: the commits stand
         return results
-    finally:
-        con.close()

@@ -23,6 +23,7 @@ import pyarrow as pa
 from icetally import __version__
 from icetally.sources import detention_stats
 from icetally.sources.detention_stats import DIMENSIONS, FIGURE_SCHEMA
+from icetally.store import coverage
 
 TABLE = "official"
 
@@ -151,4 +152,5 @@ def load(
             __version__,
         ],
     )
+    coverage.write_spans(con, release_id, [(None, start, end)])
     return wb, release_id

@@ -101,20 +101,14 @@ def _is_demo_store(db: Path) -> bool:
     """True when every release in the store is a synthetic one (so it may be replaced)."""
     import duckdb
 
+    from icetally.query.backend import BackendError
+    from icetally.store.handle import Store, StoreError
+
     try:
-        con = duckdb.connect(str(db), read_only=True)
-    except duckdb.Error:
+        with Store.open(db) as store:
+            return store.only_synthetic
+    except (duckdb.Error, BackendError, StoreError):
         return False
-    try:
-        rows = con.execute(
-            "SELECT coalesce(title, '') || ' ' || coalesce(CAST(metadata AS VARCHAR), '') FROM "
-            "releases"
-        ).fetchall()
-    except duckdb.Error:
-        return False
-    finally:
-        con.close()
-    return all("SYNTHETIC" in (r[0] or "").upper() for r in rows)
 
 
 def run_demo(

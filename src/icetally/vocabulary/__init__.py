@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from icetally.schema import DATASETS
@@ -44,6 +44,7 @@ __all__ = [
     "Filter",
     "Metric",
     "QueryError",
+    "as_date",
     "dimension_names",
     "filter_names",
     "label_of",
@@ -96,6 +97,19 @@ def parse_date(value: str | date | None, name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise QueryError(f"{name} must be an ISO date YYYY-MM-DD, got {value!r}") from exc
+
+
+def as_date(value: Any) -> date | None:
+    """A date from a query result (date, datetime, pandas Timestamp, ISO text)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if hasattr(value, "date"):  # pandas / numpy timestamps
+        return value.date()
+    return date.fromisoformat(str(value)[:10])
 
 
 def _closed(noun: str, allowed: Sequence[str], fold: Callable[[str], str]) -> Callable[..., list]:

@@ -3,8 +3,6 @@ parameters and the CLI's ``--json`` output as the body (docs/cli.md, docs/web.md
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 from typing import Annotated, Any, Literal
 
@@ -12,7 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from icetally import api
 from icetally.schema import DATASETS
+from icetally.vocabulary import parse_date
 from icetally.vocabulary.web import DATE_PATTERN, allowed_params, query_params
 from icetally.web import service
 from icetally.web.problems import WebProblem, problem_responses
@@ -266,7 +266,7 @@ def build_router(limits: Limits) -> APIRouter:
         store = request.app.state.store
         if as_text:
             if published:
-                service.Slice.build("arrests", date_from=published)  # validates the date
+                parse_date(published, "published")  # a bad date is a 400 before any work
             result = await run_in_threadpool(
                 service.check_text,
                 store,
@@ -288,7 +288,7 @@ def build_router(limits: Limits) -> APIRouter:
         response_class=HTMLResponse,
         responses={
             200: {"content": {"text/html": {"schema": {"type": "string"}}}},
-            **problem_responses(400, 404, 422, 429, 501, 503),
+            **problem_responses(400, 404, 422, 429, 503),
         },
     )
     def report(
@@ -316,12 +316,13 @@ def build_router(limits: Limits) -> APIRouter:
     # intensity commands. They read aggregates only; results are small by construction.
     def jurisdiction_call(request: Request, endpoint: str, fn_name: str, **kw: Any) -> Response:
         reject_unknown(request, endpoint)
-        from icetally import jurisdictions as juris
-
         store = request.app.state.store
         store.info()  # 503 when there is no store
+        fn = getattr(api, fn_name)
         try:
-            result = getattr(juris, fn_name)(store.path, **kw)
+            result = service.run_on_store(store, limits, limits.aggregate_timeout, fn, **kw)
+        except WebProblem:
+            raise
         except Exception as exc:  # noqa: BLE001 - translated, or re-raised as a 500
             raise service.problem_of(exc) from exc
         return json_response(result)
@@ -456,41 +457,39 @@ def build_router(limits: Limits) -> APIRouter:
         revisions: Annotated[bool, Query(description="Figures changed between snapshots")] = False,
     ) -> Response:
         reject_unknown(request, "/api/official")
-        import icetally
-        from icetally.query.official import OfficialQueryError
-
         store = request.app.state.store
         store.info()  # 503 when there is no store
-        try:
+
+        def answer(s: api.Store) -> Any:
             if check:
-                body: Any = icetally.official_check(
-                    db=store.path, fiscal_year=fiscal_year
-                ).to_dict()
-            elif revisions:
-                body = {
-                    "revisions": icetally.official_revisions(
-                        db=store.path, table=table, fiscal_year=fiscal_year
+                return api.official_check(store=s, fiscal_year=fiscal_year).to_dict()
+            if revisions:
+                return {
+                    "revisions": api.official_revisions(
+                        store=s, table=table, fiscal_year=fiscal_year
                     )
                 }
-            elif table is None:
-                body = {"tables": icetally.official(db=store.path)}
-            else:
-                body = icetally.official(
-                    table,
-                    db=store.path,
-                    fiscal_year=fiscal_year,
-                    snapshot=snapshot,
-                    by=by,
-                    measure=measure,
-                    breakdown=breakdown,
-                    arresting_agency=agency,
-                    criminality=criminality,
-                    month=month,
-                    facility_type=facility_type,
-                    aor=aor,
-                    facility_name=facility,
-                ).to_dict()
-        except OfficialQueryError as exc:
+            if table is None:
+                return {"tables": api.official(store=s)}
+            return api.official(
+                table,
+                store=s,
+                fiscal_year=fiscal_year,
+                snapshot=snapshot,
+                by=by,
+                measure=measure,
+                breakdown=breakdown,
+                arresting_agency=agency,
+                criminality=criminality,
+                month=month,
+                facility_type=facility_type,
+                aor=aor,
+                facility_name=facility,
+            ).to_dict()
+
+        try:
+            body = service.run_on_store(store, limits, limits.aggregate_timeout, answer)
+        except api.OfficialQueryError as exc:
             raise WebProblem("invalid-parameter", str(exc)) from exc
         except Exception as exc:  # noqa: BLE001 - translated, or re-raised as a 500
             raise service.problem_of(exc) from exc
@@ -550,43 +549,21 @@ async def read_body(request: Request, limits: Limits) -> str:
 
 
 def render_report(request: Request, limits: Limits, **params: Any) -> str:
-    """HTML from icetally.report.render, imported when first asked for: the web
-    server works without the report module and says so with a 501."""
-    try:
-        mod = importlib.import_module("icetally.report")
-    except ImportError:
-        mod = None
-    render = getattr(mod, "render", None)
-    if render is None:
-        raise WebProblem(
-            "not-implemented",
-            "this installation has no report module (icetally.report.render)",
-        )
+    """HTML from icetally.api.render_report, on the server's pooled Store under its time
+    limit, one report at a time and a few new ones a minute; cached."""
     store = request.app.state.store
     store.info()  # 503 before anything else when there is no store
     surge_id = params.pop("surge", None)
     # Refuse what the report would refuse, before it spends seconds finding out.
     if not surge_id and not (params["date_from"] and params["date_to"]):
         raise WebProblem("invalid-parameter", "give a window (from and to) or a surge")
-    service.Slice.build(
+    api.slice_of(
         params["dataset"],
         date_from=params["date_from"],
         date_to=params["date_to"],
         aor=params["aor"],
     )
-    kwargs = {
-        "db": store.path,
-        "dataset": params["dataset"],
-        "metric": params["metric"],
-        "date_from": params["date_from"],
-        "date_to": params["date_to"],
-        "aor": params["aor"],
-        "surge_id": surge_id,
-    }
-    accepted = inspect.signature(render).parameters
-    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    call = {k: v for k, v in kwargs.items() if v is not None and (takes_all or k in accepted)}
-    report_error = getattr(mod, "ReportError", ValueError)
+    call = {k: v for k, v in {**params, "surge_id": surge_id}.items() if v is not None}
     cache = store.cache("report", limits.report_cache_size)
     key = tuple(sorted((k, str(v)) for k, v in call.items()))
     hit = cache.get(key)
@@ -594,7 +571,7 @@ def render_report(request: Request, limits: Limits, **params: Any) -> str:
         return hit  # a surge's id was checked when its report was made
     if surge_id:
         # Look the id up in the (cached, budgeted) scan first: an unknown id is a 404
-        # without the report module running a scan of its own.
+        # without the report running a scan of its own.
         scan = request.app.state.surge_scans.get(
             store, SurgeParams(dataset=params["dataset"], metric=params["metric"]), limits
         )
@@ -608,8 +585,12 @@ def render_report(request: Request, limits: Limits, **params: Any) -> str:
             return hit
         request.app.state.report_budget.take(limits.reports_per_minute)
         try:
-            html = str(render(**call))
-        except (report_error, ValueError, KeyError) as exc:
+            html = service.run_on_store(
+                store, limits, limits.report_timeout, api.render_report, **call
+            )
+        except WebProblem:
+            raise
+        except (api.ReportError, ValueError, KeyError) as exc:
             raise WebProblem(
                 "invalid-parameter", f"the report could not be made: {exc}".replace("--", "")
             ) from None

@@ -27,8 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from icetally.analysis.claims import ClaimsError
-from icetally.query.filters import QueryError
+from icetally.api import ClaimsError, QueryError
 from icetally.web import api, pages
 from icetally.web.problems import PROBLEM_TYPES, WebProblem, fix_openapi
 from icetally.web.service import Budget, Limits, SurgeScans, problem_of

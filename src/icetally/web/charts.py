@@ -1,4 +1,5 @@
-"""Charts: Vega-Lite specs rendered to inline SVG on the server with vl-convert.
+"""Charts of the web pages: Vega-Lite specs, rendered to inline SVG on the server by the
+renderer the reports use (icetally.render.render_svg).
 
 Why server-side SVG rather than Vega-Lite in the browser: no JavaScript bundle to
 vendor and keep current, charts that show with scripts off and on any phone, the same
@@ -9,42 +10,13 @@ markers are SVG links to the surge's page.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
 from datetime import date, timedelta
 from typing import Any
 
-from icetally.cache import LruCache
 from icetally.vocabulary import TIME_BUCKETS
 
-_cache = LruCache(128)
-_lock = threading.Lock()
-_VEGA_BASE = "https://vega.github.io/vega-datasets/"
 ACCENT = "#c2410c"
 INK = "#1f4e79"
-
-
-def render_svg(spec: dict[str, Any]) -> str:
-    """SVG text of a Vega-Lite spec (cached: pages re-render the same charts)."""
-    key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
-    hit = _cache.get(key)
-    if hit is not None:
-        return hit
-    import vl_convert as vlc
-
-    # vl-convert runs one JavaScript runtime; calls from many request threads queue.
-    # allowed_base_urls=[]: a spec may never make the renderer fetch anything.
-    with _lock:
-        svg = vlc.vegalite_to_svg(spec, allowed_base_urls=[])
-    # Vega resolves link URLs against its default base (the vega-datasets site): undo
-    # that, so surge markers link to this server's own pages.
-    svg = svg.replace(f'href="{_VEGA_BASE}', 'href="')
-    # Let CSS size the chart to its container (phones): keep the viewBox, drop the
-    # fixed pixel size.
-    svg = svg.replace('class="marks"', 'class="marks" preserveAspectRatio="xMinYMin meet"', 1)
-    _cache.put(key, svg)
-    return svg
 
 
 def _base(width: int, height: int, title: str | None = None) -> dict[str, Any]:

@@ -14,25 +14,27 @@ from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from icetally import reference
-from icetally.analysis.claims import DEFAULT_TOLERANCE
-from icetally.vocabulary import ADMINISTRATIONS, CRIMINALITY, DIMENSIONS, METHOD_CLASSES
+from icetally import api, reference
+from icetally.api import DEFAULT_TOLERANCE
+from icetally.render import environment, render_svg
+from icetally.vocabulary import (
+    ADMINISTRATIONS,
+    CRIMINALITY,
+    DIMENSIONS,
+    METHOD_CLASSES,
+    parse_date,
+)
 from icetally.vocabulary import METRICS as _METRICS
 from icetally.web import charts, service
 from icetally.web.problems import PROBLEM_TYPES, WebProblem
 from icetally.web.service import CountParams, Limits, SurgeParams
 
 HERE = Path(__file__).parent
-ENV = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+# The pages' templates, with the macros they share with the report (icetally.render).
+ENV = environment(HERE / "templates")
 METRICS = tuple(_METRICS)
 NATIONAL_SURGES = 20
 
@@ -149,21 +151,29 @@ def _surge_params(request: Request, limits: Limits) -> SurgeParams:
     return p
 
 
-def _coverage(releases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per dataset: first and last day covered, releases and rows."""
-    out: dict[str, dict[str, Any]] = {}
-    for r in releases:
-        d = out.setdefault(
-            r["dataset"],
-            {"dataset": r["dataset"], "start": None, "end": None, "releases": 0, "rows": 0},
-        )
-        lo = r.get("coverage_start") or r.get("min_event_date")
-        hi = r.get("coverage_end") or r.get("max_event_date")
-        d["start"] = min(filter(None, [d["start"], lo]), default=None)
-        d["end"] = max(filter(None, [d["end"], hi]), default=None)
-        d["releases"] += 1
-        d["rows"] += r.get("rows_loaded") or 0
-    return list(out.values())
+def _coverage(store: Any, limits: Limits) -> list[dict[str, Any]]:
+    """Per dataset: first and last day covered, the gaps between releases, releases
+    and rows (Store.coverage: the one coverage every analysis uses)."""
+    info = store.info()
+
+    def read(s: Any) -> list[dict[str, Any]]:
+        out = []
+        for d in info.datasets:
+            cov = s.coverage(d)
+            rels = [r for r in info.releases if r["dataset"] == d]
+            out.append(
+                {
+                    "dataset": d,
+                    "start": cov.start,
+                    "end": cov.end,
+                    "gaps": ", ".join(f"{a} to {b}" for a, b in cov.gaps),
+                    "releases": len(rels),
+                    "rows": sum(r.get("rows_loaded") or 0 for r in rels),
+                }
+            )
+        return out
+
+    return service.run_on_store(store, limits, limits.query_timeout, read)
 
 
 def _internal(limits: Limits) -> Limits:
@@ -201,7 +211,7 @@ def build_router(limits: Limits) -> APIRouter:
         # All surges would shade most of a four-year national chart; the largest
         # ones are the national story (every surge is in the per-AOR charts).
         top = sorted(surges, key=lambda s: -s["excess"])[:NATIONAL_SURGES]
-        national_svg = charts.render_svg(
+        national_svg = render_svg(
             charts.series_with_surges(
                 [r for r in national["rows"] if r["week"]],
                 top,
@@ -211,7 +221,7 @@ def build_router(limits: Limits) -> APIRouter:
             )
         )
         aor_rows = [r for r in per_aor["rows"] if r["week"] and r["aor"]]
-        aor_svg = charts.render_svg(charts.aor_small_multiples(aor_rows, surges, link=link))
+        aor_svg = render_svg(charts.aor_small_multiples(aor_rows, surges, link=link))
         recent = sorted(info.releases, key=lambda r: r.get("ingested_at") or "", reverse=True)
         return render(
             request,
@@ -229,7 +239,7 @@ def build_router(limits: Limits) -> APIRouter:
                 "surge_error": surge_error,
                 "scan_query": scan_params.query(),
                 "releases": recent[:12],
-                "coverage": _coverage(info.releases),
+                "coverage": _coverage(store, limits),
             },
             title="Overview",
         )
@@ -277,7 +287,7 @@ def build_router(limits: Limits) -> APIRouter:
             ctx.update(
                 result=result,
                 by=list(params.by),
-                chart=Markup(charts.render_svg(spec)) if spec else None,
+                chart=Markup(render_svg(spec)) if spec else None,
                 csv_url=f"/api/count?{api_qs}&format=csv",
                 json_url=f"/api/count?{api_qs}",
                 share_url=f"/explore?{api_qs}",
@@ -362,7 +372,7 @@ def build_router(limits: Limits) -> APIRouter:
             ),
             inner,
         )
-        svg = charts.render_svg(
+        svg = render_svg(
             charts.surge_detail_chart(
                 [r for r in daily["rows"] if r["date"]],
                 surge,
@@ -389,7 +399,6 @@ def build_router(limits: Limits) -> APIRouter:
                 "window": window,
                 "explore_url": "/explore?" + urlencode(explore_q),
                 "report_url": "/api/report?" + urlencode(report_q),
-                "has_report": _has_report(),
                 "scan_url": "/surges?" + urlencode(p.query()),
             },
             title=f"Surge {surge_id}",
@@ -398,21 +407,20 @@ def build_router(limits: Limits) -> APIRouter:
     @router.get("/detention", response_class=HTMLResponse)
     def detention_page(request: Request) -> HTMLResponse:
         """ICE's published detention statistics (report/detention.py)."""
-        from icetally.analysis.official import check as official_check
         from icetally.report import detention
-        from icetally.store.handle import Store
 
         store = request.app.state.store
-        info = store.info()
+        store.info()  # 503 when there is no store
         agency = _one(request, "agency", "Total")
         if agency not in detention.AGENCY_ORDER:
             raise WebProblem("invalid-parameter", f"agency must be one of {detention.AGENCY_ORDER}")
         ctx: dict[str, Any] = {"agency": agency, "agencies": detention.AGENCY_ORDER}
-        with Store.open(info.path) as st:
+
+        def figures(st: Any) -> None:
             ctx["has_data"] = detention.has_official(st)
             if ctx["has_data"]:
                 series, _ = detention.adp_series(st)
-                ctx["chart_svg"] = Markup(charts.render_svg(detention.adp_chart_spec(series)))
+                ctx["chart_svg"] = Markup(render_svg(detention.adp_chart_spec(series)))
                 latest: dict[str, dict[str, Any]] = {}
                 for r in series:
                     if r["arresting_agency"] == agency and (
@@ -442,7 +450,9 @@ def build_router(limits: Limits) -> APIRouter:
                         }
                     )
                 ctx["facilities"] = fac
-                ctx["checks"] = official_check(st).to_dict()
+                ctx["checks"] = api.official_check(store=st).to_dict()
+
+        service.run_on_store(store, limits, limits.aggregate_timeout, figures)
         return render(request, "detention.html", ctx, title="Detention")
 
     @router.get("/claims", response_class=HTMLResponse)
@@ -485,7 +495,7 @@ def build_router(limits: Limits) -> APIRouter:
                 result = await run_in_threadpool(service.check_yaml, store, form["text"], limits)
             else:
                 if form["published"]:
-                    service.Slice.build("arrests", date_from=form["published"])
+                    parse_date(form["published"], "published")
                 result = await run_in_threadpool(
                     service.check_text,
                     store,
@@ -504,15 +514,6 @@ def build_router(limits: Limits) -> APIRouter:
         return render(request, "claims.html", ctx, title="Check claims", status=status)
 
     return router
-
-
-def _has_report() -> bool:
-    try:
-        import importlib
-
-        return hasattr(importlib.import_module("icetally.report"), "render")
-    except ImportError:
-        return False
 
 
 __all__ = ["build_router", "error_page", "render", "PROBLEM_TYPES"]

@@ -1,9 +1,9 @@
-"""What the JSON API and the dashboard pages both do: validate parameters into
-icetally's own Slice, check the limits, run icetally's Python API on a request cursor
-under a time limit, and cache the answers.
+"""What the JSON API and the dashboard pages both do: validate parameters with
+icetally's vocabulary, check the limits, run icetally's Python API (icetally.api, and
+nothing else) on the thread's pooled Store under a time limit, and cache the answers.
 
 Nothing here writes SQL from user input: filters become a ``Slice`` (validated by
-``Slice.build``) and queries are Ibis expressions built by icetally.query.
+``icetally.api.slice_of``) and queries are Ibis expressions built by icetally.query.
 """
 
 from __future__ import annotations
@@ -22,16 +22,20 @@ from typing import Any
 import duckdb
 import yaml
 
-from icetally.analysis import claims as claims_mod
-from icetally.analysis.claims import ClaimsError
-from icetally.analysis.operations import DEFAULT_MIN_EXCESS
-from icetally.analysis.operations import surges as find_surges
-from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
-from icetally.query.backend import BackendError, table
-from icetally.query.count import count as run_count
-from icetally.query.count import count_expr, parse_by
-from icetally.query.filters import QueryError, Slice
-from icetally.vocabulary import DIMENSIONS, filter_names
+from icetally import api
+from icetally.api import (
+    DEFAULT_MAX_WINDOW,
+    DEFAULT_MIN_EXCESS,
+    DEFAULT_THRESHOLD,
+    BackendError,
+    ClaimsError,
+    NoClaimsFound,
+    QueryError,
+    Store,
+    StoreError,
+    TooManyClaims,
+)
+from icetally.vocabulary import DIMENSIONS, filter_names, parse_by
 from icetally.web.problems import WebProblem
 from icetally.web.store import QueryTimeout, StoreUnavailable, WebStore, run_limited
 
@@ -50,6 +54,8 @@ class Limits:
     concurrent_queries: int = max(2, os.cpu_count() or 2)  # counts computed at once
     check_timeout: float = 30.0  # seconds, per POST /api/check
     surge_timeout: float = 120.0  # seconds, per surge scan's queries
+    report_timeout: float = 180.0  # seconds, per HTML report (its own scan included)
+    aggregate_timeout: float = 60.0  # seconds, per jurisdictions or official answer
     max_body_bytes: int = 200_000  # POST bodies (a press release is ~10 kB)
     max_claims: int = 40  # claims checked in one request
     max_param_chars: int = 2000  # all values of one query parameter together
@@ -85,7 +91,7 @@ class CountParams:
     dataset: str
     filters: tuple[tuple[str, Any], ...]  # Slice.build keyword arguments, all strings
     by: tuple[str, ...]
-    slice: Slice
+    slice: Any  # the validated icetally.query.filters.Slice
 
     @classmethod
     def build(
@@ -101,7 +107,7 @@ class CountParams:
         for name in FILTERS:
             kwargs[name] = join_param(name, filters.get(name), limits)
         try:
-            slc = Slice.build(dataset, **kwargs)
+            slc = api.slice_of(dataset, **kwargs)
             dims = parse_by(join_param("by", by, limits))
         except QueryError as exc:
             raise bad(str(exc).replace("--", "")) from None
@@ -131,44 +137,31 @@ class CountParams:
         }
 
 
-def _coverage_of(store: WebStore, dataset: str) -> tuple[date | None, date | None]:
-    los, his = [], []
-    for r in store.info().releases:
-        if r["dataset"] != dataset:
-            continue
-        lo = r.get("coverage_start") or r.get("min_event_date")
-        hi = r.get("coverage_end") or r.get("max_event_date")
-        if lo:
-            los.append(date.fromisoformat(str(lo)[:10]))
-        if hi:
-            his.append(date.fromisoformat(str(hi)[:10]))
-    return (min(los) if los else None, max(his) if his else None)
-
-
-def _distinct_values(store: WebStore, con: Any, dataset: str, dim: str) -> int:
+def _distinct_values(store: WebStore, s: Store, dataset: str, dim: str) -> int:
     """How many values a column holds in the store, a null included: asked once per
     column while the store is open (a read-only store cannot change)."""
     cache = store.cache("distinct-values", 256)
     n = cache.peek((dataset, dim))
     if n is None:
-        n = int(table(con, dataset)[dim].nunique().to_pyarrow().as_py() or 0) + 1
+        column = s.table(dataset)[DIMENSIONS[dim].column]
+        n = int(column.nunique().to_pyarrow().as_py() or 0) + 1
         cache.put((dataset, dim), n)
     return n
 
 
-def _span(store: WebStore, p: CountParams) -> tuple[date | None, date | None]:
+def _span(s: Store, p: CountParams) -> tuple[date | None, date | None]:
     """The days a count covers: its from/to, else the dataset's coverage."""
     lo, hi = p.slice.date_from, p.slice.date_to
     if lo is None or hi is None:
-        cov_lo, cov_hi = _coverage_of(store, p.dataset)
-        lo, hi = lo or cov_lo, hi or cov_hi
+        cov = s.coverage(p.dataset)
+        lo, hi = lo or cov.start, hi or cov.end
     return lo, hi
 
 
-def _max_groups(store: WebStore, con: Any, p: CountParams) -> float:
+def _max_groups(store: WebStore, s: Store, p: CountParams) -> float:
     """An upper bound on a count's rows, from the dimensions alone: when it is within
     the limit, the answer is not sized by a query first (a query saved per request)."""
-    lo, hi = _span(store, p)
+    lo, hi = _span(s, p)
     bound = 1.0
     for d in p.by:
         dim = DIMENSIONS[d]
@@ -179,14 +172,14 @@ def _max_groups(store: WebStore, con: Any, p: CountParams) -> float:
                 return float("inf")
             bound *= (hi - lo).days // dim.days + 3
         else:  # citizenship, county, facility...: what the store holds
-            bound *= _distinct_values(store, con, p.dataset, d)
+            bound *= _distinct_values(store, s, p.dataset, d)
     return bound
 
 
-def _check_span(store: WebStore, p: CountParams, limits: Limits) -> None:
+def _check_span(s: Store, p: CountParams, limits: Limits) -> None:
     if "date" not in p.by:
         return
-    lo, hi = _span(store, p)
+    lo, hi = _span(s, p)
     if lo and hi and (hi - lo).days + 1 > limits.max_daily_span_days:
         raise WebProblem(
             "query-too-costly",
@@ -207,6 +200,20 @@ def problem_of(exc: Exception) -> WebProblem:
         return WebProblem("store-unavailable", str(exc))
     if isinstance(exc, BackendError) and "has no table" in str(exc):
         return WebProblem("invalid-parameter", f"the store holds no such dataset: {exc}")
+    if isinstance(exc, NoClaimsFound):
+        return WebProblem(
+            "no-claims-found",
+            "no checkable claims found in the text",
+            {"skipped": _jsonable(exc.extraction.skipped)},
+        )
+    if isinstance(exc, TooManyClaims):
+        return WebProblem(
+            "query-too-costly",
+            f"{exc.n} claims; the server checks at most {exc.limit} in one request",
+            {"limit": "max_claims", "max_claims": exc.limit},
+        )
+    if isinstance(exc, StoreError | FileNotFoundError):
+        return WebProblem("store-unavailable", str(exc))
     if isinstance(exc, QueryError | ClaimsError | ValueError):
         return bad(str(exc).replace("--", ""))
     raise exc
@@ -265,15 +272,14 @@ def count(store: WebStore, p: CountParams, limits: Limits) -> dict[str, Any]:
     hit = cache.get(key)
     if hit is not None:
         return hit
-    _check_span(store, p, limits)
     try:
-        with store.ibis() as (con, cur):
+        with store.handle() as s:
+            _check_span(s, p, limits)
 
             def work() -> dict[str, Any]:
-                if p.by and _max_groups(store, con, p) > limits.max_rows:
+                if p.by and _max_groups(store, s, p) > limits.max_rows:
                     # Size the answer before fetching it: one cheap count of groups.
-                    t = table(con, p.dataset)
-                    groups = count_expr(t, p.slice, list(p.by)).count().to_pyarrow().as_py()
+                    groups = api.count_groups(p.dataset, store=s, **p.count_kwargs())
                     if groups > limits.max_rows:
                         raise WebProblem(
                             "result-too-large",
@@ -281,13 +287,13 @@ def count(store: WebStore, p: CountParams, limits: Limits) -> dict[str, Any]:
                             f"{limits.max_rows:,}",
                             {"rows": groups, "max_rows": limits.max_rows},
                         )
-                return run_count(p.dataset, con=con, **p.count_kwargs()).to_dict()
+                return api.count(p.dataset, store=s, **p.count_kwargs()).to_dict()
 
             # Building and compiling Ibis expressions is Python work under the GIL:
             # more counts at once than cores only slow each other and the cached
             # answers waiting for the GIL. The wait does not count against the limit.
             with _compute_slots(limits):
-                result = run_limited(work, cur, limits.query_timeout)
+                result = run_limited(work, s.duckdb, limits.query_timeout)
     except (QueryError, QueryTimeout, StoreUnavailable, BackendError, ValueError) as exc:
         raise problem_of(exc) from None
     except duckdb.Error as exc:
@@ -375,7 +381,7 @@ class SurgeScans:
             return hit
         # Validate before taking the budget: a bad request must not use up a scan.
         try:
-            Slice.build(p.dataset, date_from=p.date_from, date_to=p.date_to, aor=p.aor)
+            api.slice_of(p.dataset, date_from=p.date_from, date_to=p.date_to, aor=p.aor)
         except QueryError as exc:
             raise bad(str(exc).replace("--", "")) from None
         with self._lock:
@@ -384,11 +390,11 @@ class SurgeScans:
                 return hit
             self.budget.take(limits.surge_scans_per_minute)
             try:
-                with store.ibis() as (con, cur):
+                with store.handle() as s:
                     result = run_limited(
-                        lambda: find_surges(
+                        lambda: api.surges(
                             p.dataset,
-                            con=con,
+                            store=s,
                             metric=p.metric,
                             date_from=p.date_from,
                             date_to=p.date_to,
@@ -397,7 +403,7 @@ class SurgeScans:
                             threshold=p.threshold,
                             max_window=p.max_window,
                         ).to_dict(),
-                        cur,
+                        s.duckdb,
                         limits.surge_timeout,
                     )
             except (QueryError, QueryTimeout, StoreUnavailable, BackendError, ValueError) as e:
@@ -409,20 +415,6 @@ class SurgeScans:
 # --------------------------------------------------------------------------- claims
 
 
-def _claim_count(data: Any) -> int:
-    items = data.get("claims") if isinstance(data, dict) else data
-    return len(items) if isinstance(items, list) else 0
-
-
-def _limit_claims(n: int, limits: Limits) -> None:
-    if n > limits.max_claims:
-        raise WebProblem(
-            "query-too-costly",
-            f"{n} claims; the server checks at most {limits.max_claims} in one request",
-            {"limit": "max_claims", "max_claims": limits.max_claims},
-        )
-
-
 def check_yaml(
     store: WebStore, text: str, limits: Limits, *, tolerance: float | None = None
 ) -> dict[str, Any]:
@@ -432,12 +424,11 @@ def check_yaml(
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise bad(f"the request body is not valid YAML: {exc}") from None
-    _limit_claims(_claim_count(data), limits)
     try:
-        with store.ibis() as (con, cur):
+        with store.handle() as s:
             report = run_limited(
-                lambda: claims_mod.check(data, con=con, tolerance=tolerance),
-                cur,
+                lambda: api.check(data, s, tolerance=tolerance, max_claims=limits.max_claims),
+                s.duckdb,
                 limits.check_timeout,
             )
     except (QueryError, ClaimsError, QueryTimeout, StoreUnavailable, ValueError) as exc:
@@ -454,40 +445,43 @@ def check_text(
     source: str | None = None,
     tolerance: float | None = None,
 ) -> dict[str, Any]:
-    """Extract claims from a press text and check them: the check JSON plus the
-    extraction (the claims as YAML a person can edit, and the numbers skipped)."""
-    from icetally.analysis.extract import claims_yaml, extract_claims
-
+    """Extract claims from a press text and check them (icetally.api.check_text): the
+    check JSON plus the extraction (the claims as YAML a person can edit, and the
+    numbers skipped)."""
     store.info()  # no store: 503 before any work on the text
     try:
-        ex = extract_claims(text, published=published, source=source)
-    except (ValueError, QueryError) as exc:
-        raise bad(str(exc)) from None
-    if not ex.claims:
-        raise WebProblem(
-            "no-claims-found",
-            "no checkable claims found in the text",
-            {"skipped": _jsonable(ex.skipped)},
-        )
-    _limit_claims(len(ex.claims), limits)
-    try:
-        with store.ibis() as (con, cur):
-            report = run_limited(
-                lambda: claims_mod.check(ex.document(), con=con, tolerance=tolerance),
-                cur,
+        with store.handle() as s:
+            ex, report = run_limited(
+                lambda: api.check_text(
+                    text,
+                    s,
+                    published=published,
+                    source=source,
+                    tolerance=tolerance,
+                    max_claims=limits.max_claims,
+                ),
+                s.duckdb,
                 limits.check_timeout,
             )
     except (QueryError, ClaimsError, QueryTimeout, StoreUnavailable, ValueError) as exc:
         raise problem_of(exc) from None
     out = report.to_dict()
-    out["extraction"] = {
-        "published": ex.published.isoformat() if ex.published else None,
-        "source": ex.source,
-        "claims": _jsonable(ex.claims),
-        "skipped": _jsonable(ex.skipped),
-        "claims_yaml": claims_yaml(ex),
-    }
+    out["extraction"] = api.extraction_dict(ex)
     return out
+
+
+def run_on_store(
+    store: WebStore, limits: Limits, seconds: float, fn: Any, *args: Any, **kwargs: Any
+) -> Any:
+    """``fn(pooled_store, *args, **kwargs)`` under a time limit: how the report and the
+    jurisdictions answers run (on the server's read-only connection, like the rest)."""
+    try:
+        with store.handle() as s:
+            return run_limited(lambda: fn(s, *args, **kwargs), s.duckdb, seconds)
+    except (QueryError, QueryTimeout, StoreUnavailable, BackendError) as exc:
+        raise problem_of(exc) from None
+    except duckdb.Error as exc:
+        raise WebProblem("store-unavailable", f"the store could not answer: {exc}") from None
 
 
 def _jsonable(obj: Any) -> Any:

@@ -1,6 +1,9 @@
-"""The web server's handle on the store: one read-only DuckDB database per app, a
-cursor per request, a watchdog that interrupts queries running past their time, and
-caches that are valid for as long as the store is open.
+"""The web server's handle on the store: one read-only DuckDB database per app, a pool
+of ``Store`` handles over it (one per worker thread, each on its own cursor), a
+watchdog that interrupts queries running past their time, and caches that are valid
+for as long as the store is open. Everything the server computes (counts, surges,
+claims, reports, jurisdictions) runs on a pooled Store under a time limit; nothing
+opens the file by its path again.
 
 Why one long-lived read-only connection: opening the file costs ~20 ms, a cursor ~1 ms.
 DuckDB's read-only lock also guarantees that nothing changes the file while the server
@@ -12,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import heapq
-import json
 import os
 import threading
 import time
@@ -25,8 +27,9 @@ from typing import Any, TypeVar
 import duckdb
 import ibis
 
+from icetally.api import Store
 from icetally.cache import LruCache
-from icetally.store.db import resolve_db
+from icetally.store.db import connect, resolve_db
 
 T = TypeVar("T")
 
@@ -49,14 +52,6 @@ class StoreInfo:
     datasets: list[str]
 
 
-def _is_synthetic(release: dict[str, Any]) -> bool:
-    """The demo's generator writes SYNTHETIC into each release's title and preamble."""
-    text = json.dumps(
-        [release.get("title"), release.get("metadata"), release.get("file_name")], default=str
-    )
-    return "SYNTHETIC" in text.upper()
-
-
 class WebStore:
     """Read-only access to one store file for the lifetime of an app."""
 
@@ -73,6 +68,8 @@ class WebStore:
         self._local = threading.local()
         # Caches hang off the handle: they are emptied whenever the file is reopened.
         self.caches: dict[str, LruCache] = {}
+        # Facts about the store (releases, coverage) that the pooled Stores share.
+        self._facts: dict[Any, Any] = {}
 
     # ------------------------------------------------------------------ connections
 
@@ -87,16 +84,17 @@ class WebStore:
                 )
             try:
                 # No config= here: DuckDB refuses a second connection to the same file
-                # with a different config, and the report module or icetally.api may
-                # open one in this process. SET applies to the shared instance instead.
-                base = duckdb.connect(str(self.path), read_only=True)
+                # with a different config, and a script in this process may open one.
+                # SET applies to the shared instance instead.
+                base = connect(self.path, read_only=True)
                 base.execute(f"SET threads = {int(self._threads)}")
                 base.execute("SET memory_limit = ?", [self._memory_limit])
-            except duckdb.Error as exc:
+            except (duckdb.Error, OSError) as exc:
                 # Most often another process holds the write lock (an ingest running).
                 raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from exc
             for cache in self.caches.values():
                 cache.clear()
+            self._facts.clear()
             self._info = None
             self._generation += 1
             self._base = base
@@ -118,15 +116,15 @@ class WebStore:
             cur.close()
 
     @contextmanager
-    def ibis(self) -> Iterator[tuple[Any, duckdb.DuckDBPyConnection]]:
-        """(Ibis backend, raw cursor) for the calling thread: the backend is what
-        icetally's query functions take as ``con=``, the cursor is what the watchdog
-        interrupts.
+    def handle(self) -> Iterator[Store]:
+        """The calling thread's Store: what icetally.api's functions take as
+        ``store=``; its ``.duckdb`` cursor is what the watchdog interrupts.
 
-        One pair per worker thread, kept between requests: requests on different
-        threads run concurrently on their own cursors, and each backend caches its
-        table expressions, because Ibis would otherwise ask DuckDB for a table's
-        schema on every query (~8 ms) although a read-only store cannot change it.
+        One Store per worker thread, kept between requests: requests on different
+        threads run concurrently on their own cursors; each Store's Ibis backend caches
+        its table expressions, because Ibis would otherwise ask DuckDB for a table's
+        schema on every query (~8 ms) although a read-only store cannot change; and the
+        Stores share one cache of facts (releases, coverage).
         """
         base = self._open()
         slot = getattr(self._local, "slot", None)
@@ -134,9 +132,10 @@ class WebStore:
             cur = base.cursor()
             backend = ibis.duckdb.from_connection(cur)
             backend.table = functools.lru_cache(maxsize=64)(backend.table)
-            slot = (self._generation, backend, cur)
+            store = Store(self.path, connection=cur, ibis_backend=backend, facts=self._facts)
+            slot = (self._generation, store)
             self._local.slot = slot
-        yield slot[1], slot[2]
+        yield slot[1]
 
     def close(self) -> None:
         with self._lock:
@@ -149,28 +148,21 @@ class WebStore:
     # ------------------------------------------------------------------ facts
 
     def info(self) -> StoreInfo:
-        base = self._open()
+        self._open()
         if self._info is not None:
             return self._info
-        from icetally.api import releases
+        from icetally.api import BackendError, releases
 
-        cur = base.cursor()
-        try:
-            # The CLI's own function, so /api/releases is `icetally releases --json`.
-            rows = releases(self.path)
-            tables = {t[0] for t in cur.execute("SHOW TABLES").fetchall()}
-        except duckdb.Error as exc:
-            raise StoreUnavailable(f"{self.path} is not an icetally store: {exc}") from exc
-        finally:
-            cur.close()
-        from icetally.schema import DATASETS
-
-        datasets = [d for d in DATASETS if d in tables and any(r["dataset"] == d for r in rows)]
+        with self.handle() as store:
+            try:
+                # The CLI's own function, so /api/releases is `icetally releases --json`.
+                rows = releases(store)
+                datasets = [d for d in store.datasets if store.has_table(d)]
+                synthetic = store.synthetic
+            except (duckdb.Error, BackendError) as exc:
+                raise StoreUnavailable(f"{self.path} is not an icetally store: {exc}") from exc
         self._info = StoreInfo(
-            path=str(self.path),
-            releases=rows,
-            synthetic=any(_is_synthetic(r) for r in rows),
-            datasets=datasets,
+            path=str(self.path), releases=rows, synthetic=synthetic, datasets=datasets
         )
         return self._info
 

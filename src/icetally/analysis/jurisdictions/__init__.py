@@ -4,7 +4,7 @@ detainer outcomes) and enforcement intensity by county and AOR.
 Python API (the CLI commands ``icetally cooperation`` and ``icetally jurisdictions``
 call these)::
 
-    from icetally import jurisdictions as j
+    from icetally.analysis import jurisdictions as j
     j.load_287g(["../shared/data/287g/"], db="ice.duckdb")
     j.load_policies("examples/policies/example-policies.csv", db="ice.duckdb")
     j.cooperation(db="ice.duckdb", county="42101", by="quarter")
@@ -18,19 +18,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from icetally.jurisdictions.cooperation import cooperation
-from icetally.jurisdictions.intensity import did, intensity
-from icetally.jurisdictions.resolve import Place, resolver
-from icetally.jurisdictions.store import (
+from icetally.analysis.jurisdictions.cooperation import cooperation
+from icetally.analysis.jurisdictions.intensity import did, intensity
+from icetally.analysis.jurisdictions.resolve import Place, resolver
+from icetally.analysis.jurisdictions.store import (
     LoadResult,
     PolicyError,
     g287_counts,
     load_policies,
 )
-from icetally.jurisdictions.store import (
+from icetally.analysis.jurisdictions.store import (
     load_lists as load_287g,
 )
-from icetally.jurisdictions.summary import jurisdictions
+from icetally.analysis.jurisdictions.summary import jurisdictions
 
 __all__ = [
     "LoadResult",
@@ -49,5 +49,5 @@ __all__ = [
 
 def resolve(name: str | None = None, **kwargs: Any) -> Place:
     """County FIPS and AOR of a facility, landmark, agency or city name (see
-    icetally.jurisdictions.resolve.Resolver.resolve for the keyword arguments)."""
+    icetally.analysis.jurisdictions.resolve.Resolver.resolve for the keyword arguments)."""
     return resolver().resolve(name, **kwargs)

@@ -8,46 +8,30 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-import duckdb
-
 from icetally import reference
-from icetally.jurisdictions.common import aor_population
-from icetally.jurisdictions.cooperation import cooperation
-from icetally.jurisdictions.intensity import intensity
+from icetally.analysis.jurisdictions.common import aor_population
+from icetally.analysis.jurisdictions.cooperation import cooperation
+from icetally.analysis.jurisdictions.intensity import intensity
 from icetally.query.backend import BackendError
 from icetally.query.filters import QueryError
-from icetally.store.db import resolve_db
+from icetally.store.handle import Store
 
 
-def _store_rows(
-    db: str | os.PathLike[str] | None, table: str, sql: str
-) -> list[dict[str, Any]] | None:
-    """Rows of a query on one of the store's tables; None when the table is absent."""
-    path = resolve_db(db)
-    if not path.exists():
-        raise FileNotFoundError(f"no store at {path}: run `icetally ingest FILES --db {path}`")
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        # a missing table must not be looked up among Python variables of the same
-        # name (DuckDB's replacement scans): check the catalog first
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        if table not in tables:
-            return None
-        cur = con.execute(sql)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    finally:
-        con.close()
+def _store_rows(store: Store, table: str, columns: list[str]) -> list[dict[str, Any]] | None:
+    """The columns of one of the store's tables; None when the table is absent."""
+    if not store.has_table(table):
+        return None
+    return store.rows(store.table(table).select(*columns))
 
 
-def _has_rows(db: str | os.PathLike[str] | None, dataset: str) -> bool:
-    rows = _store_rows(db, dataset, f'SELECT count(*) AS n FROM "{dataset}"')
-    return bool(rows and rows[0]["n"])
+def _has_rows(store: Store, dataset: str) -> bool:
+    return store.has_table(dataset) and bool(store.table(dataset).count().to_pyarrow().as_py())
 
 
 def jurisdictions(
-    db: str | os.PathLike[str] | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     *,
+    db: str | os.PathLike[str] | None = None,
     level: str = "county",
     on: str | date | None = None,
     aor: str | None = None,
@@ -59,6 +43,19 @@ def jurisdictions(
     AOR (``level='aor'``). ``on``: the date at which 287(g) agreements and policies are
     read (default: the latest list). ``only_active``: leave out counties with no
     agreement, policy, detainer or arrest. Returns ``{"level", "rows", "warnings"}``."""
+    with Store.borrow(store, db=db, backend=backend) as s:
+        return _jurisdictions(s, level=level, on=on, aor=aor, state=state, only_active=only_active)
+
+
+def _jurisdictions(
+    store: Store,
+    *,
+    level: str,
+    on: str | date | None,
+    aor: str | None,
+    state: str | None,
+    only_active: bool,
+) -> dict[str, Any]:
     if level not in ("county", "aor"):
         raise QueryError(f"level must be county or aor, not {level!r}")
     warnings: list[str] = []
@@ -70,10 +67,21 @@ def jurisdictions(
 
     # --- 287(g) agreements in force on the date (or on the latest list)
     agreements = _store_rows(
-        db,
+        store,
         "jurisdictions",
-        "SELECT status, scope, state_abbr, county_fips, aor, agency_key, model, start_date, "
-        "end_date, as_of, source_kind FROM jurisdictions",
+        [
+            "status",
+            "scope",
+            "state_abbr",
+            "county_fips",
+            "aor",
+            "agency_key",
+            "model",
+            "start_date",
+            "end_date",
+            "as_of",
+            "source_kind",
+        ],
     )
     if agreements is None:
         agreements = []
@@ -95,10 +103,18 @@ def jurisdictions(
 
     policies = (
         _store_rows(
-            db,
+            store,
             "jurisdiction_policies",
-            "SELECT jurisdiction, scope, state_abbr, county_fips, aor, policy, start_date, "
-            "end_date FROM jurisdiction_policies",
+            [
+                "jurisdiction",
+                "scope",
+                "state_abbr",
+                "county_fips",
+                "aor",
+                "policy",
+                "start_date",
+                "end_date",
+            ],
         )
         or []
     )
@@ -157,8 +173,8 @@ def jurisdictions(
     # --- detainers and arrests already in the store
     det: dict[str, dict[str, Any]] = {}
     try:
-        if _has_rows(db, "detainers"):
-            co = cooperation(db, level=level, by="year", backend=backend)
+        if _has_rows(store, "detainers"):
+            co = cooperation(store, level=level, by="year")
             for s in co["series"]:
                 d = det.setdefault(s["jurisdiction"], {"detainers": 0, "declined": 0})
                 d["detainers"] += s["detainers"]
@@ -168,8 +184,8 @@ def jurisdictions(
                     "changes", []
                 ).append(f"{c['date']}: {c['before_rate']:.0%} -> {c['after_rate']:.0%}")
         arr: dict[str, dict[str, Any]] = {}
-        if _has_rows(db, "arrests"):
-            it = intensity(db, level=level, by="fiscal_year", backend=backend)
+        if _has_rows(store, "arrests"):
+            it = intensity(store, level=level, by="fiscal_year")
             # one span for every unit: the years the arrests data covers, so a county
             # with no arrests in some year is not divided by fewer years
             firsts = [r["first"] for r in it["rows"] if r["first"]]

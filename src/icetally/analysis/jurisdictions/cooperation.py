@@ -18,17 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from icetally.jurisdictions.common import (
+from icetally.analysis.jurisdictions.common import (
     PERIODS,
     county_label,
-    open_table,
     parse_county,
     period_of,
     resolve_place,
 )
-from icetally.jurisdictions.resolve import facility_key
-from icetally.jurisdictions.stats import binary_segmentation, wilson
+from icetally.analysis.jurisdictions.resolve import facility_key
+from icetally.analysis.jurisdictions.stats import binary_segmentation, wilson
 from icetally.query.filters import QueryError, Slice
+from icetally.store.handle import Store
 
 LEVELS = ("facility", "county", "aor")
 OUTCOMES = ("declined", "booked", "lifted", "other", "open")
@@ -70,12 +70,9 @@ def _rate_row(c: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _daily(
-    db: str | os.PathLike[str] | None, backend: str | None, slc: Slice
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _daily(store: Store, slc: Slice) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Daily counts per distinct place and lift reason (one query), plus the query."""
-    con, t = open_table(db, backend, "detainers")
-    f = slc.apply(t)
+    f = slc.apply(store.table("detainers"))
     keys = ["facility", "facility_city", "state", "county", "county_fips", "aor", "lift_reason"]
     expr = f.group_by([*keys, "event_date"]).aggregate(n=f.n.sum())
     rows = expr.to_pyarrow().to_pylist()
@@ -85,8 +82,9 @@ def _daily(
 
 
 def cooperation(
-    db: str | os.PathLike[str] | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     *,
+    db: str | os.PathLike[str] | None = None,
     county: str | None = None,
     facility: str | None = None,
     aor: str | None = None,
@@ -118,7 +116,8 @@ def cooperation(
     want_aor = aor.strip().upper() if aor else None
     want_fac = facility_key(facility) if facility else None
     slc = Slice.build("detainers", date_from=date_from, date_to=date_to, release=release)
-    rows, query = _daily(db, backend, slc)
+    with Store.borrow(store, db=db, backend=backend) as s:
+        rows, query = _daily(s, slc)
 
     # --- resolve each row's place (the resolver memoises distinct places)
     daily: dict[str, dict[date, np.ndarray]] = defaultdict(dict)

@@ -3,15 +3,12 @@ Ibis table, and resolving the distinct places of a table to counties."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from datetime import date
 from functools import cache
-from typing import Any
 
 from icetally import reference
-from icetally.jurisdictions.resolve import Place, resolver
-from icetally.query.backend import connect, table
+from icetally.analysis.jurisdictions.resolve import Place, resolver
 from icetally.query.filters import QueryError
 
 PERIODS = ("week", "month", "quarter", "year", "fiscal_year")
@@ -33,11 +30,6 @@ def period_of(d: date, by: str) -> tuple[str, date]:
         start = date.fromordinal(d.toordinal() - d.weekday())
         return start.isoformat(), start
     raise QueryError(f"--by must be one of {', '.join(PERIODS)}, not {by!r}")
-
-
-def open_table(db: str | os.PathLike[str] | None, backend: str | None, dataset: str) -> Any:
-    con = connect(db, backend)
-    return con, table(con, dataset)
 
 
 def county_label(fips: str | None) -> str | None:

@@ -22,9 +22,10 @@ from typing import Any
 import duckdb
 
 from icetally import __version__, reference
-from icetally.jurisdictions.g287 import Agreement, agency_key, read_list
-from icetally.jurisdictions.resolve import resolver
-from icetally.store.db import connect, file_sha256
+from icetally.analysis.jurisdictions.g287 import Agreement, agency_key, read_list
+from icetally.analysis.jurisdictions.resolve import resolver
+from icetally.store.db import file_sha256
+from icetally.store.handle import Store
 
 JURISDICTIONS_DDL = """
 CREATE TABLE IF NOT EXISTS jurisdictions (
@@ -187,8 +188,9 @@ def _row(a: Agreement, kind: str, path: Path, sha: str) -> tuple[Any, ...]:
 
 def load_lists(
     paths: Iterable[str | os.PathLike[str]],
-    db: str | os.PathLike[str] | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     *,
+    db: str | os.PathLike[str] | None = None,
     as_of: date | None = None,
 ) -> list[LoadResult]:
     """Load 287(g) list files into the ``jurisdictions`` table (folders expand to their
@@ -202,9 +204,9 @@ def load_lists(
             )
         else:
             files.append(p)
-    con = connect(db)
     results: list[LoadResult] = []
-    try:
+    with Store.borrow(store, db=db, read_only=False) as s:
+        con = s.duckdb
         ensure_tables(con)
         for path in files:
             res = LoadResult(path=str(path))
@@ -263,8 +265,6 @@ def load_lists(
             res.rows_loaded = len(rows)
             res.status = "loaded"
         con.execute("CHECKPOINT")
-    finally:
-        con.close()
     return results
 
 
@@ -364,15 +364,18 @@ def read_policies(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 def load_policies(
-    path: str | os.PathLike[str], db: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str],
+    store: Store | str | os.PathLike[str] | None = None,
+    *,
+    db: str | os.PathLike[str] | None = None,
 ) -> LoadResult:
     """Load (or reload) a user policy table into ``jurisdiction_policies``."""
     p = Path(path)
     res = LoadResult(path=str(p), kind="policies")
     rows = read_policies(p)
     sha = file_sha256(p)
-    con = connect(db)
-    try:
+    with Store.borrow(store, db=db, read_only=False) as s:
+        con = s.duckdb
         ensure_tables(con)
         con.execute("BEGIN TRANSACTION")
         try:
@@ -404,8 +407,6 @@ def load_policies(
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    finally:
-        con.close()
     res.status = "loaded"
     res.rows_read = res.rows_loaded = len(rows)
     res.resolved_county = sum(1 for r in rows if r["county_fips"])
@@ -413,41 +414,35 @@ def load_policies(
 
 
 def g287_counts(
-    db: str | os.PathLike[str] | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     *,
+    db: str | os.PathLike[str] | None = None,
     on: str | date | None = None,
     status: str = "participating",
 ) -> dict[str, dict[str, int]]:
     """Per state: distinct agencies and agreements (agency x support model) on the 287(g)
     list in force on ``on`` (the latest list dated on or before it; default the latest
     list). Agencies are told apart by name as listed (``g287.agency_key``)."""
-    from icetally.store.db import resolve_db
-
     when = date.fromisoformat(on) if isinstance(on, str) else on
-    path = resolve_db(db)
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        if not con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'jurisdictions'"
-        ).fetchone()[0]:
+    with Store.borrow(store, db=db) as s:
+        if not s.has_table("jurisdictions"):
             return {}
-        dates = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT as_of FROM jurisdictions WHERE status = ? AND as_of IS NOT NULL "
-                "ORDER BY 1",
-                [status],
-            ).fetchall()
-        ]
+        t = s.table("jurisdictions")
+        t = t.filter(t.status == status)
+        dates = sorted(
+            r["as_of"] for r in s.rows(t.filter(t.as_of.notnull()).select("as_of").distinct())
+        )
         if when is not None:
             dates = [d for d in dates if d <= when]
         if not dates:
             return {}
-        rows = con.execute(
-            "SELECT coalesce(state_abbr, state_raw, '?'), count(DISTINCT agency_key), count(*) "
-            "FROM jurisdictions WHERE status = ? AND as_of = ? GROUP BY 1 ORDER BY 1",
-            [status, dates[-1]],
-        ).fetchall()
-    finally:
-        con.close()
-    return {s: {"agencies": int(a), "agreements": int(n)} for s, a, n in rows}
+        listed = t.filter(t.as_of == dates[-1])
+        listed = listed.mutate(st=listed.state_abbr.fill_null(listed.state_raw).fill_null("?"))
+        rows = s.rows(
+            listed.group_by("st")
+            .aggregate(agencies=listed.agency_key.nunique(), agreements=listed.count())
+            .order_by("st")
+        )
+    return {
+        r["st"]: {"agencies": int(r["agencies"]), "agreements": int(r["agreements"])} for r in rows
+    }

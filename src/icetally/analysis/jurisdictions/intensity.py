@@ -3,7 +3,7 @@
 * ``intensity``: arrests per 100,000 residents, at-large and custodial shares, by AOR or
   county and period. Populations come from the shipped counties table (ACS totals). A
   release without a county column gets one from its landmark where the resolver can
-  (``icetally.jurisdictions.resolve``); the coverage says how many arrests that placed.
+  (``icetally.analysis.jurisdictions.resolve``); the coverage says how many arrests that placed.
 * ``did``: difference in differences of a county's arrests per period before and after a
   date (a detected or known cooperation change) against comparison counties.
 
@@ -19,18 +19,18 @@ from typing import Any
 
 import ibis
 
-from icetally.jurisdictions.common import (
+from icetally.analysis.jurisdictions.common import (
     aor_population,
     county_label,
     county_population,
-    open_table,
     parse_county,
     period_of,
     resolve_place,
 )
-from icetally.jurisdictions.stats import did as _did
+from icetally.analysis.jurisdictions.stats import did as _did
 from icetally.query.filters import QueryError, Slice, parse_date
-from icetally.vocabulary import METHOD_CLASSES
+from icetally.store.handle import Store
+from icetally.vocabulary import METHOD_CLASSES, METRICS
 
 
 def _per_100k(n: float, pop: int | None) -> float | None:
@@ -38,13 +38,9 @@ def _per_100k(n: float, pop: int | None) -> float | None:
 
 
 def _pull(
-    db: str | os.PathLike[str] | None,
-    backend: str | None,
-    dataset: str,
-    slc: Slice,
-    keys: list[str],
+    store: Store, dataset: str, slc: Slice, keys: list[str]
 ) -> tuple[list[dict[str, Any]], str]:
-    _, t = open_table(db, backend, dataset)
+    t = store.table(dataset)
     f = slc.apply(t)
     cols = [c for c in keys if c in t.columns]
     mc = f.method_class.fill_null("other") if "method_class" in t.columns else ibis.literal("other")
@@ -57,8 +53,9 @@ def _pull(
 
 
 def intensity(
-    db: str | os.PathLike[str] | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     *,
+    db: str | os.PathLike[str] | None = None,
     level: str = "aor",
     by: str = "fiscal_year",
     dataset: str = "arrests",
@@ -89,7 +86,8 @@ def intensity(
         keys += ["county_fips", "county", "state", "landmark", "aor"]
     else:
         keys += ["aor"]
-    rows, sql = _pull(db, backend, dataset, slc, keys)
+    with Store.borrow(store, db=db, backend=backend) as s:
+        rows, sql = _pull(s, dataset, slc, keys)
     acc: dict[tuple[str, str], dict[str, Any]] = {}
     placed = Counter[str]()
     total = 0
@@ -173,8 +171,7 @@ def intensity(
 
 
 def _binned(
-    db: str | os.PathLike[str] | None,
-    backend: str | None,
+    store: Store,
     dataset: str,
     metric: str,
     change: date,
@@ -188,10 +185,9 @@ def _binned(
         dataset,
         date_from=lo,
         date_to=hi - timedelta(days=1),
-        method_class=None if metric == "all" else metric,
+        method_class=METRICS[metric].method_class,
     )
-    _, t = open_table(db, backend, dataset)
-    f = slc.apply(t)
+    f = slc.apply(store.table(dataset))
     expr = f.group_by(
         ["event_date", "county_fips", "county", "state", "landmark", "aor"]
     ).aggregate(n=f.n.sum())
@@ -214,8 +210,9 @@ def _binned(
 
 
 def did(
-    db: str | os.PathLike[str] | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     *,
+    db: str | os.PathLike[str] | None = None,
     county: str,
     change: str | date,
     metric: str = "at_large",
@@ -234,11 +231,12 @@ def did(
     when = parse_date(change, "change") if not isinstance(change, date) else change
     if when is None:
         raise QueryError("a change date is needed")
-    if metric not in ("at_large", "custodial", "other", "all"):
-        raise QueryError(f"metric must be at_large, custodial, other or all, not {metric!r}")
+    if metric not in METRICS:
+        raise QueryError(f"metric must be {', '.join(METRICS)}, not {metric!r}")
     lo = when - timedelta(days=window_days) if window_days else date(1900, 1, 1)
     hi = when + timedelta(days=window_days) if window_days else date(2100, 1, 1)
-    binned = _binned(db, backend, dataset, metric, when, period_days, lo, hi)
+    with Store.borrow(store, db=db, backend=backend) as s:
+        binned = _binned(s, dataset, metric, when, period_days, lo, hi)
     treated = binned.get(fips, {})
     # every period in the window counts, including those with no arrests (zeros)
     periods = sorted({p for c in binned.values() for p in c})
