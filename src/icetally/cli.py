@@ -935,6 +935,81 @@ def export(
     "dataset",
     "metric",
     "window",
+    "filters",
+    "store",
+    "json",
+    help={
+        "dataset": "Any dataset with an event date",
+        "date_from": "Report campaigns overlapping this day or later",
+        "date_to": "... up to this day (inclusive)",
+    },
+)
+def campaigns(
+    given: Given,
+    area: str = typer.Option("aor", "--area", help="Areas compared: aor, state or county"),
+    min_weeks: int = typer.Option(2, "--min-weeks", help="Shortest campaign, in weeks"),
+    max_weeks: int = typer.Option(
+        26, "--max-weeks", help="Longest campaign, in weeks (longer rises are level changes)"
+    ),
+) -> None:
+    """Find campaigns: rises of weeks to months in an area that come back down, with
+    the records above the area's normal level; and level changes (rises that stay).
+
+    Example: icetally campaigns --area state --from 2025-08-01
+    """
+    try:
+        with given.store() as store:
+            result = api.campaigns(
+                given.dataset,
+                store,
+                metric=given.metric,
+                area=area,
+                min_weeks=min_weeks,
+                max_weeks=max_weeks,
+                **given.filters,
+            )
+    except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if given.emit(result.to_dict()):
+        return
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {note}")
+    t = Table(
+        "id",
+        "area",
+        "window",
+        "weeks",
+        "observed",
+        "expected",
+        "excess (95%)",
+        "ratio",
+        title=f"{given.dataset} campaigns by {area} ({given.metric}): {len(result.campaigns)}",
+        box=None,
+    )
+    for c in result.campaigns:
+        t.add_row(
+            c.id,
+            c.area,
+            f"{c.start} → {c.end}" + (" (ongoing)" if c.ongoing else ""),
+            f"{c.weeks:g}",
+            f"{c.observed:,}",
+            f"{c.expected:,.0f}",
+            f"{c.excess:,.0f} ({c.excess_low:,.0f}–{c.excess_high:,.0f})",
+            f"{c.ratio:.2f}" if c.ratio is not None else "-",
+        )
+    out.print(t)
+    if result.level_changes:
+        lt = Table("area", "date", "before /day", "after /day", title="level changes", box=None)
+        for ch in result.level_changes:
+            lt.add_row(ch.area, str(ch.date), f"{ch.before:,.1f}", f"{ch.after:,.1f}")
+        out.print(lt)
+
+
+@app.command()
+@options(
+    "dataset",
+    "metric",
+    "window",
     "aor",
     "store",
     "json",

@@ -30,6 +30,7 @@ method is documented in ``docs/methods.md`` ("Campaign detection"). In short:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from icetally.analysis.surges import holiday_season_days, us_federal_holidays
-from icetally.analysis.windows import excess_interval
+from icetally.analysis.windows import excess_intervals
 
 __all__ = [
     "Campaign",
@@ -109,6 +110,7 @@ class Campaign:
     excess_high: float
     peak_week: date
     z: float = 0.0
+    variance: float = 0.0  # of the counterfactual count
     # (day, observed or None outside coverage, expected) for every day of the window
     daily: tuple[tuple[date, int | None, float], ...] = field(default=(), repr=False)
     # the out-of-campaign days the baseline comes from
@@ -226,9 +228,10 @@ def _grid(daily: Any, coverage: CoverageArg, areas: Iterable[str] | None) -> _Gr
     n += (-n) % 7
     index = {a: i for i, a in enumerate(wanted)}
     y = np.zeros((len(wanted), n))
-    keep = np.array([a in index for a in a_raw], dtype=bool)
-    rows = np.array([index[a] for a in a_raw[keep]], dtype=np.int64)
-    np.add.at(y, (rows, d_raw[keep] - day0), n_raw[keep])
+    pos = np.searchsorted(np.array(wanted), a_raw)
+    pos = np.minimum(pos, len(wanted) - 1)
+    keep = np.array(wanted)[pos] == a_raw
+    np.add.at(y, (pos[keep], d_raw[keep] - day0), n_raw[keep])
     cov = np.zeros_like(y, dtype=bool)
     for a, i in index.items():
         for s, e in spans[a]:
@@ -454,6 +457,16 @@ def detect_campaigns(
         for ch in _level_changes(g, i, segs, area_camps, df[i]):
             if lo <= _day(ch.date) - g.day0 <= hi:
                 changes.append(ch)
+    if campaigns:
+        lo_x, hi_x = excess_intervals(
+            [c.observed for c in campaigns],
+            [c.expected for c in campaigns],
+            [c.variance for c in campaigns],
+        )
+        campaigns = [
+            dataclasses.replace(c, excess_low=float(a_), excess_high=float(b_))
+            for c, a_, b_ in zip(campaigns, lo_x, hi_x, strict=True)
+        ]
     campaigns.sort(key=lambda c: (c.start, c.area))
     changes.sort(key=lambda c: (c.date, c.area))
     years = float(g.covered.sum()) / 365.25
@@ -532,12 +545,14 @@ def _fit_edge(
     n = min(n, last + max(_RAMPS) + 15)
     y, f, cov = y[:n], f[:n], cov[:n]
     idx = np.arange(n)
-    lls = np.full((len(_RAMPS), n), -np.inf)
-    for r, ramp in enumerate(_RAMPS):
-        for s in range(0, min(last, n - 1) + 1):
-            share = np.clip((idx - s + 1) / (ramp + 1), 0.0, 1.0)
-            m = f * (r_out + (r_in - r_out) * share)
-            lls[r, s] = float(((y * np.log(np.maximum(m, 1e-9)) - m) * cov).sum())
+    starts = np.arange(0, min(last, n - 1) + 1)
+    ramps = np.array(_RAMPS, dtype=float)
+    # shares[r, s, d]: how much of the rise day d shows with ramp r starting on day s
+    shares = np.clip(
+        (idx[None, None, :] - starts[None, :, None] + 1) / (ramps[:, None, None] + 1), 0.0, 1.0
+    )
+    m = f * (r_out + (r_in - r_out) * shares)
+    lls = ((y * np.log(np.maximum(m, 1e-9)) - m) * cov).sum(axis=2)
     # the earliest first day whose profile likelihood is within EDGE_SLACK of the best:
     # the first days of a ramp add little, and an edge is reported where the evidence
     # allows it to begin rather than where it is strongest
@@ -636,7 +651,6 @@ def _figures(
     )
     base_var_log = psi / max(wk_b, 1.0) + 1.0 / max(obs_b + obs_a, 1.0)
     var = noise + exp * exp * base_var_log
-    lo_x, hi_x = excess_interval(obs, exp, var)
     z = (obs - exp) / math.sqrt(max(var, 1e-9))
     # peak week: the Monday-Sunday week with the largest excess
     wk_start = (idx[keep] // 7) * 7
@@ -662,8 +676,9 @@ def _figures(
         observed=int(round(obs)),
         expected=exp,
         excess=obs - exp,
-        excess_low=lo_x,
-        excess_high=hi_x,
+        excess_low=float("nan"),  # set for all campaigns at once (excess_intervals)
+        excess_high=float("nan"),
+        variance=var,
         peak_week=_date(g.day0 + peak),
         z=z,
         daily=daily,

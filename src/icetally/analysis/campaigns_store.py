@@ -1,0 +1,165 @@
+"""Campaigns found in the store: the daily series of a slice per area (AOR, state or
+county), the area's gap-aware coverage, and the detector in ``analysis/campaigns.py``
+tied together, with the query behind every figure."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from icetally.analysis.campaigns import (
+    DEFAULT_MAX_WEEKS,
+    DEFAULT_MIN_EXCESS,
+    DEFAULT_MIN_RATIO,
+    DEFAULT_MIN_WEEKS,
+    Campaign,
+    LevelChange,
+    detect_campaigns,
+)
+from icetally.query.backend import table
+from icetally.query.filters import QueryError, Slice
+from icetally.query.series import metric_slice, plausible
+from icetally.store.coverage import AREA_COLUMNS, DEFAULT_AREA_KIND
+from icetally.store.handle import Store
+from icetally.vocabulary import as_date
+
+# the filter that picks one area of a kind (a campaign's own query)
+AREA_FILTERS = {"aor": "aor", "state": "state", "county": "county"}
+
+
+@dataclass
+class CampaignsResult:
+    campaigns: list[Campaign]
+    level_changes: list[LevelChange]
+    query: dict[str, Any]
+    parameters: dict[str, Any]
+    coverage: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "campaigns": [c.to_dict() for c in self.campaigns],
+            "level_changes": [c.to_dict() for c in self.level_changes],
+            "query": self.query,
+            "parameters": self.parameters,
+            "coverage": self.coverage,
+            "notes": self.notes,
+        }
+
+    def find(self, campaign_id: str) -> Campaign | None:
+        return next((c for c in self.campaigns if c.id == campaign_id), None)
+
+
+def area_daily_expr(t: Any, slc: Slice, area: str) -> Any:
+    """Records per area-day of the slice (columns date, area, n): ``n`` summed, so a
+    count table's cells count as their counts."""
+    col = AREA_COLUMNS[area]
+    f = slc.apply(t)
+    f = f.filter(f.event_date.notnull(), f[col].notnull(), plausible(f))
+    return f.group_by(date=f.event_date, area=f[col]).aggregate(n=f.n.sum())
+
+
+def area_daily_series(store: Store, slc: Slice, area: str) -> pd.DataFrame:
+    df = area_daily_expr(table(store, slc.dataset), slc, area).to_pandas()
+    if df.empty:
+        return pd.DataFrame({"date": [], "area": [], "n": []})
+    df["date"] = [as_date(v) for v in df["date"]]
+    df["area"] = df["area"].astype(str)
+    df["n"] = df["n"].astype("int64")
+    return df.sort_values(["area", "date"]).reset_index(drop=True)
+
+
+def campaign_sql(store: Store, dataset: str, metric: str, area: str, c: Campaign) -> str:
+    """The SQL behind one campaign's daily observed counts."""
+    slc = metric_slice(
+        Slice.build(
+            dataset,
+            date_from=c.start.isoformat(),
+            date_to=c.end.isoformat(),
+            **{AREA_FILTERS[area]: c.area},
+        ),
+        metric,
+    )
+    return str(ibis.to_sql(area_daily_expr(store.table(dataset), slc, area)))
+
+
+def campaigns(
+    dataset: str = "arrests",
+    *,
+    metric: str = "all",
+    area: str = DEFAULT_AREA_KIND,
+    store: Store | str | os.PathLike[str] | None = None,
+    db: str | os.PathLike[str] | None = None,
+    backend: str | None = None,
+    date_from: str | date | None = None,
+    date_to: str | date | None = None,
+    min_weeks: int = DEFAULT_MIN_WEEKS,
+    max_weeks: int = DEFAULT_MAX_WEEKS,
+    min_ratio: float = DEFAULT_MIN_RATIO,
+    min_excess: float = DEFAULT_MIN_EXCESS,
+    **filters: Any,
+) -> CampaignsResult:
+    """Campaigns (sustained rises that come back down) and level changes in the daily
+    series of each area of kind ``area`` (aor, state or county).
+
+    The model is fitted on the area's whole coverage; ``date_from``/``date_to`` only
+    restrict what is reported (campaigns overlapping the window)."""
+    if area not in AREA_COLUMNS:
+        raise QueryError(f"--area {area!r}: expected one of {', '.join(AREA_COLUMNS)}")
+    if not 1 <= min_weeks <= max_weeks <= 52:
+        raise QueryError("--min-weeks and --max-weeks: 1 <= min <= max <= 52")
+    if min_ratio <= 1:
+        raise QueryError("--min-ratio must be above 1")
+    window = Slice.build(dataset, date_from=date_from, date_to=date_to)
+    slc = metric_slice(Slice.build(dataset, **filters), metric)
+    with Store.borrow(store, db=db, backend=backend) as s:
+        daily = area_daily_series(s, slc, area)
+        cov = s.coverage(dataset, area)
+        series_sql = str(ibis.to_sql(area_daily_expr(s.table(dataset), slc, area)))
+        backend_name = s.backend_name
+        notes: list[str] = []
+        if daily.empty or cov.start is None:
+            notes.append(f"no {dataset} records with a date and a {area} in this slice")
+            found_c: list[Campaign] = []
+            found_l: list[LevelChange] = []
+        else:
+            scan = detect_campaigns(
+                daily,
+                coverage=cov.by_area or cov.spans,
+                date_from=window.date_from,
+                date_to=window.date_to,
+                min_weeks=min_weeks,
+                max_weeks=max_weeks,
+                min_ratio=min_ratio,
+                min_excess=min_excess,
+            )
+            found_c, found_l = scan.campaigns, scan.level_changes
+        if cov.gaps:
+            notes.append(
+                "coverage gaps (not counted as zeros): "
+                + ", ".join(f"{a} to {b}" for a, b in cov.gaps)
+            )
+    query = {
+        "dataset": dataset,
+        "metric": metric,
+        "area": area,
+        "filters": slc.to_dict() | window.to_dict(),
+        "series_sql": series_sql,
+        "backend": backend_name,
+    }
+    parameters = {
+        "min_weeks": min_weeks,
+        "max_weeks": max_weeks,
+        "min_ratio": min_ratio,
+        "min_excess": min_excess,
+        "method": "weekly levels with weekday and holiday effects; optimal partitioning "
+        "(PELT's exact solution) per area; runs that rise and come back down are "
+        "campaigns, edges fitted on daily counts; baseline = the area's level outside "
+        "the campaign (docs/methods.md)",
+    }
+    return CampaignsResult(found_c, found_l, query, parameters, cov.to_dict(), notes)
