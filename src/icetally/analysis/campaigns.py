@@ -74,6 +74,8 @@ _MIN_LEVEL_CHANGE = math.log(1.25)
 _MIN_REGIME_WEEKS = 4
 # Shrinkage of an area's day factors towards the pooled ones: pseudo-count of records.
 _SHRINK = 30.0
+# Neighbouring segments a run is compared with span at least this many weeks.
+_NEIGHBOUR_WEEKS = 3
 # How far the baseline reaches on each side of a campaign.
 _BASELINE_DAYS = 91
 # CUSUM reference value as a share of the campaign's rise: below half (Page's optimum
@@ -448,7 +450,10 @@ def detect_campaigns(
             c = _figures(
                 g, i, df[i], segs, si, sj, seg_before, seg_after, float(psi[i]), area_camps
             )
-            if c is None or c.excess < min_excess or c.z < _MIN_Z:
+            # the edges fitted on daily counts may shorten a run: still min_weeks long,
+            # give or take the few days an edge can move
+            too_short = c is not None and (c.end - c.start).days + 1 < 7 * min_weeks - 4
+            if c is None or too_short or c.excess < min_excess or c.z < _MIN_Z:
                 continue
             area_camps.append(c)
         for c in area_camps:
@@ -481,13 +486,13 @@ def _classify(
     m = len(segs)
     cands: list[tuple[float, int, int]] = []
     for si in range(1, m):
-        before = segs[si - 1]
+        before = _neighbours(segs[si - 1 :: -1])
         for sj in range(si, m):
             if segs[sj].k1 - segs[si].k0 + 1 > max_weeks:
                 break
             if segs[sj].k1 - segs[si].k0 + 1 < min_weeks:
                 continue
-            after = segs[sj + 1] if sj + 1 < m else None
+            after = _neighbours(segs[sj + 1 :]) if sj + 1 < m else None
             run = segs[si : sj + 1]
             edge = max(before.level, after.level) if after is not None else before.level
             if min(s.level for s in run) < edge + _MIN_STEP:
@@ -512,9 +517,27 @@ def _classify(
         taken.append((si, sj))
     taken.sort()
     runs = [
-        ((si, sj), segs[si - 1], segs[sj + 1] if sj + 1 < len(segs) else None) for si, sj in taken
+        (
+            (si, sj),
+            _neighbours(segs[si - 1 :: -1]),
+            _neighbours(segs[sj + 1 :]) if sj + 1 < len(segs) else None,
+        )
+        for si, sj in taken
     ]
     return runs
+
+
+def _neighbours(segs: Sequence[_Segment]) -> _Segment:
+    """The segments next to a run (nearest first) pooled until they span
+    _NEIGHBOUR_WEEKS: a one-week dip (a holiday week, a storm) next to a rise is not
+    the level the rise comes back to."""
+    taken = []
+    for s in segs:
+        taken.append(s)
+        if sum(t.weeks for t in taken) >= _NEIGHBOUR_WEEKS:
+            break
+    ordered = sorted(taken, key=lambda t: t.k0)
+    return _pooled(ordered)
 
 
 def _local_rate(
@@ -716,6 +739,11 @@ def _level_changes(
             continue
         before = float(y[a_lo : a_hi + 1][ma].mean())
         after = float(y[b_lo : b_hi + 1][mb].mean())
+        # the step as seen over the adjacent days, weekdays and holidays allowed for
+        ra_ = float(y[a_lo : a_hi + 1][ma].sum() + 0.5) / float(dfi[a_lo : a_hi + 1][ma].sum())
+        rb_ = float(y[b_lo : b_hi + 1][mb].sum() + 0.5) / float(dfi[b_lo : b_hi + 1][mb].sum())
+        if abs(math.log(rb_ / ra_)) < _MIN_LEVEL_CHANGE:
+            continue
         # the day of the step: CUSUM over the two weeks either side of the boundary
         lo, hi = max(b_lo - 14, a_lo), min(b_lo + 13, b_hi)
         ra, rb = math.exp(a.level), math.exp(b.level)
