@@ -1,0 +1,203 @@
+"""Campaign detection (#14): the detector on series the tests generate (a planted
+campaign, a level shift, noise, a coverage gap), and `icetally campaigns` / the API on a
+small store of records with a planted campaign in one state."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import icetally
+from icetally.analysis.campaigns import detect_campaigns
+from icetally.cli import app
+from icetally.store.handle import Store
+
+FIRST = date(2017, 1, 2)
+DAYS = 728  # two years
+WEEKDAY = np.array([1.0, 1.1, 1.1, 1.0, 0.9, 0.25, 0.15])
+
+
+def _series(
+    seed: int,
+    level: float = 20.0,
+    campaign: tuple[int, int, float] | None = None,
+    shift: tuple[int, float] | None = None,
+) -> tuple[pd.DataFrame, float]:
+    """One area's daily counts: NB noise (phi 0.03) around level x weekday profile;
+    ``campaign`` = (first day index, days, size) multiplies the mean by 1 + size;
+    ``shift`` = (day index, factor) from then on. Returns the frame and the true excess
+    (expected extra records) of the campaign."""
+    rng = np.random.default_rng(seed)
+    dates = [FIRST + timedelta(days=i) for i in range(DAYS)]
+    mu = level * WEEKDAY[[d.weekday() for d in dates]]
+    extra = 0.0
+    if campaign is not None:
+        s, n, size = campaign
+        extra = float(mu[s : s + n].sum() * size)
+        mu[s : s + n] *= 1 + size
+    if shift is not None:
+        mu[shift[0] :] *= shift[1]
+    y = rng.poisson(mu * rng.gamma(1 / 0.03, 0.03, DAYS))
+    return pd.DataFrame({"date": dates, "area": "XX", "n": y}), extra
+
+
+def test_planted_campaign_found_with_its_window_and_excess() -> None:
+    start, days = 200, 49  # 2017-07-21, seven weeks at +150%
+    df, true_excess = _series(1, campaign=(start, days, 1.5))
+    scan = detect_campaigns(df, coverage=(FIRST, FIRST + timedelta(days=DAYS - 1)))
+    assert len(scan.campaigns) == 1, scan.campaigns
+    c = scan.campaigns[0]
+    assert abs((c.start - (FIRST + timedelta(days=start))).days) <= 3
+    assert abs((c.end - (FIRST + timedelta(days=start + days - 1))).days) <= 7
+    assert not c.ongoing
+    assert c.excess_low <= true_excess * 1.1 and true_excess * 0.9 <= c.excess_high
+    assert 2.0 < c.ratio < 3.0  # planted: 2.5 times the normal level
+    d = c.to_dict()
+    assert set(d) == {
+        *("id", "area", "start", "end", "ongoing", "weeks", "peak_week", "observed"),
+        *("expected", "excess", "excess_low", "excess_high", "ratio"),
+    }
+    assert d["weeks"] == pytest.approx(days / 7, abs=1.5)
+    # day by day: observed and expected sum to the campaign's figures
+    assert sum(o for _, o, _ in c.daily if o is not None) == c.observed
+    assert sum(e for _, _, e in c.daily) == pytest.approx(c.expected, rel=1e-3)
+
+
+def test_a_rise_that_stays_is_a_level_change_not_a_campaign() -> None:
+    df, _ = _series(2, shift=(300, 2.5))
+    scan = detect_campaigns(df, coverage=(FIRST, FIRST + timedelta(days=DAYS - 1)))
+    assert scan.campaigns == []
+    [lc] = scan.level_changes
+    assert abs((lc.date - (FIRST + timedelta(days=300))).days) <= 7
+    assert lc.after / lc.before == pytest.approx(2.5, rel=0.2)
+
+
+def test_a_rise_still_high_at_the_end_is_ongoing() -> None:
+    df, _ = _series(3, campaign=(DAYS - 35, 35, 2.0))
+    scan = detect_campaigns(df, coverage=(FIRST, FIRST + timedelta(days=DAYS - 1)))
+    [c] = scan.campaigns
+    assert c.ongoing
+    assert c.end == FIRST + timedelta(days=DAYS - 1)
+    assert abs((c.start - (FIRST + timedelta(days=DAYS - 35))).days) <= 3
+
+
+def test_noise_alone_gives_no_campaign() -> None:
+    frames = [
+        _series(10 + i, level=float(lv))[0].assign(area=f"A{i}")
+        for i, lv in enumerate([3, 10, 40, 120])
+    ]
+    scan = detect_campaigns(pd.concat(frames), coverage=(FIRST, FIRST + timedelta(days=DAYS - 1)))
+    assert scan.campaigns == []
+    assert scan.areas == 4
+
+
+def test_a_coverage_gap_is_not_zeros() -> None:
+    """Eight weeks with no records: as a gap in coverage nothing is found; treated as
+    covered (zeros) the same days would be a fall and a rise back."""
+    df, _ = _series(4)
+    lo, hi = FIRST + timedelta(days=300), FIRST + timedelta(days=355)
+    df = df[(df["date"] < lo) | (df["date"] > hi)]
+    end = FIRST + timedelta(days=DAYS - 1)
+    spans = [(FIRST, lo - timedelta(days=1)), (hi + timedelta(days=1), end)]
+    gap_aware = detect_campaigns(df, coverage=spans)
+    assert gap_aware.campaigns == [] and gap_aware.level_changes == []
+    as_zeros = detect_campaigns(df, coverage=(FIRST, end))
+    assert as_zeros.level_changes or as_zeros.campaigns
+
+
+def test_two_campaigns_in_one_area() -> None:
+    df, _ = _series(5, campaign=(150, 35, 2.0))
+    rng = np.random.default_rng(6)
+    second = (df.index >= 300) & (df.index < 342)
+    df.loc[second, "n"] += rng.poisson(df.loc[second, "n"].to_numpy() * 1.5)
+    scan = detect_campaigns(df, coverage=(FIRST, FIRST + timedelta(days=DAYS - 1)))
+    starts = [(c.start - FIRST).days for c in scan.campaigns]
+    assert len(starts) == 2, scan.campaigns
+    assert abs(starts[0] - 150) <= 3 and abs(starts[1] - 300) <= 3
+
+
+# --------------------------------------------------------------------------- store
+
+STATES = {"IL": 12.0, "TX": 40.0}
+STORE_FIRST, STORE_LAST = date(2025, 1, 6), date(2025, 12, 28)
+CAMPAIGN = (date(2025, 9, 8), date(2025, 11, 14))  # Illinois, x4
+
+
+def _write_records(path: Path, seed: int = 11) -> dict[str, int]:
+    """One row per arrest (date, aor, state, method); Illinois four times its level
+    during CAMPAIGN. Returns records written per state inside CAMPAIGN."""
+    rng = np.random.default_rng(seed)
+    inside = dict.fromkeys(STATES, 0)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["date", "aor", "state", "method"])
+        d = STORE_FIRST
+        while d <= STORE_LAST:
+            for st, rate in STATES.items():
+                mean = rate * WEEKDAY[d.weekday()]
+                if st == "IL" and CAMPAIGN[0] <= d <= CAMPAIGN[1]:
+                    mean *= 4
+                k = int(rng.poisson(mean))
+                if CAMPAIGN[0] <= d <= CAMPAIGN[1]:
+                    inside[st] += k
+                for _ in range(k):
+                    w.writerow([d.isoformat(), "CHI" if st == "IL" else "HOU", st, "Located"])
+            d += timedelta(days=1)
+    return inside
+
+
+@pytest.fixture(scope="module")
+def campaign_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    out = tmp_path_factory.mktemp("campaigns")
+    src = out / "arrests-2025.csv"
+    inside = _write_records(src)
+    db = out / "campaigns.duckdb"
+    mapping = {"date": "event_date", "aor": "aor", "state": "state", "method": "method"}
+    res = icetally.ingest([src], db=db, dataset="arrests", mapping=mapping)
+    assert [r.status for r in res] == ["loaded"], res
+    return db, inside
+
+
+def test_cli_json_contract_by_state(campaign_db: tuple[Path, dict[str, int]]) -> None:
+    db, inside = campaign_db
+    res = CliRunner().invoke(app, ["campaigns", "--area", "state", "--json", "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert set(out) >= {"campaigns", "level_changes", "query"}
+    [c] = out["campaigns"]
+    assert c["area"] == "IL"
+    assert abs((date.fromisoformat(c["start"]) - CAMPAIGN[0]).days) <= 3
+    assert abs((date.fromisoformat(c["end"]) - CAMPAIGN[1]).days) <= 7
+    assert c["ongoing"] is False
+    assert c["excess_low"] <= c["excess"] <= c["excess_high"]
+    assert c["ratio"] == pytest.approx(4.0, rel=0.25)
+    if c["start"] == CAMPAIGN[0].isoformat() and c["end"] == CAMPAIGN[1].isoformat():
+        assert c["observed"] == inside["IL"]
+    assert out["query"]["area"] == "state"
+    assert "state_abbr" in out["query"]["series_sql"]
+    assert out["level_changes"] == []
+
+
+def test_api_takes_a_store_and_filters(campaign_db: tuple[Path, dict[str, int]]) -> None:
+    db, _ = campaign_db
+    with Store.open(db) as store:
+        r = icetally.campaigns("arrests", store, area="state", state="TX")
+        assert r.campaigns == []
+        by_aor = icetally.campaigns("arrests", store)  # default: per AOR
+        assert [c.area for c in by_aor.campaigns] == ["CHI"]
+        none = icetally.campaigns("arrests", store, area="state", date_to="2025-08-01")
+        assert none.campaigns == []
+
+
+def test_cli_refuses_an_unknown_area(campaign_db: tuple[Path, dict[str, int]]) -> None:
+    db, _ = campaign_db
+    res = CliRunner().invoke(app, ["campaigns", "--area", "city", "--db", str(db)])
+    assert res.exit_code == 2
+    assert "--area" in res.output and "city" in res.output
