@@ -86,6 +86,7 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
         "date": "event_date",
         "apprehension_method": "method",
         "citizenship_country": "citizenship",
+        "n": "count",  # a count table's count column (docs/counts.md)
     }
     mapping: dict[str, str] = {}
     for item in text.split(","):
@@ -93,7 +94,12 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
             _fail(f"--columns item {item!r} is not RAW=FIELD")
         raw, fld = (s.strip() for s in item.split("=", 1))
         fld = aliases.get(fld, fld)
-        if fld not in FIELDS:
+        if fld.startswith("count:"):  # a wide count table's column: count:state...
+            from icetally.vocabulary import AREAS
+
+            if fld.split(":", 1)[1] not in AREAS:
+                _fail(f"--columns {raw}={fld}: expected count:KIND, KIND one of {', '.join(AREAS)}")
+        elif fld not in FIELDS:
             _fail(f"--columns maps {raw!r} to unknown field {fld!r}; fields: {', '.join(FIELDS)}")
         mapping[raw] = fld
     return mapping
@@ -110,7 +116,8 @@ def ingest(
     columns: str | None = typer.Option(
         None,
         "--columns",
-        help='Column mapping for an extract: "date=event_date,city=facility_city,..."',
+        help='Column mapping for an extract: "date=event_date,city=facility_city,..."; '
+        'a count table\'s count column is "COL=n", a wide one\'s "TEXAS=count:state"',
     ),
 ) -> None:
     """Load release files into the store (format detected from content).
@@ -934,6 +941,7 @@ def export(
 @options(
     "dataset",
     "metric",
+    "area",
     "window",
     "filters",
     "store",
@@ -1011,6 +1019,7 @@ def campaigns(
     "metric",
     "window",
     "aor",
+    "state",
     "store",
     "json",
     help={
@@ -1036,7 +1045,8 @@ def surges(
         DEFAULT_MAX_WINDOW, "--max-window", help="Longest window in days"
     ),
 ) -> None:
-    """Find enforcement operations: multi-day windows above each AOR's baseline.
+    """Find enforcement operations: multi-day windows above each area's baseline
+    (per AOR; --area state or county for count tables or records with those).
 
     Example: icetally surges --metric at_large --from 2017-02-01 --to 2017-02-28
     """
@@ -1045,6 +1055,7 @@ def surges(
         result = api.surges(
             dataset,
             metric=metric,
+            area=given.area,
             db=given.db,
             backend=given.backend,
             **given.filters,
@@ -1061,7 +1072,7 @@ def surges(
     t = Table(
         "id",
         "window",
-        "AORs",
+        {"aor": "AORs", "state": "states", "county": "counties"}.get(result.area, "areas"),
         "observed",
         "expected",
         "excess (95%)",

@@ -102,7 +102,7 @@ def code_names(fields: dict[str, str]) -> set[str]:
         out.add("_code_method_class")
     if present & {"criminality", "case_criminality"}:
         out.add("_code_criminality")
-    if "state" in present:
+    if "state" in present or "county" in present:
         out.add("_code_state_abbr")
         if "county" in present:
             out.add("_code_county_fips")
@@ -180,8 +180,16 @@ def _criminality(text: str | None) -> tuple[str | None]:
     return (reference.criminality(text) if text else None,)
 
 
+@cache
+def _fips_states() -> dict[str, str]:
+    return {c.fips: c.state_abbr for c in reference.counties()}
+
+
 def _place(state: str | None, county: str | None) -> tuple[str | None, str | None]:
     abbr = reference.state_abbr(state) if state else None
+    if abbr is None and county and county.strip() in _fips_states():
+        # a county given by its FIPS code alone (a county count table) names its state
+        abbr = _fips_states()[county.strip()]
     return abbr, county_fips(abbr, county)
 
 
@@ -221,12 +229,12 @@ def code_keys(fields: dict[str, str]) -> list[CodeKey]:
                 _criminality,
             )
         )
-    if "state" in by_field:
+    if "state" in by_field or "county" in by_field:
         codes = ("_code_state_abbr", "_code_county_fips") if "county" in by_field else None
         out.append(
             CodeKey(
                 "place",
-                (by_field["state"], by_field.get("county")),
+                (by_field.get("state"), by_field.get("county")),
                 codes or ("_code_state_abbr",),
                 _place if codes else (lambda s, _c: _place(s, None)[:1]),
             )

@@ -27,6 +27,7 @@ SurgeQuery = Annotated[
         query_params(
             "dataset",
             "metric",
+            "area",
             "window",
             "aor",
             help={
@@ -204,6 +205,7 @@ def build_router(limits: Limits) -> APIRouter:
             date_from=q["date_from"],
             date_to=q["date_to"],
             aor=service.join_param("aor", q["aor"], limits),
+            area=q["area"],
             min_excess=float(min_excess),
             threshold=float(threshold),
             max_window=int(max_window),

@@ -1,0 +1,239 @@
+"""Count tables as input (issue #14, items 1-2): daily counts per state, AOR or county,
+long or wide, CSV or xlsx, loaded with no flags; every figure sums their counts.
+
+Expected values are computed here, independently of icetally (csv module), from the
+real files read in place (../shared/data/daily-counts) and from small generated ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from icetally import api
+from icetally.cli import app
+from icetally.store.handle import Store
+from tests.conftest import SHARED
+
+DAILY = SHARED / "daily-counts"
+FIVE_STATES = DAILY / "ice-daily-arrests-5-states-2025-2026.csv"
+BY_AOR = DAILY / "ice-daily-by-aor-fy2016-2019.csv.gz"
+POSTAL = {
+    "TEXAS": "TX",
+    "WISCONSIN": "WI",
+    "ILLINOIS": "IL",
+    "MINNESOTA": "MN",
+    "OREGON": "OR",
+}
+
+
+def need_daily() -> None:
+    if not FIVE_STATES.is_file():
+        pytest.skip(f"real data not found at {DAILY}")
+
+
+def five_state_cells() -> tuple[dict[str, int], int, list[tuple[int, str, str]], int]:
+    """Per-state sums, the total, the NA cells (line, state, date) and the number of
+    cells, by csv."""
+    sums: Counter[str] = Counter()
+    missing: list[tuple[int, str, str]] = []
+    with FIVE_STATES.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0]
+    for line, row in enumerate(rows[1:], start=2):
+        for name, cell in zip(header[2:], row[2:], strict=True):
+            if cell == "NA":
+                missing.append((line, name, row[1]))
+            else:
+                sums[POSTAL[name]] += int(cell)
+    cells = sum(len(row) - 2 for row in rows[1:])
+    return dict(sums), sum(sums.values()), missing, cells
+
+
+@pytest.fixture(scope="module")
+def five_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    need_daily()
+    db = tmp_path_factory.mktemp("counts") / "five.duckdb"
+    res = api.ingest([FIVE_STATES], db=db)  # no flags: recognized by content
+    assert res[0].status == "loaded", res[0].error
+    return db
+
+
+def test_five_states_load_with_no_flags_and_total_is_the_sum_of_cells(five_db: Path) -> None:
+    sums, total, missing, cells = five_state_cells()
+    (rel,) = api.releases(db=five_db)
+    assert rel["format"] == "count_table_csv" and rel["dataset"] == "arrests"
+    # every cell is a row (lines x 5 states), NA cells quarantined, none lost
+    assert rel["rows_read"] == cells == 222 * 5
+    assert rel["rows_loaded"] == cells - len(missing)
+    assert rel["rows_quarantined"] == len(missing)
+    assert api.count("arrests", db=five_db).total == total
+
+
+def test_count_by_state_cli_sums_the_counts(five_db: Path) -> None:
+    sums, total, _, _ = five_state_cells()
+    res = CliRunner().invoke(app, ["count", "--by", "state", "--db", str(five_db), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert {r["state"]: r["n"] for r in out["rows"]} == sums
+    assert out["total"] == total
+    assert "sum" in out["query"]["sql"].lower()
+
+
+def test_state_names_become_postal_codes_raw_kept(five_db: Path) -> None:
+    con = duckdb.connect(str(five_db), read_only=True)
+    try:
+        pairs = set(con.execute("SELECT DISTINCT state, state_abbr FROM arrests").fetchall())
+    finally:
+        con.close()
+    assert pairs == set(POSTAL.items())
+
+
+def test_not_reported_cells_are_gaps_in_coverage_not_zeros(five_db: Path) -> None:
+    _, _, missing, _ = five_state_cells()
+    with Store.open(five_db, read_only=True) as s:
+        cov = s.coverage("arrests", "state")
+        q = s.duckdb.execute(
+            "SELECT source_row, reason, raw FROM quarantine ORDER BY source_row"
+        ).fetchall()
+    # the last row (2026-09-17) is six months after the others: a gap, not zeros
+    assert cov.gaps == ((date(2026, 3, 11), date(2026, 9, 16)),)
+    assert cov.spans[-1] == (date(2026, 9, 17), date(2026, 9, 17))
+    # each NA cell: quarantined with its line, and its day uncovered for its state
+    assert sorted((line, json.loads(raw)["state"]) for line, _, raw in q) == sorted(
+        (line, name) for line, name, _ in missing
+    )
+    assert all("not reported" in reason for _, reason, _ in q)
+    for _line, name, day in missing:
+        d = date.fromisoformat(day)
+        assert not cov.covered(d, POSTAL[name]), (name, day)
+    # Texas reports every line: covered on each reported day, not in the gap
+    assert cov.by_area["TX"] == cov.spans
+    assert not cov.covered(date(2026, 6, 1), "TX")
+
+
+def test_reingest_is_a_no_op(five_db: Path, tmp_path: Path) -> None:
+    before = api.count("arrests", db=five_db).total
+    again = api.ingest([FIVE_STATES], db=five_db)
+    assert again[0].status == "skipped"
+    # the same rows in other bytes (gzip) are found by their content fingerprint
+    gz = tmp_path / "five.csv.gz"
+    gz.write_bytes(gzip.compress(FIVE_STATES.read_bytes()))
+    other = api.ingest([gz], db=five_db)
+    assert other[0].status == "skipped" and "already in the store" in (other[0].note or "")
+    assert api.count("arrests", db=five_db).total == before
+
+
+def test_unknown_wide_column_is_a_clear_error(tmp_path: Path) -> None:
+    f = tmp_path / "wide.csv"
+    f.write_text(
+        "date,TEXAS,ILLINOIS,Narnia\n2025-01-01,3,4,5\n2025-01-02,1,NA,2\n", encoding="utf-8"
+    )
+    db = tmp_path / "s.duckdb"
+    res = api.ingest([f], db=db)
+    assert res[0].status == "failed"
+    assert "'Narnia'" in res[0].error and str(f) in res[0].error
+    assert "\n" not in res[0].error
+    with Store.open(db, read_only=True) as s:  # atomic: nothing written
+        assert s.duckdb.execute("SELECT count(*) FROM arrests").fetchall()[0][0] == 0
+
+
+def test_bad_cells_are_quarantined_with_their_line(tmp_path: Path) -> None:
+    f = tmp_path / "wide.csv"
+    good = [f"2025-01-{d:02d},{d},{2 * d}" for d in range(1, 31)]  # lines 2-31
+    bad = ["2025-02-01,-1,2", "2025-02-02,2.5,7", "2025-02-03,x,"]  # lines 32-34
+    f.write_text("\n".join(["date,TX,IL", *good, *bad]) + "\n", encoding="utf-8")
+    db = tmp_path / "s.duckdb"
+    (r,) = api.ingest([f], db=db)
+    assert r.status == "loaded", r.error
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (66, 62, 4)
+    with Store.open(db, read_only=True) as s:
+        q = s.duckdb.execute(
+            "SELECT source_row, reason, raw FROM quarantine ORDER BY source_row, raw"
+        ).fetchall()
+    got = [(line, json.loads(raw)["state"], json.loads(raw)["count"]) for line, _, raw in q]
+    assert got == [(32, "TX", "-1"), (33, "TX", "2.5"), (34, "IL", ""), (34, "TX", "x")]
+    assert "whole number" in q[0][1] and "not reported" in q[2][1]
+    assert api.count("arrests", db=db).total == sum(3 * d for d in range(1, 31)) + 2 + 7
+
+
+def test_aor_long_file_with_columns_names_the_count_column(tmp_path: Path) -> None:
+    need_daily()
+    db = tmp_path / "aor.duckdb"
+    res = CliRunner().invoke(
+        app,
+        [
+            "ingest",
+            str(BY_AOR),
+            "--dataset",
+            "arrests",
+            "--columns",
+            "date=event_date,aor=aor,n_arrests=n",
+            "--db",
+            str(db),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    expected: Counter[str] = Counter()
+    with gzip.open(BY_AOR, "rt", newline="") as fh:
+        for row in csv.DictReader(fh, delimiter="|"):
+            expected[row["aor"]] += int(row["n_arrests"])
+    got = api.count("arrests", db=db, by="aor")
+    assert {r["aor"]: r["n"] for r in got.rows} == dict(expected)
+
+
+# ------------------------------------------------------------------ long = wide
+
+
+def _daily_counts(areas: list[str], days: int, seed: int = 7) -> dict[tuple[date, str], int]:
+    import random
+
+    rng = random.Random(seed)
+    start = date(2024, 1, 1)
+    return {(start + timedelta(days=i), a): rng.randint(0, 30) for i in range(days) for a in areas}
+
+
+def test_long_and_wide_forms_give_the_same_answers(tmp_path: Path) -> None:
+    counts = _daily_counts(["Texas", "Illinois", "Oregon"], 60)
+    days = sorted({d for d, _ in counts})
+    wide = tmp_path / "wide.csv"
+    with wide.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["", "apprehension_date", "Texas", "Illinois", "Oregon"])
+        for i, d in enumerate(days, 1):
+            w.writerow(
+                [i, d.isoformat(), *(counts[(d, a)] for a in ("Texas", "Illinois", "Oregon"))]
+            )
+    long = tmp_path / "long.csv"
+    with long.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["date", "state", "n"])
+        for (d, a), n in sorted(counts.items()):
+            w.writerow([d.isoformat(), a, n])
+    answers = []
+    for f in (wide, long):
+        db = tmp_path / f"{f.stem}.duckdb"
+        (r,) = api.ingest([f], db=db)
+        assert r.status == "loaded", r.error
+        assert r.format == "count_table_csv"
+        by = api.count("arrests", db=db, by="state,week").rows
+        with Store.open(db, read_only=True) as s:
+            cov = s.coverage("arrests", "state")
+        answers.append((by, cov.spans, cov.by_area))
+    assert answers[0] == answers[1]
+    expected: dict[str, int] = defaultdict(int)
+    for (_, a), n in counts.items():
+        expected[{"Texas": "TX", "Illinois": "IL", "Oregon": "OR"}[a]] += n
+    totals: dict[str, int] = defaultdict(int)
+    for row in answers[0][0]:
+        totals[row["state"]] += row["n"]
+    assert totals == expected
