@@ -201,3 +201,59 @@ def test_cli_refuses_an_unknown_area(campaign_db: tuple[Path, dict[str, int]]) -
     res = CliRunner().invoke(app, ["campaigns", "--area", "city", "--db", str(db)])
     assert res.exit_code == 2
     assert "--area" in res.output and "city" in res.output
+
+
+# --------------------------------------------------------------------------- real data
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+FIVE_STATES = SHARED / "daily-counts" / "ice-daily-arrests-5-states-2025-2026.csv"
+
+
+@pytest.fixture(scope="module")
+def five_states(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    if not FIVE_STATES.is_file():
+        pytest.skip(f"real data not found at {FIVE_STATES}")
+    db = tmp_path_factory.mktemp("five") / "five.duckdb"
+    res = icetally.ingest([FIVE_STATES], db=db)  # a count table: no flags
+    assert res[0].status == "loaded", res[0].error
+    out = CliRunner().invoke(app, ["campaigns", "--area", "state", "--json", "--db", str(db)])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.stdout)
+
+
+def test_five_states_illinois_from_september_8(five_states: dict) -> None:
+    il = [c for c in five_states["campaigns"] if c["area"] == "IL"]
+    assert len(il) == 1, il
+    assert abs((date.fromisoformat(il[0]["start"]) - date(2025, 9, 8)).days) <= 4
+    assert il[0]["excess_low"] > 1000  # thousands of arrests above normal, by any reckoning
+
+
+def test_five_states_minnesota_from_early_december(five_states: dict) -> None:
+    mn = [c for c in five_states["campaigns"] if c["area"] == "MN"]
+    assert len(mn) == 1, mn
+    assert date(2025, 12, 1) <= date.fromisoformat(mn[0]["start"]) <= date(2025, 12, 15)
+    assert date.fromisoformat(mn[0]["end"]) < date(2026, 3, 1)  # it came back down
+    assert not mn[0]["ongoing"]
+
+
+def test_five_states_gap_is_not_zeros(five_states: dict) -> None:
+    """The last row (2026-09-17) lies six months after the others: those months are a
+    gap, so nothing is a fall to zero nor an ongoing campaign into the gap."""
+    assert five_states["coverage"]["gaps"], five_states["coverage"]
+    assert all(c["end"] <= "2026-03-10" for c in five_states["campaigns"])
+    assert all(lc["after"] > 0 for lc in five_states["level_changes"])
+
+
+@pytest.mark.slow
+def test_national_arrests_by_aor(national_db: Path) -> None:
+    """FY2016-19 (records, per AOR): the early-2017 rise is a level change in many
+    AORs, not a campaign."""
+    r = icetally.campaigns("arrests", national_db)
+    early_2017 = {
+        lc.area
+        for lc in r.level_changes
+        if date(2016, 12, 15) <= lc.date <= date(2017, 3, 15) and lc.after > lc.before
+    }
+    assert len(early_2017) >= 8, r.level_changes
+    assert not [c for c in r.campaigns if c.start <= date(2017, 2, 1) <= c.end and c.weeks > 20]
+    assert r.query["area"] == "aor" and "SELECT" in r.query["series_sql"]

@@ -954,7 +954,6 @@ def export(
 )
 def campaigns(
     given: Given,
-    area: str = typer.Option("aor", "--area", help="Areas compared: aor, state or county"),
     min_weeks: int = typer.Option(2, "--min-weeks", help="Shortest campaign, in weeks"),
     max_weeks: int = typer.Option(
         26, "--max-weeks", help="Longest campaign, in weeks (longer rises are level changes)"
@@ -971,7 +970,7 @@ def campaigns(
                 given.dataset,
                 store,
                 metric=given.metric,
-                area=area,
+                area=given.area,
                 min_weeks=min_weeks,
                 max_weeks=max_weeks,
                 **given.filters,
@@ -991,7 +990,8 @@ def campaigns(
         "expected",
         "excess (95%)",
         "ratio",
-        title=f"{given.dataset} campaigns by {area} ({given.metric}): {len(result.campaigns)}",
+        title=f"{given.dataset} campaigns by {given.area} ({given.metric}): "
+        f"{len(result.campaigns)}",
         box=None,
     )
     for c in result.campaigns:
@@ -1017,6 +1017,7 @@ def campaigns(
 @options(
     "dataset",
     "metric",
+    "area",
     "window",
     "aor",
     "state",

@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 
 import ibis
-import pandas as pd
 
 from icetally.analysis.campaigns import (
     DEFAULT_MAX_WEEKS,
@@ -21,12 +20,10 @@ from icetally.analysis.campaigns import (
     LevelChange,
     detect_campaigns,
 )
-from icetally.query.backend import table
 from icetally.query.filters import QueryError, Slice
-from icetally.query.series import metric_slice, plausible
-from icetally.store.coverage import AREA_COLUMNS, DEFAULT_AREA_KIND
+from icetally.query.series import daily_expr, daily_series, metric_slice
 from icetally.store.handle import Store
-from icetally.vocabulary import as_date
+from icetally.vocabulary import DEFAULT_AREA, parse_area
 
 # the filter that picks one area of a kind (a campaign's own query)
 AREA_FILTERS = {"aor": "aor", "state": "state", "county": "county"}
@@ -55,25 +52,6 @@ class CampaignsResult:
         return next((c for c in self.campaigns if c.id == campaign_id), None)
 
 
-def area_daily_expr(t: Any, slc: Slice, area: str) -> Any:
-    """Records per area-day of the slice (columns date, area, n): ``n`` summed, so a
-    count table's cells count as their counts."""
-    col = AREA_COLUMNS[area]
-    f = slc.apply(t)
-    f = f.filter(f.event_date.notnull(), f[col].notnull(), plausible(f))
-    return f.group_by(date=f.event_date, area=f[col]).aggregate(n=f.n.sum())
-
-
-def area_daily_series(store: Store, slc: Slice, area: str) -> pd.DataFrame:
-    df = area_daily_expr(table(store, slc.dataset), slc, area).to_pandas()
-    if df.empty:
-        return pd.DataFrame({"date": [], "area": [], "n": []})
-    df["date"] = [as_date(v) for v in df["date"]]
-    df["area"] = df["area"].astype(str)
-    df["n"] = df["n"].astype("int64")
-    return df.sort_values(["area", "date"]).reset_index(drop=True)
-
-
 def campaign_sql(store: Store, dataset: str, metric: str, area: str, c: Campaign) -> str:
     """The SQL behind one campaign's daily observed counts."""
     slc = metric_slice(
@@ -85,14 +63,14 @@ def campaign_sql(store: Store, dataset: str, metric: str, area: str, c: Campaign
         ),
         metric,
     )
-    return str(ibis.to_sql(area_daily_expr(store.table(dataset), slc, area)))
+    return str(ibis.to_sql(daily_expr(store.table(dataset), slc, area)))
 
 
 def campaigns(
     dataset: str = "arrests",
     *,
     metric: str = "all",
-    area: str = DEFAULT_AREA_KIND,
+    area: str = DEFAULT_AREA,
     store: Store | str | os.PathLike[str] | None = None,
     db: str | os.PathLike[str] | None = None,
     backend: str | None = None,
@@ -109,8 +87,7 @@ def campaigns(
 
     The model is fitted on the area's whole coverage; ``date_from``/``date_to`` only
     restrict what is reported (campaigns overlapping the window)."""
-    if area not in AREA_COLUMNS:
-        raise QueryError(f"--area {area!r}: expected one of {', '.join(AREA_COLUMNS)}")
+    area = parse_area(area)
     if not 1 <= min_weeks <= max_weeks <= 52:
         raise QueryError("--min-weeks and --max-weeks: 1 <= min <= max <= 52")
     if min_ratio <= 1:
@@ -118,9 +95,9 @@ def campaigns(
     window = Slice.build(dataset, date_from=date_from, date_to=date_to)
     slc = metric_slice(Slice.build(dataset, **filters), metric)
     with Store.borrow(store, db=db, backend=backend) as s:
-        daily = area_daily_series(s, slc, area)
+        daily = daily_series(s, slc, area)  # column aor holds the area's code
         cov = s.coverage(dataset, area)
-        series_sql = str(ibis.to_sql(area_daily_expr(s.table(dataset), slc, area)))
+        series_sql = str(ibis.to_sql(daily_expr(s.table(dataset), slc, area)))
         backend_name = s.backend_name
         notes: list[str] = []
         if daily.empty or cov.start is None:
