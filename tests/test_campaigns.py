@@ -257,3 +257,23 @@ def test_national_arrests_by_aor(national_db: Path) -> None:
     assert len(early_2017) >= 8, r.level_changes
     assert not [c for c in r.campaigns if c.start <= date(2017, 2, 1) <= c.end and c.weeks > 20]
     assert r.query["area"] == "aor" and "SELECT" in r.query["series_sql"]
+
+
+def test_web_endpoint_mirrors_the_cli(campaign_db: tuple[Path, dict[str, int]]) -> None:
+    from fastapi.testclient import TestClient
+
+    from icetally.web import create_app
+
+    db, _ = campaign_db
+    cli = CliRunner().invoke(app, ["campaigns", "--area", "state", "--json", "--db", str(db)])
+    assert cli.exit_code == 0, cli.output
+    with TestClient(create_app(db)) as client:
+        r = client.get("/api/campaigns", params={"area": "state"})
+        assert r.status_code == 200, r.text
+        assert r.json() == json.loads(cli.stdout)
+        again = client.get("/api/campaigns", params={"area": "state"})  # cached
+        assert again.json() == r.json()
+        bad = client.get("/api/campaigns", params={"areas": "state"})
+        assert bad.status_code == 400 and "areas" in bad.text
+        tx = client.get("/api/campaigns", params={"area": "state", "state": "TX"}).json()
+        assert tx["campaigns"] == [] and tx["query"]["filters"]["state"] == ["TX"]
