@@ -277,3 +277,29 @@ def test_web_endpoint_mirrors_the_cli(campaign_db: tuple[Path, dict[str, int]]) 
         assert bad.status_code == 400 and "areas" in bad.text
         tx = client.get("/api/campaigns", params={"area": "state", "state": "TX"}).json()
         assert tx["campaigns"] == [] and tx["query"]["filters"]["state"] == ["TX"]
+
+
+def test_report_of_a_campaign(campaign_db: tuple[Path, dict[str, int]], tmp_path: Path) -> None:
+    import html
+    import re
+
+    db, _ = campaign_db
+    [c] = icetally.campaigns("arrests", db, area="state").campaigns
+    out = tmp_path / "campaign.html"
+    res = CliRunner().invoke(app, ["report", "--campaign", c.id, "--db", str(db), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    page = html.unescape(out.read_text())
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert f"Illinois (IL): {c.observed:,} arrests" in text
+    assert f"{round(c.excess):,} more than the {round(c.expected):,} expected" in text
+    assert f"{c.start:%d %B %Y} to {c.end:%d %B %Y}" in text
+    # day by day: one row per day of the campaign
+    assert text.count(" 2025 ") >= (c.end - c.start).days + 1
+    assert f"{c.start:%a %d %b %Y}" in text and f"{c.end:%a %d %b %Y}" in text
+    # every figure with its query: the recount, the campaign's days, the model's series
+    assert page.count("<details") >= 3 and "state_abbr" in page
+    assert f"{c.observed:,} records" in text  # icetally count of the window agrees
+    missing = CliRunner().invoke(
+        app, ["report", "--campaign", "IL-20990101", "--db", str(db), "-o", str(out)]
+    )
+    assert missing.exit_code == 2 and "no campaign 'IL-20990101'" in missing.output

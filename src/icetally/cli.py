@@ -1175,6 +1175,9 @@ def report(
     given: Given,
     output: Path = typer.Option(..., "-o", "--output", help="HTML file to write"),
     surge: str | None = typer.Option(None, "--surge", help="A surge id from `icetally surges`"),
+    campaign: str | None = typer.Option(
+        None, "--campaign", help="A campaign id from `icetally campaigns`"
+    ),
     claims: list[Path] | None = typer.Option(
         None, "--claims", help="Claims YAML to check in the report (repeatable)"
     ),
@@ -1183,10 +1186,13 @@ def report(
 
     Examples: icetally report --from 2018-02-25 --to 2018-02-28 --aor SFR -o sfr.html
               icetally report --surge 2019-09-21-10aors-d3b85f --metric at_large -o op.html
+              icetally report --campaign IL-20250908 -o chicago.html
     """
     date_from, date_to = given.filters.get("date_from"), given.filters.get("date_to")
     if surge and (date_from or date_to):
         _fail("give either --surge ID or --from/--to, not both")
+    if campaign and (surge or date_from or date_to):
+        _fail("give either --campaign ID, --surge ID or --from/--to")
     try:
         path = api.write_report(
             output,
@@ -1194,6 +1200,7 @@ def report(
             date_from=date_from,
             date_to=date_to,
             surge_id=surge,
+            campaign_id=campaign,
             aor=given.filters.get("aor"),
             claims=[str(c) for c in claims] if claims else None,
             dataset=given.dataset,

@@ -76,6 +76,8 @@ _MIN_REGIME_WEEKS = 4
 _SHRINK = 30.0
 # Neighbouring segments a run is compared with span at least this many weeks.
 _NEIGHBOUR_WEEKS = 3
+# Days shown around a campaign (report, dashboard)
+_CONTEXT_BEFORE, _CONTEXT_AFTER = 56, 28
 # How far the baseline reaches on each side of a campaign.
 _BASELINE_DAYS = 91
 # CUSUM reference value as a share of the campaign's rise: below half (Page's optimum
@@ -115,6 +117,9 @@ class Campaign:
     variance: float = 0.0  # of the counterfactual count
     # (day, observed or None outside coverage, expected) for every day of the window
     daily: tuple[tuple[date, int | None, float], ...] = field(default=(), repr=False)
+    # the same for the weeks around it (8 before, 4 after), expected = the area's normal
+    # level there (before or after the campaign) times the day factors
+    context: tuple[tuple[date, int | None, float], ...] = field(default=(), repr=False)
     # the out-of-campaign days the baseline comes from
     baseline_spans: tuple[tuple[date, date], ...] = ()
 
@@ -690,6 +695,16 @@ def _figures(
         )
         for d, m_ in zip(idx, mu, strict=False)
     )
+    c_lo, c_hi = max(start - _CONTEXT_BEFORE, 0), min(end + _CONTEXT_AFTER, n - 1)
+    around = []
+    for d in range(c_lo, c_hi + 1):
+        if start <= d <= end:
+            e_ = float(mu[d - start])
+        else:
+            e_ = float(dfi[d]) * (rb if d < start else ra)
+        around.append(
+            (_date(g.day0 + d), int(y[d]) if cov[d] else None, round(e_, 3) if cov[d] else 0.0)
+        )
     return Campaign(
         id=f"{g.areas[i]}-{sd:%Y%m%d}",
         area=g.areas[i],
@@ -705,6 +720,7 @@ def _figures(
         peak_week=_date(g.day0 + peak),
         z=z,
         daily=daily,
+        context=tuple(around),
         baseline_spans=tuple((_date(g.day0 + a), _date(g.day0 + b)) for a, b in spans),
     )
 

@@ -140,3 +140,31 @@ def campaigns(
         "the campaign (docs/methods.md)",
     }
     return CampaignsResult(found_c, found_l, query, parameters, cov.to_dict(), notes)
+
+
+def area_kind_of(campaign_id: str) -> str:
+    """The kind of area a campaign id names, from its code's shape: five digits a
+    county (FIPS), two letters a state, otherwise an AOR (three letters)."""
+    code = campaign_id.rsplit("-", 1)[0]
+    if code.isdigit() and len(code) == 5:
+        return "county"
+    if code.isalpha() and len(code) == 2:
+        return "state"
+    return "aor"
+
+
+def place_name(area: str, code: str) -> str:
+    """An area's name for sentences: 'Illinois (IL)', 'Chicago AOR (CHI)'."""
+    from icetally import reference
+
+    if area == "state":
+        name = next((s.name for s in reference.states() if s.abbr == code), None)
+    elif area == "county":
+        name = next(
+            (f"{c.county_name}, {c.state_abbr}" for c in reference.counties() if c.fips == code),
+            None,
+        )
+    else:
+        aor = reference.aor_name(code)
+        name = f"{aor} AOR" if aor else None
+    return f"{name} ({code})" if name else code
