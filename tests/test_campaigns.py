@@ -303,3 +303,39 @@ def test_report_of_a_campaign(campaign_db: tuple[Path, dict[str, int]], tmp_path
         app, ["report", "--campaign", "IL-20990101", "--db", str(db), "-o", str(out)]
     )
     assert missing.exit_code == 2 and "no campaign 'IL-20990101'" in missing.output
+
+
+def test_operation_claim_over_a_campaign_window(
+    campaign_db: tuple[Path, dict[str, int]],
+) -> None:
+    """October 2025, inside the Illinois campaign: the weekly baseline's reference weeks
+    (September, November) are campaign weeks too, so the whole month would look normal;
+    judged against the level outside the campaign, 300 arrests "in the operation" is
+    well below the excess."""
+    db, _ = campaign_db
+    lo, hi = date(2025, 10, 1), date(2025, 10, 31)
+    claim = {
+        "id": "il-october",
+        "text": "about 300 arrests in Illinois in October in the operation",
+        "dataset": "arrests",
+        "from": lo.isoformat(),
+        "to": hi.isoformat(),
+        "state": ["IL"],
+        "measure": "operation",
+        "value": 300,
+    }
+    report = icetally.check({"claims": [claim]}, db)
+    [r] = report.results
+    # the planted normal level of those days: 12 a day times the weekday profile
+    normal = sum(
+        STATES["IL"] * WEEKDAY[(lo + timedelta(days=i)).weekday()]
+        for i in range((hi - lo).days + 1)
+    )
+    assert r["expected"] == pytest.approx(normal, rel=0.2)
+    assert r["verdict"] == "below_excess", r["explanation"]
+    assert "outside campaigns (IL-2025" in r["baseline"]["method"]
+    assert "state_abbr" in r["baseline_query"]["series_sql"]
+    # the same claim over a short window keeps the weekly baseline
+    short = {**claim, "id": "il-week", "from": "2025-10-06", "to": "2025-10-10", "value": 30}
+    [s] = icetally.check({"claims": [short]}, db).results
+    assert "outside campaigns" not in s["baseline"]["method"]

@@ -48,6 +48,7 @@ __all__ = [
     "CampaignScan",
     "LevelChange",
     "detect_campaigns",
+    "window_outside_campaigns",
     "DEFAULT_MIN_RATIO",
     "DEFAULT_MIN_WEEKS",
     "DEFAULT_MAX_WEEKS",
@@ -173,6 +174,9 @@ class CampaignScan:
     level_changes: list[LevelChange]
     areas: int = 0
     area_years: float = 0.0
+    # the fitted model (grid, day factors, psi, every campaign per area), for
+    # window_outside_campaigns
+    fit: Any = field(default=None, repr=False)
 
 
 # --------------------------------------------------------------------------- input
@@ -434,6 +438,7 @@ def detect_campaigns(
     hi = _day(date_to) - g.day0 if date_to else n - 1
     campaigns: list[Campaign] = []
     changes: list[LevelChange] = []
+    every: dict[int, list[Campaign]] = {}
     for i in range(a):
         if not valid[i].any():
             continue
@@ -461,6 +466,7 @@ def detect_campaigns(
             if c is None or too_short or c.excess < min_excess or c.z < _MIN_Z:
                 continue
             area_camps.append(c)
+        every[i] = area_camps
         for c in area_camps:
             if _day(c.end) - g.day0 >= lo and _day(c.start) - g.day0 <= hi:
                 campaigns.append(c)
@@ -480,7 +486,68 @@ def detect_campaigns(
     campaigns.sort(key=lambda c: (c.start, c.area))
     changes.sort(key=lambda c: (c.date, c.area))
     years = float(g.covered.sum()) / 365.25
-    return CampaignScan(campaigns, changes, areas=a, area_years=years)
+    return CampaignScan(campaigns, changes, areas=a, area_years=years, fit=(g, df, psi, every))
+
+
+def window_outside_campaigns(scan: CampaignScan, start: date, end: date) -> dict[str, Any]:
+    """Observed and expected records over [start, end], summed over the scan's areas,
+    the expected count at each area's level *outside* its campaigns: the covered days
+    up to 13 weeks before and after the window that lie in no detected campaign (nor in
+    the window), interpolated from before to after, times the day factors. What a claim
+    about a campaign's window is judged against (``measure: operation``). Returns
+    observed, expected, variance (of the counterfactual count), the campaigns it
+    overlaps and the baseline days used."""
+    if scan.fit is None:
+        return {"observed": 0.0, "expected": 0.0, "variance": 0.0, "campaigns": [], "days": 0}
+    g, df, psi, every = scan.fit
+    n = g.n_days
+    w0, w1 = max(_day(start) - g.day0, 0), min(_day(end) - g.day0, n - 1)
+    obs = exp = var = 0.0
+    used_days = 0
+    hit: list[str] = []
+    for i in range(len(g.areas)):
+        y, cov, dfi = g.y[i], g.covered[i], df[i]
+        if w1 < w0 or not cov[w0 : w1 + 1].any():
+            continue
+        out = cov.copy()
+        out[w0 : w1 + 1] = False
+        for c in every.get(i, []):
+            a_, b_ = _day(c.start) - g.day0, _day(c.end) - g.day0
+            out[max(a_, 0) : b_ + 1] = False
+            if a_ <= w1 and b_ >= w0:
+                hit.append(c.id)
+        rates = []
+        for lo, hi in ((w0 - _BASELINE_DAYS, w0 - 1), (w1 + 1, w1 + _BASELINE_DAYS)):
+            lo, hi = max(lo, 0), min(hi, n - 1)
+            m = out[lo : hi + 1] if hi >= lo else np.zeros(0, dtype=bool)
+            e_ = float(dfi[lo : hi + 1][m].sum()) if m.size else 0.0
+            o_ = float(y[lo : hi + 1][m].sum()) if m.size else 0.0
+            rates.append(((o_ + 0.5) / e_, o_, int(m.sum())) if e_ > 1.0 else None)
+        known = [r for r in rates if r is not None]
+        if not known:
+            continue
+        rb = (rates[0] or rates[1])[0]  # type: ignore[index]
+        ra = (rates[1] or rates[0])[0]  # type: ignore[index]
+        idx = np.arange(w0, w1 + 1)
+        frac = (idx - w0) / max(w1 - w0, 1)
+        mu = dfi[w0 : w1 + 1] * (rb + (ra - rb) * frac)
+        keep = cov[w0 : w1 + 1]
+        o = float(y[w0 : w1 + 1][keep].sum())
+        e = float(mu[keep].sum())
+        weeks_mu = np.bincount((idx[keep] - w0) // 7, weights=mu[keep])
+        base_obs = sum(r[1] for r in known)
+        base_weeks = sum(r[2] for r in known) / 7.0
+        v = float(weeks_mu.sum() + psi[i] * (weeks_mu**2).sum())
+        v += e * e * (psi[i] / max(base_weeks, 1.0) + 1.0 / max(base_obs, 1.0))
+        obs, exp, var = obs + o, exp + e, var + v
+        used_days += sum(r[2] for r in known)
+    return {
+        "observed": obs,
+        "expected": exp,
+        "variance": var,
+        "campaigns": sorted(set(hit)),
+        "days": used_days,
+    }
 
 
 def _classify(

@@ -19,6 +19,7 @@ from icetally.analysis.campaigns import (
     Campaign,
     LevelChange,
     detect_campaigns,
+    window_outside_campaigns,
 )
 from icetally.query.filters import QueryError, Slice
 from icetally.query.series import daily_expr, daily_series, metric_slice
@@ -168,3 +169,27 @@ def place_name(area: str, code: str) -> str:
         aor = reference.aor_name(code)
         name = f"{aor} AOR" if aor else None
     return f"{name} ({code})" if name else code
+
+
+def outside_campaigns(
+    store: Store, slc: Slice, area: str, start: date, end: date
+) -> dict[str, Any]:
+    """A window's observed and expected records at the level outside the campaigns
+    detected in the slice's series per ``area`` (``window_outside_campaigns``), with the
+    query of the series. ``slc``: the slice without its date window."""
+    daily = daily_series(store, slc, area)
+    cov = store.coverage(slc.dataset, area)
+    if daily.empty or cov.start is None:
+        return {"observed": 0.0, "expected": 0.0, "variance": 0.0, "campaigns": [], "days": 0}
+    scan = detect_campaigns(daily, coverage=cov.by_area or cov.spans)
+    out = window_outside_campaigns(scan, start, end)
+    out["query"] = {
+        "dataset": slc.dataset,
+        "area": area,
+        "filters": slc.to_dict(),
+        "series_sql": str(ibis.to_sql(daily_expr(store.table(slc.dataset), slc, area))),
+        "campaigns": out["campaigns"],
+        "method": "campaign model: the area's level outside its detected campaigns "
+        "(docs/methods.md, Campaign detection)",
+    }
+    return out
