@@ -391,3 +391,63 @@ def test_count_table_and_its_records_give_the_same_report(
         pages.append(re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?", "TIME", html))
     assert "excess" in pages[0] and "Coverage" in pages[0]
     assert pages[0] == pages[1]
+
+
+# ------------------------------------------------------------------ xlsx, counties, mapping
+
+
+def test_wide_xlsx_with_date_cells_loads_like_its_csv(tmp_path: Path) -> None:
+    from icetally.synth.xlsx import SheetSpec, write_xlsx
+
+    counts = _daily_counts(["ILLINOIS", "MINNESOTA"], 40)
+    days = sorted({d for d, _ in counts})
+    rows = [[d, counts[(d, "ILLINOIS")], counts[(d, "MINNESOTA")]] for d in days]
+    rows[5][2] = "NA"  # not reported: line 7 of the sheet (header on row 2)
+    book = tmp_path / "wide.xlsx"
+    write_xlsx(
+        book,
+        [SheetSpec("daily", ["apprehension_date", "ILLINOIS", "MINNESOTA"], rows, ["Arrests"])],
+    )
+    db = tmp_path / "x.duckdb"
+    (r,) = api.ingest([book], db=db)
+    assert r.status == "loaded", r.error
+    assert r.format == "count_table_xlsx" and (r.rows_loaded, r.rows_quarantined) == (79, 1)
+    got = {row["state"]: row["n"] for row in api.count("arrests", db=db, by="state").rows}
+    assert got == {
+        "IL": sum(counts[(d, "ILLINOIS")] for d in days),
+        "MN": sum(counts[(d, "MINNESOTA")] for d in days) - counts[(days[5], "MINNESOTA")],
+    }
+    with Store.open(db, read_only=True) as s:
+        (line,) = s.duckdb.execute("SELECT source_row FROM quarantine").fetchall()[0]
+        cov = s.coverage("arrests", "state")
+    assert line == 8  # preamble row 1, header row 2, first data row 3
+    assert not cov.covered(days[5], "MN") and cov.covered(days[5], "IL")
+
+
+def test_county_long_table_by_fips(tmp_path: Path) -> None:
+    f = tmp_path / "counties.csv"
+    f.write_text(
+        "day,fips,count\n2025-01-01,17031,5\n2025-01-01,6037,2\n2025-01-02,17031,1\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "c.duckdb"
+    (r,) = api.ingest([f], db=db)
+    assert r.status == "loaded", r.error
+    rows = api.count("arrests", db=db, by="county_fips,state").rows
+    assert rows == [
+        {"county_fips": "06037", "state": "CA", "n": 2},
+        {"county_fips": "17031", "state": "IL", "n": 6},
+    ]
+
+
+def test_ambiguous_wide_headers_need_columns(tmp_path: Path) -> None:
+    f = tmp_path / "wide.csv"
+    f.write_text("date,WASHINGTON,NEW YORK\n2025-01-01,3,4\n2025-01-02,5,6\n", encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    (r,) = api.ingest([f], db=db)
+    assert r.status == "failed" and "count:KIND" in r.error and "'WASHINGTON'" in r.error
+    mapping = {"date": "event_date", "WASHINGTON": "count:aor", "NEW YORK": "count:aor"}
+    (r,) = api.ingest([f], db=db, dataset="arrests", mapping=mapping)
+    assert r.status == "loaded", r.error
+    rows = api.count("arrests", db=db, by="aor").rows
+    assert rows == [{"aor": "NYC", "n": 10}, {"aor": "WAS", "n": 8}]
