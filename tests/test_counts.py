@@ -237,3 +237,217 @@ def test_long_and_wide_forms_give_the_same_answers(tmp_path: Path) -> None:
     for row in answers[0][0]:
         totals[row["state"]] += row["n"]
     assert totals == expected
+
+
+# ------------------------------------------------------- count table = its records
+
+AOR_STATES = {"CHI": "IL", "SPM": "MN", "SEA": "OR"}
+EQ_START, EQ_DAYS = date(2017, 1, 1), 730
+SURGE = ("CHI", date(2017, 9, 11), 9)  # area, first day, days tripled
+
+
+def _equivalent_counts() -> dict[tuple[date, str], int]:
+    """Daily arrests per AOR: weekday effect, a planted surge, never empty at the ends."""
+    import random
+
+    rng = random.Random(14)
+    out: dict[tuple[date, str], int] = {}
+    for i in range(EQ_DAYS):
+        d = EQ_START + timedelta(days=i)
+        for k, aor in enumerate(AOR_STATES):
+            mean = (6 + 4 * k) * (0.4 if d.weekday() >= 5 else 1.0)
+            n = sum(rng.random() < mean / 40 for _ in range(40))
+            if aor == SURGE[0] and 0 <= (d - SURGE[1]).days < SURGE[2]:
+                n *= 4
+            out[(d, aor)] = max(n, 1) if i in (0, EQ_DAYS - 1) else n
+    return out
+
+
+@pytest.fixture(scope="module")
+def equivalent_stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same arrests as records (one row each), as a wide count table per AOR and as
+    a long count table per state, each in its own store."""
+    tmp = tmp_path_factory.mktemp("equivalent")
+    counts = _equivalent_counts()
+    days = sorted({d for d, _ in counts})
+    records = tmp / "records.csv"
+    with records.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["apprehension_date", "apprehension_aor", "apprehension_state"])
+        for (d, aor), n in sorted(counts.items()):
+            w.writerows([d.strftime("%m/%d/%Y"), aor, AOR_STATES[aor]] for _ in range(n))
+    wide = tmp / "wide-by-aor.csv"
+    with wide.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["apprehension_date", *AOR_STATES])
+        for d in days:
+            w.writerow([d.isoformat(), *(counts[(d, a)] for a in AOR_STATES)])
+    long = tmp / "long-by-state.csv"
+    with long.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["date", "state", "arrests"])
+        for (d, aor), n in sorted(counts.items()):
+            w.writerow([d.isoformat(), AOR_STATES[aor], n])
+    out = {}
+    for name, f in (("records", records), ("wide", wide), ("long", long)):
+        db = tmp / f"{name}.duckdb"
+        (r,) = api.ingest([f], db=db)
+        assert r.status == "loaded" and r.rows_quarantined == 0, r.error
+        out[name] = db
+    return out
+
+
+def _claims(area: str) -> list[dict]:
+    return [
+        {
+            "id": "total",
+            "from": "2017-03-01",
+            "to": "2017-03-31",
+            "measure": "count",
+            "value": 400,
+        },
+        {
+            "id": "operation",
+            "from": SURGE[1].isoformat(),
+            "to": (SURGE[1] + timedelta(days=SURGE[2] - 1)).isoformat(),
+            **({"aor": ["CHI"]} if area == "aor" else {"state": ["IL"]}),
+            "measure": "operation",
+            "value": 150,
+        },
+    ]
+
+
+def _verdicts(db: Path, area: str) -> list[dict]:
+    report = api.check(_claims(area), db=db).to_dict()
+    out = []
+    for c in report["claims"]:
+        keep = {k: v for k, v in c.items() if k not in ("query", "queries", "releases")}
+        out.append(json.loads(json.dumps(keep, default=str)))
+    return out
+
+
+@pytest.mark.parametrize(("table", "area"), [("wide", "aor"), ("long", "state")])
+def test_count_table_and_its_records_give_identical_answers(
+    equivalent_stores: dict[str, Path], table: str, area: str
+) -> None:
+    from icetally.query.filters import Slice
+    from icetally.query.series import daily_series
+
+    rec, cnt = equivalent_stores["records"], equivalent_stores[table]
+    by = "aor" if area == "aor" else "state"
+    expected: dict[str, int] = defaultdict(int)
+    for (_, aor), n in _equivalent_counts().items():
+        expected[aor if area == "aor" else AOR_STATES[aor]] += n
+    # count
+    for db in (rec, cnt):
+        got = api.count("arrests", db=db, by=by)
+        assert {r[by]: r["n"] for r in got.rows} == expected
+    for dims in (f"{by},month", f"{by},date", "date"):
+        assert api.count("arrests", db=rec, by=dims).rows == (
+            api.count("arrests", db=cnt, by=dims).rows
+        ), dims
+    # series and coverage
+    with Store.open(rec, read_only=True) as a, Store.open(cnt, read_only=True) as b:
+        sa = daily_series(a, Slice.build("arrests"), area)
+        sb = daily_series(b, Slice.build("arrests"), area)
+        nonzero = sum(1 for n in _equivalent_counts().values() if n)
+        assert sa.equals(sb) and len(sa) == nonzero
+        ca, cb = a.coverage("arrests", area), b.coverage("arrests", area)
+        assert (ca.spans, ca.gaps, ca.by_area) == (cb.spans, cb.gaps, cb.by_area)
+    # surges: the planted one is found, identically
+    sur = [api.surges("arrests", db=db, area=area).to_dict() for db in (rec, cnt)]
+    assert sur[0]["surges"] == sur[1]["surges"]
+    code = SURGE[0] if area == "aor" else AOR_STATES[SURGE[0]]
+    assert any(
+        a["area"] == code and a["start"] <= SURGE[1].isoformat() <= a["end"]
+        for s in sur[0]["surges"]
+        for a in s["aors"]
+    )
+    # claims
+    verdicts = _verdicts(rec, area)
+    assert verdicts == _verdicts(cnt, area)
+    assert [v["verdict"] for v in verdicts] == ["understated", "consistent"]
+
+
+def test_count_table_and_its_records_give_the_same_report(
+    equivalent_stores: dict[str, Path],
+) -> None:
+    import re
+
+    pages = []
+    for name in ("records", "wide"):
+        db = equivalent_stores[name]
+        html = api.render_report(db=db, date_from="2017-09-04", date_to="2017-09-24", aor="CHI")
+        (rel,) = api.releases(db=db)
+        # what differs by construction: the release's id, file and format
+        for word in (rel["release_id"], rel["sha256"], rel["file_name"], rel["format"]):
+            html = html.replace(word, "RELEASE")
+        # and the rows it holds (records are rows, a count table's cells are)
+        html = re.sub(
+            r"<tr>(?:(?!</tr>).)*RELEASE(?:(?!</tr>).)*</tr>",
+            lambda m: re.sub(r">[\d,]+<", ">ROWS<", m.group(0)),
+            html,
+        )
+        pages.append(re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?", "TIME", html))
+    assert "excess" in pages[0] and "Coverage" in pages[0]
+    assert pages[0] == pages[1]
+
+
+# ------------------------------------------------------------------ xlsx, counties, mapping
+
+
+def test_wide_xlsx_with_date_cells_loads_like_its_csv(tmp_path: Path) -> None:
+    from icetally.synth.xlsx import SheetSpec, write_xlsx
+
+    counts = _daily_counts(["ILLINOIS", "MINNESOTA"], 40)
+    days = sorted({d for d, _ in counts})
+    rows = [[d, counts[(d, "ILLINOIS")], counts[(d, "MINNESOTA")]] for d in days]
+    rows[5][2] = "NA"  # not reported: line 7 of the sheet (header on row 2)
+    book = tmp_path / "wide.xlsx"
+    write_xlsx(
+        book,
+        [SheetSpec("daily", ["apprehension_date", "ILLINOIS", "MINNESOTA"], rows, ["Arrests"])],
+    )
+    db = tmp_path / "x.duckdb"
+    (r,) = api.ingest([book], db=db)
+    assert r.status == "loaded", r.error
+    assert r.format == "count_table_xlsx" and (r.rows_loaded, r.rows_quarantined) == (79, 1)
+    got = {row["state"]: row["n"] for row in api.count("arrests", db=db, by="state").rows}
+    assert got == {
+        "IL": sum(counts[(d, "ILLINOIS")] for d in days),
+        "MN": sum(counts[(d, "MINNESOTA")] for d in days) - counts[(days[5], "MINNESOTA")],
+    }
+    with Store.open(db, read_only=True) as s:
+        (line,) = s.duckdb.execute("SELECT source_row FROM quarantine").fetchall()[0]
+        cov = s.coverage("arrests", "state")
+    assert line == 8  # preamble row 1, header row 2, first data row 3
+    assert not cov.covered(days[5], "MN") and cov.covered(days[5], "IL")
+
+
+def test_county_long_table_by_fips(tmp_path: Path) -> None:
+    f = tmp_path / "counties.csv"
+    f.write_text(
+        "day,fips,count\n2025-01-01,17031,5\n2025-01-01,6037,2\n2025-01-02,17031,1\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "c.duckdb"
+    (r,) = api.ingest([f], db=db)
+    assert r.status == "loaded", r.error
+    rows = api.count("arrests", db=db, by="county_fips,state").rows
+    assert rows == [
+        {"county_fips": "06037", "state": "CA", "n": 2},
+        {"county_fips": "17031", "state": "IL", "n": 6},
+    ]
+
+
+def test_ambiguous_wide_headers_need_columns(tmp_path: Path) -> None:
+    f = tmp_path / "wide.csv"
+    f.write_text("date,WASHINGTON,NEW YORK\n2025-01-01,3,4\n2025-01-02,5,6\n", encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    (r,) = api.ingest([f], db=db)
+    assert r.status == "failed" and "count:KIND" in r.error and "'WASHINGTON'" in r.error
+    mapping = {"date": "event_date", "WASHINGTON": "count:aor", "NEW YORK": "count:aor"}
+    (r,) = api.ingest([f], db=db, dataset="arrests", mapping=mapping)
+    assert r.status == "loaded", r.error
+    rows = api.count("arrests", db=db, by="aor").rows
+    assert rows == [{"aor": "NYC", "n": 10}, {"aor": "WAS", "n": 8}]

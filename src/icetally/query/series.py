@@ -46,7 +46,9 @@ def daily_expr(t: Any, slc: Slice, area: str = DEFAULT_AREA) -> Any:
     the name the surge model keys its series by."""
     col = AREAS[parse_area(area)].column
     f = slc.apply(t)
-    f = f.filter(f.event_date.notnull(), f[col].notnull(), plausible(f))
+    # a count table's reported zero adds nothing: left out, so its series is the one
+    # its records give (a day without rows inside coverage is zero either way)
+    f = f.filter(f.event_date.notnull(), f[col].notnull(), plausible(f), f.n != 0)
     return f.group_by(date=f.event_date, aor=f[col]).aggregate(n=f.n.sum())
 
 

@@ -204,12 +204,10 @@ def layout_of(
     unnamed = first in _ROW_NUMBER_HEADERS or bool(re.fullmatch(r"column_\d+", first))
     skip = [0] if date_col != 0 and unnamed else []
     rest = [i for i in range(len(keys)) if i != date_col and i not in skip]
-    if not rest or not _mostly_counts([c for i in rest for c in cells(i)]):
-        # a long table's area column holds names, not counts
-        areas = [i for i in rest if keys[i] in _AREA_HEADERS]
-        counts = [i for i in rest if keys[i] in _COUNT_HEADERS]
-        if len(areas) != 1 or len(counts) != 1 or len(rest) != 2:
-            return None
+    areas = [i for i in rest if keys[i] in _AREA_HEADERS]
+    counts = [i for i in rest if keys[i] in _COUNT_HEADERS]
+    if len(areas) == 1 and len(counts) == 1 and len(rest) == 2:
+        # long: the area column's header says so (its cells may be FIPS numbers)
         if not _mostly_counts(cells(counts[0])):
             return None
         kind = _AREA_HEADERS[keys[areas[0]]] or _kind_of_values(cells(areas[0]))
@@ -224,6 +222,8 @@ def layout_of(
             area_col=areas[0],
             count_col=counts[0],
         )
+    if not rest or not _mostly_counts([c for i in rest for c in cells(i)]):
+        return None
     # wide: every other column is counts; its header names an area of one kind
     fits = {k: {i: area_code(k, header[i]) for i in rest} for k in ("state", "aor", "county")}
     resolved = {k: sum(1 for c in v.values() if c) for k, v in fits.items()}
