@@ -339,3 +339,20 @@ def test_operation_claim_over_a_campaign_window(
     short = {**claim, "id": "il-week", "from": "2025-10-06", "to": "2025-10-10", "value": 30}
     [s] = icetally.check({"claims": [short]}, db).results
     assert "outside campaigns" not in s["baseline"]["method"]
+
+
+def test_dashboard_shades_and_lists_campaigns(campaign_db: tuple[Path, dict[str, int]]) -> None:
+    from fastapi.testclient import TestClient
+
+    from icetally.web import create_app
+
+    db, _ = campaign_db
+    [c] = icetally.campaigns("arrests", db).campaigns  # per AOR: CHI
+    with TestClient(create_app(db)) as client:
+        r = client.get("/")
+        assert r.status_code == 200, r.text
+    page = r.text
+    assert 'id="campaigns"' in page and f"<code>{c.id}</code>" in page
+    assert f"{c.start} → {c.end}" in page
+    # the campaign's window is shaded in the charts (its label travels with the shape)
+    assert page.count(f"campaign {c.id}: {c.start} to {c.end}") >= 2
