@@ -40,6 +40,7 @@ from icetally.analysis.jurisdictions import (
 from icetally.analysis.operations import DEFAULT_MIN_EXCESS, SurgesResult
 from icetally.analysis.operations import surges as _surges
 from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
+from icetally.errors import IcetallyError, UsageError
 from icetally.query.backend import BackendError
 from icetally.query.count import CountResult, count_groups
 from icetally.query.count import count as _count
@@ -72,6 +73,7 @@ __all__ = [
     "DemoError",
     "DemoResult",
     "ExportError",
+    "IcetallyError",
     "NoClaimsFound",
     "OfficialQueryError",
     "QueryError",
@@ -80,6 +82,7 @@ __all__ = [
     "StoreError",
     "SurgesResult",
     "TooManyClaims",
+    "UsageError",
     "check",
     "check_text",
     "cooperation",

@@ -10,7 +10,7 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -61,9 +61,10 @@ def _emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
+def _fail(message: str) -> NoReturn:
+    """Stop the command with one line (exit 2; JSON with --json): ``Given.fail`` in
+    icetally.vocabulary.cli prints it, as it prints every IcetallyError."""
+    raise api.UsageError(message)
 
 
 def _parse_mapping(text: str | None) -> dict[str, str] | None:
@@ -908,7 +909,9 @@ def reconcile(
 def export(
     given: Given,
     parquet: Path = typer.Option(
-        ..., "--parquet", help="Output directory (created; an earlier export there is replaced)"
+        ...,
+        "--parquet",
+        help="Output directory: new, empty, or an earlier icetally export (replaced)",
     ),
 ) -> None:
     """Export the store as Parquet, partitioned by dataset and fiscal year, with the

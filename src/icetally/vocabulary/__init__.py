@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from icetally.errors import IcetallyError
 from icetally.schema import DATASETS
 
 __all__ = [
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 
-class QueryError(ValueError):
+class QueryError(IcetallyError, ValueError):
     """A query parameter is not valid (a value outside the vocabulary, a malformed
     date...); the message says which and what is accepted."""
 

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from icetally import reference
+from icetally.errors import IcetallyError
 from icetally.query.filters import QueryError, Slice
 from icetally.schema import DATASETS
 from icetally.vocabulary import CRIMINALITY, METHOD_CLASSES, filter_names
@@ -57,7 +58,7 @@ CLAIM_KEYS = {
 TOP_KEYS = {"claims", "source", "published", "skipped", "extracted_by"}
 
 
-class ClaimsError(ValueError):
+class ClaimsError(IcetallyError, ValueError):
     """A claims file or claim is not valid; the message names the file and the claim."""
 
 
