@@ -11,14 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from icetally import ingest
 from icetally.cli import app
 from tests.conftest import ROOT, store_fingerprint
-
-HEADER = "apprehension_date,apprehension_aor,citizenship,apprehension_method"
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:
@@ -59,19 +55,6 @@ def json_error(code: int, stdout: str, stderr: str, *, expect: int = 2) -> str:
     body = json.loads(stdout)
     assert isinstance(body["error"], str) and "\n" not in body["error"]
     return body["error"]
-
-
-@pytest.fixture(scope="module")
-def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store of 40 arrests in two releases (LOS and PHI, January 2019)."""
-    d = tmp_path_factory.mktemp("tiny")
-    for aor, name in (("Los Angeles", "a.csv"), ("Philadelphia", "b.csv")):
-        lines = [HEADER] + [f"2019-01-{1 + i % 28:02d},{aor},MEXICO,Located" for i in range(20)]
-        (d / name).write_text("\n".join(lines) + "\n")
-    db = d / "tiny.duckdb"
-    res = ingest([d / "a.csv", d / "b.csv"], db=db)
-    assert [r.status for r in res] == ["loaded", "loaded"], res
-    return db
 
 
 # -- row 1: export writes only into an empty or icetally-owned folder ---------------------

@@ -49,6 +49,8 @@ from icetally.query.official import OfficialQueryError
 from icetally.report import ReportError
 from icetally.report import render as _render
 from icetally.report import write as _write
+from icetally.safeyaml import YamlError
+from icetally.safeyaml import load as load_yaml
 from icetally.store.export import ExportError, export_parquet
 from icetally.store.handle import Store, StoreError
 from icetally.store.ingest import FileResult, Progress
@@ -83,6 +85,7 @@ __all__ = [
     "SurgesResult",
     "TooManyClaims",
     "UsageError",
+    "YamlError",
     "check",
     "check_text",
     "cooperation",
@@ -97,6 +100,7 @@ __all__ = [
     "jurisdictions",
     "load_287g",
     "load_policies",
+    "load_yaml",
     "official",
     "official_check",
     "official_revisions",

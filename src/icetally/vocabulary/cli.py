@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import click
 import typer
 
-from icetally.errors import IcetallyError, one_line
+from icetally.errors import IcetallyError, UsageError, one_line
 from icetally.vocabulary import DATASETS, DIMENSIONS, FILTERS, METRICS, filter_names
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,8 +107,11 @@ class Given:
                 "please report it with the command; ICETALLY_DEBUG=1 shows the traceback)"
             )
             code = 1
+        kind = type(exc).__name__
+        if isinstance(exc, UsageError) and isinstance(exc.__context__, IcetallyError):
+            kind = type(exc.__context__).__name__  # a command's `_fail(str(exc))`
         if self.as_json:
-            body = {"error": message, "kind": type(exc).__name__}
+            body = {"error": message, "kind": kind}
             sys.stdout.write(json.dumps(body, indent=2) + "\n")
         else:
             sys.stdout.flush()

@@ -20,7 +20,6 @@ from datetime import date
 from typing import Any
 
 import duckdb
-import yaml
 
 from icetally import api
 from icetally.api import (
@@ -214,6 +213,9 @@ def problem_of(exc: Exception) -> WebProblem:
         )
     if isinstance(exc, StoreError | FileNotFoundError):
         return WebProblem("store-unavailable", str(exc))
+    if isinstance(exc, ClaimsError):
+        # a claims document posted to the server has no file name: say what it is
+        return bad(str(exc).replace("<claims>", "the request body", 1))
     if isinstance(exc, QueryError | ClaimsError | ValueError):
         return bad(str(exc).replace("--", ""))
     raise exc
@@ -421,9 +423,10 @@ def check_yaml(
     """Check a claims document (YAML, or JSON, which is YAML): ``icetally check --json``."""
     store.info()  # no store: 503 before any work on the body
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise bad(f"the request body is not valid YAML: {exc}") from None
+        # the bounded loader: no aliases, limited depth and size (icetally.safeyaml)
+        data = api.load_yaml(text, "the request body")
+    except api.YamlError as exc:
+        raise bad(str(exc)) from None
     try:
         with store.handle() as s:
             report = run_limited(
