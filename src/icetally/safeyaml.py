@@ -122,12 +122,11 @@ def load(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}:" if mark is not None else ""
+        at = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         if "nesting depth" in str(problem):  # libyaml's own limit (1,000), met first
             raise YamlError(f"{origin}:{line} nested more than {max_depth} levels deep") from None
-        raise YamlError(
-            f"{origin}:{line} not valid YAML: {' '.join(str(problem).split())}"
-        ) from None
+        raise YamlError(f"{origin}: not valid YAML{at}: {' '.join(str(problem).split())}") from None
 
 
 def load_file(path: str | os.PathLike[str], **limits: Any) -> Any:

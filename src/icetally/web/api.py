@@ -4,6 +4,7 @@ parameters and the CLI's ``--json`` output as the body (docs/cli.md, docs/web.md
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -86,7 +87,7 @@ def build_router(limits: Limits) -> APIRouter:
 
     @router.get(
         "/health",
-        summary="Liveness and the store's path",
+        summary="Liveness and the store's file name",
         responses=problem_responses(503),
     )
     def health(request: Request) -> dict[str, Any]:
@@ -95,7 +96,7 @@ def build_router(limits: Limits) -> APIRouter:
         info = store.info()
         return {
             "status": "ok",
-            "store": info.path,
+            "store": Path(info.path).name,  # its name: where it lives is not public
             "releases": len(info.releases),
             "datasets": info.datasets,
             "synthetic": info.synthetic,

@@ -67,11 +67,12 @@ def render(
     store = request.app.state.store
     try:
         info = store.info()
-        synthetic, store_path = info.synthetic, info.path
+        synthetic = info.synthetic
     except WebProblem:
         raise
     except Exception:  # noqa: BLE001 - the error page itself must render without a store
-        synthetic, store_path = False, str(store.path)
+        synthetic = False
+    store_path = store.path.name  # the file's name only: its folder is not public
     html = ENV.get_template(template).render(
         title=title,
         synthetic=synthetic,

@@ -1,0 +1,136 @@
+"""A public server meets hostile clients (issue #13): responses never show the server's
+paths, interpreter or process ids (row 17); errors are problem details, never a
+traceback; unknown filter values are refused with the known ones; CSV downloads cannot
+carry spreadsheet formulas; slow clients are cut off. Over a tiny store built here,
+through FastAPI's test client or a real server on a free port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from icetally.web import create_app
+
+PROBLEM = "application/problem+json"
+
+
+def private_words(*paths: Path) -> list[str]:
+    """What no response may contain: the folders given, the interpreter, home."""
+    words = {str(p) for p in paths} | {str(p.resolve()) for p in paths}
+    words |= {sys.executable, os.path.realpath(sys.executable), sys.prefix}
+    words.add(os.path.expanduser("~"))
+    return sorted(w for w in words if len(w) > 1)
+
+
+def assert_public(text: str, *paths: Path) -> None:
+    for w in private_words(*paths):
+        assert w not in text, f"the response shows {w!r}: {text[:500]}"
+    assert "PID" not in text and "Traceback" not in text, text[:500]
+
+
+@pytest.fixture(scope="module")
+def client(tiny_store: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(tiny_store), raise_server_exceptions=False) as c:
+        yield c
+
+
+# -- row 17: no absolute paths, interpreter or PID in any response ----------------------
+
+
+def test_row17_releases_health_and_footer_show_file_names_only(
+    client: TestClient, tiny_store: Path
+) -> None:
+    folder = tiny_store.parent  # the store and the ingested csv files live here
+    r = client.get("/api/releases")
+    assert r.status_code == 200
+    rows = r.json()["releases"]
+    assert sorted(x["file_name"] for x in rows) == ["a.csv", "b.csv"]
+    assert all("path" not in x for x in rows)
+    assert_public(r.text, folder)
+    h = client.get("/api/health")
+    assert h.json()["store"] == "tiny.duckdb"
+    assert_public(h.text, folder)
+    for page in ("/", "/explore?by=aor", "/claims", "/docs"):
+        html = client.get(page)
+        assert html.status_code == 200, page
+        assert_public(html.text, folder)
+    assert "tiny.duckdb" in client.get("/").text  # the footer names the store's file
+
+
+def _hold_write_lock(db: Path) -> subprocess.Popen[str]:
+    """Another process holding the store's write lock (as an ingest does)."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import duckdb, sys, time
+                con = duckdb.connect({str(db)!r})
+                print("locked", flush=True)
+                sys.stdin.read()
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_row17_503_shows_no_store_path_interpreter_or_pid(tiny_store: Path, tmp_path: Path) -> None:
+    db = tmp_path / "locked.duckdb"
+    shutil.copy(tiny_store, db)
+    holder = _hold_write_lock(db)
+    try:
+        with TestClient(create_app(db), raise_server_exceptions=False) as c:
+            for url in ("/api/health", "/api/releases", "/api/count?by=aor"):
+                r = c.get(url)
+                assert r.status_code == 503, r.text
+                assert r.headers["content-type"].startswith(PROBLEM)
+                assert r.json()["type"] == "/problems/store-unavailable"
+                assert "in use by another process" in r.json()["detail"]
+                assert_public(r.text, tmp_path, tiny_store.parent)
+                assert str(holder.pid) not in r.text
+            page = c.get("/")
+            assert page.status_code == 503
+            assert_public(page.text, tmp_path, tiny_store.parent)
+            assert str(holder.pid) not in page.text
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    # a file that is not a store, and no file at all
+    junk = tmp_path / "junk.duckdb"
+    junk.write_bytes(b"not a database" * 100)
+    for path, words in ((junk, "not an icetally store"), (tmp_path / "none.duckdb", "no store")):
+        with TestClient(create_app(path), raise_server_exceptions=False) as c:
+            r = c.get("/api/count")
+            assert r.status_code == 503 and words in r.json()["detail"], r.text
+            assert_public(r.text, tmp_path)
+
+
+def test_row17_problem_text_is_cut_wherever_it_comes_from(tiny_store: Path) -> None:
+    """Any problem, whoever raised it with whatever words, loses the server's folders
+    and process ids (web/problems.py)."""
+    from icetally.web.problems import WebProblem, register_private
+
+    register_private([str(tiny_store.parent)])
+    p = WebProblem(
+        "invalid-parameter",
+        f"{tiny_store}: lock held by {sys.executable} (PID 4242)",
+        {"errors": [{"message": f"{tiny_store.parent}/x.csv"}]},
+    )
+    body = p.body()
+    assert body["detail"] == "tiny.duckdb: lock held by python"
+    assert body["errors"] == [{"message": "x.csv"}]
