@@ -13,6 +13,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from icetally import api
 from icetally.cli import app
 from tests.conftest import ROOT, store_fingerprint
 
@@ -104,3 +105,27 @@ def test_row1_export_never_deletes_what_it_did_not_write(tiny_store: Path, tmp_p
     # Nothing was left behind beside the folders (no partial exports).
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "out", "theirs"]
     assert store_fingerprint(tiny_store)  # the store still opens
+
+
+# -- minor: unknown --release, --continent, --county: an error listing the known values --
+
+
+def test_minor_unknown_release_continent_county_list_known_values(tiny_store: Path) -> None:
+    ids = sorted(r["release_id"] for r in api.releases(tiny_store))
+    cases = {
+        ("--release", "nope"): ["unknown release ['nope']", *ids],
+        ("--continent", "Atlantis"): ["unknown continent(s) ['Atlantis']", "Africa", "Oceania"],
+        ("--county", "99999"): ["unknown county ['99999']", "holds none"],
+        ("--county", "Nowhere County"): ["unknown county ['NOWHERE COUNTY']"],
+    }
+    for (option, value), words in cases.items():
+        msg = one_error_line(*run_cli("count", option, value, "--db", str(tiny_store)))
+        for w in words:
+            assert w in msg, (option, w, msg)
+        err = json_error(*run_cli("count", option, value, "--db", str(tiny_store), "--json"))
+        assert words[0] in err
+    # a known value still counts (and a differently written continent is the same one)
+    code, stdout, _ = run_cli("count", "--release", ids[0], "--db", str(tiny_store), "--json")
+    assert code == 0 and json.loads(stdout)["total"] == 20
+    code, stdout, _ = run_cli("count", "--continent", "north  AMERICA", "--db", str(tiny_store))
+    assert code == 0

@@ -3,17 +3,19 @@ bodies): bounded, so a small document cannot cost large memory or time.
 
 ``yaml.safe_load`` builds no arbitrary objects, but it still
 
-- expands aliases: a 470-byte "billion laughs" document (``&a [*a, *a, …]`` nested)
+- shares aliased values: a 470-byte "billion laughs" document (``&a [*a, *a, …]`` nested)
   is a few KB parsed and hundreds of MB once anything walks or serializes it;
 - recurses once per nesting level: ``[[[[…]]]]`` a few thousand deep is a
   ``RecursionError`` (a traceback, not a YAML error);
 - raises ``ValueError`` (not ``YAMLError``) for ``2018-02-30`` read as a date and for
   an integer of more than 4,300 digits.
 
-``load`` refuses aliases and anchors, nesting deeper than ``max_depth``, more than
-``max_nodes`` values and text longer than ``max_chars``, before building anything
-big; a date or integer YAML cannot build is kept as the text it was written as, so
-the claims parser says what is wrong with it (naming the claim). Every refusal is a
+``load`` refuses text longer than ``max_chars``, and a document that, its aliases
+expanded, would nest deeper than ``max_depth``, hold more than ``max_nodes`` values or
+more than ``max_chars`` characters (aliases are bounded, not refused: ``yaml.dump``
+writes them for shared values), before building anything; a date or integer YAML
+cannot build is kept as the text it was written as, so the claims parser says what is
+wrong with it (naming the claim). Every refusal is a
 ``YamlError`` whose message names the document, the line and what to do.
 """
 
@@ -79,27 +81,56 @@ def _refuse(origin: str, event: Any, what: str) -> YamlError:
     return YamlError(f"{origin}:{line} {what}")
 
 
-def _check_events(text: str, origin: str, max_depth: int, max_nodes: int) -> None:
-    """Walk the parser's events (no document is built): refuse aliases and anchors,
-    nesting past ``max_depth`` and more than ``max_nodes`` values."""
-    depth = nodes = 0
+def _check_events(text: str, origin: str, max_depth: int, max_nodes: int, max_chars: int) -> None:
+    """Walk the parser's events (no document is built) and refuse a document that,
+    with its aliases expanded, would nest deeper than ``max_depth``, hold more than
+    ``max_nodes`` values or more than ``max_chars`` characters of text: the limits of
+    a document written out in full. An alias costs what its anchor holds, so an alias
+    bomb is refused after a few thousand events; an alias to an anchor that is still
+    open (a document that contains itself) is refused too."""
+    depth = nodes = chars = 0
+    # per anchor: (values, characters, depth below it), once its node is complete
+    sizes: dict[str, tuple[int, int, int]] = {}
+    # per open collection: (anchor, values, characters at its start, depth, deepest)
+    frames: list[list[Any]] = []
+
+    def reached(level: int) -> None:
+        if level > max_depth:
+            raise _refuse(origin, event, f"nested more than {max_depth} levels deep")
+        for frame in frames:
+            frame[4] = max(frame[4], level)
+
     for event in yaml.parse(text, Loader=_BaseLoader):
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in sizes:
+                raise _refuse(origin, event, f"alias *{event.anchor} refers to itself")
+            n, c, d = sizes[event.anchor]
+            nodes, chars = nodes + n, chars + c
+            reached(depth + d)
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes, chars = nodes + 1, chars + len(event.value)
+            if event.anchor:
+                sizes[event.anchor] = (1, len(event.value), 0)
+        elif isinstance(event, _OPEN):
+            nodes += 1
+            depth += 1
+            frames.append([event.anchor, nodes - 1, chars, depth, depth])
+            reached(depth)
+        elif isinstance(event, _CLOSE):
+            anchor, n0, c0, d0, deepest = frames.pop()
+            if anchor:
+                sizes[anchor] = (nodes - n0, chars - c0, deepest - d0 + 1)
+            depth -= 1
+        if nodes > max_nodes:
+            raise _refuse(
+                origin, event, f"more than {max_nodes:,} values (aliases expanded); split it"
+            )
+        if chars > max_chars:
             raise _refuse(
                 origin,
                 event,
-                "YAML anchors and aliases (&name, *name) are not accepted: write the values out",
+                f"more than {max_chars:,} characters of text (aliases expanded); split it",
             )
-        if isinstance(event, _NODE):
-            nodes += 1
-            if nodes > max_nodes:
-                raise _refuse(origin, event, f"more than {max_nodes:,} values; split it")
-        if isinstance(event, _OPEN):
-            depth += 1
-            if depth > max_depth:
-                raise _refuse(origin, event, f"nested more than {max_depth} levels deep")
-        elif isinstance(event, _CLOSE):
-            depth -= 1
 
 
 def load(
@@ -117,7 +148,7 @@ def load(
             "(split the document)"
         )
     try:
-        _check_events(text, origin, max_depth, max_nodes)
+        _check_events(text, origin, max_depth, max_nodes, max_chars)
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -98,6 +98,7 @@ def count(
     slc = Slice.build(dataset, **filters)
     dims = parse_by(by)
     with Store.borrow(store, db=db, backend=backend, con=con) as s:
+        slc.check_known(s)  # an unknown --release or county is an error, not 0
         t = s.table(dataset)
         detail, sql = _run_detail(s, t, slc, dims)
         backend_name = s.backend_name
@@ -143,6 +144,7 @@ def count_groups(
     slc = Slice.build(dataset, **filters)
     dims = parse_by(by)
     with Store.borrow(store) as s:
+        slc.check_known(s)
         return int(count_expr(s.table(dataset), slc, dims).count().to_pyarrow().as_py())
 
 
