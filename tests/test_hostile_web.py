@@ -134,3 +134,55 @@ def test_row17_problem_text_is_cut_wherever_it_comes_from(tiny_store: Path) -> N
     body = p.body()
     assert body["detail"] == "tiny.duckdb: lock held by python"
     assert body["errors"] == [{"message": "x.csv"}]
+
+
+# -- minor: CSV downloads neutralize cells a spreadsheet would run as formulas -----------
+
+
+def test_minor_csv_downloads_neutralize_formulas(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    from typer.testing import CliRunner
+
+    from icetally import ingest
+    from icetally.cli import app
+
+    hostile = ['=HYPERLINK("http://x.invalid","click")', "@SUM(A1:A9)", "+1+1", "-2+3", "MEXICO"]
+    lines = ["apprehension_date,apprehension_aor,citizenship,apprehension_method"]
+    lines += [f'2019-01-0{i + 1},Los Angeles,"{c.replace(chr(34), 2 * chr(34))}",Located'
+              for i, c in enumerate(hostile)]  # fmt: skip
+    (tmp_path / "h.csv").write_text("\n".join(lines) + "\n")
+    db = tmp_path / "h.duckdb"
+    [r] = ingest([tmp_path / "h.csv"], db=db)
+    assert r.status == "loaded" and r.rows_loaded == 5, r
+
+    def cells(text: str) -> set[str]:
+        # (upper-cased: normalization may change the case of a value, not its start)
+        return {row["citizenship"].upper() for row in csv.DictReader(io.StringIO(text))}
+
+    expected = {"'" + c.upper() if c[0] in "=@+-" else c for c in hostile}
+    res = CliRunner().invoke(
+        app, ["count", "--by", "citizenship", "--format", "csv", "--db", str(db)]
+    )
+    assert res.exit_code == 0, res.output
+    assert cells(res.stdout) == expected
+    with TestClient(create_app(db)) as c:
+        r = c.get("/api/count?by=citizenship&format=csv")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert cells(r.text) == expected
+        # the JSON keeps the values as released: only the spreadsheet format is guarded
+        rows = c.get("/api/count?by=citizenship").json()["rows"]
+        assert {x["citizenship"].upper() for x in rows} == {h.upper() for h in hostile}
+
+
+def test_minor_unknown_filter_values_are_400_listing_known(client: TestClient) -> None:
+    for query, words in (
+        ("release=nope", "unknown release ['nope']"),
+        ("continent=Atlantis", "expected Africa, Asia"),
+        ("county=99999", "unknown county ['99999']"),
+    ):
+        r = client.get(f"/api/count?{query}")
+        assert r.status_code == 400, r.text
+        assert r.json()["type"] == "/problems/invalid-parameter"
+        assert words in r.json()["detail"], r.json()

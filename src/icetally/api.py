@@ -42,7 +42,7 @@ from icetally.analysis.operations import surges as _surges
 from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
 from icetally.errors import IcetallyError, UsageError
 from icetally.query.backend import BackendError
-from icetally.query.count import CountResult, count_groups
+from icetally.query.count import CountResult, count_groups, rows_csv
 from icetally.query.count import count as _count
 from icetally.query.filters import Slice
 from icetally.query.official import OfficialQueryError
@@ -107,6 +107,7 @@ __all__ = [
     "reconcile",
     "releases",
     "render_report",
+    "rows_csv",
     "run_demo",
     "slice_of",
     "surges",

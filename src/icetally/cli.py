@@ -6,7 +6,6 @@ Options that name the vocabulary (filters, --by, --metric, --dataset, --db, --ba
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -224,10 +223,7 @@ def count(
     if given.as_json or fmt == "json":
         _emit_json(result.to_dict())
     elif fmt == "csv":
-        keys = list(result.rows[0]) if result.rows else ["n"]
-        w = csv.DictWriter(sys.stdout, fieldnames=keys)
-        w.writeheader()
-        w.writerows(result.rows)
+        sys.stdout.write(api.rows_csv(result.rows))  # formulas neutralized
     elif fmt == "table":
         keys = list(result.rows[0]) if result.rows else ["n"]
         t = Table(*keys, title=f"{dataset}: {result.total:,} records")

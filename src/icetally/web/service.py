@@ -8,8 +8,6 @@ Nothing here writes SQL from user input: filters become a ``Slice`` (validated b
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import threading
@@ -306,13 +304,7 @@ def count(store: WebStore, p: CountParams, limits: Limits) -> dict[str, Any]:
 
 def count_csv(result: dict[str, Any]) -> str:
     """What ``icetally count --format csv`` prints."""
-    rows = result["rows"]
-    keys = list(rows[0]) if rows else ["n"]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
+    return api.rows_csv(result["rows"])  # formulas neutralized
 
 
 # --------------------------------------------------------------------------- surges
