@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from icetally.web import create_app
+from tests.conftest import ROOT
 
 PROBLEM = "application/problem+json"
 
@@ -186,3 +187,104 @@ def test_minor_unknown_filter_values_are_400_listing_known(client: TestClient) -
         assert r.status_code == 400, r.text
         assert r.json()["type"] == "/problems/invalid-parameter"
         assert words in r.json()["detail"], r.json()
+
+
+# -- minor: slow clients are timed out ------------------------------------------------------
+
+
+@pytest.fixture()
+def served(tiny_store: Path) -> Iterator[int]:
+    """`icetally serve` over the tiny store with a 1-second client time limit; its port."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "icetally.cli", "serve", "--db", str(tiny_store), "--port",
+         str(port), "--no-warm", "--client-timeout", "1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    err = proc.stderr.read().decode() if proc.stderr else ""
+                    raise AssertionError(err) from None
+                time.sleep(0.3)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _until_closed(sock: object, drip: bytes = b"", every: float = 0.25) -> tuple[float, bytes]:
+    """Send ``drip`` a byte at a time every ``every`` seconds (slowloris) until the
+    server closes the connection; (seconds it took, what the server sent)."""
+    import time
+
+    t0 = time.monotonic()
+    got = b""
+    sock.settimeout(every)  # type: ignore[attr-defined]
+    i = 0
+    while time.monotonic() - t0 < 20:
+        try:
+            chunk = sock.recv(4096)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            got += chunk
+        except TimeoutError:
+            pass
+        except ConnectionResetError:
+            break
+        try:
+            if i < len(drip):
+                sock.sendall(drip[i : i + 1])  # type: ignore[attr-defined]
+                i += 1
+        except (BrokenPipeError, ConnectionResetError):
+            break
+    return time.monotonic() - t0, got
+
+
+def test_minor_slow_clients_are_timed_out(served: int) -> None:
+    import socket
+
+    import httpx
+
+    port = served
+    silent = socket.create_connection(("127.0.0.1", port))
+    slow_headers = socket.create_connection(("127.0.0.1", port))
+    slow_headers.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+    # while two slow clients hold connections, others are answered at once
+    assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
+    took, got = _until_closed(silent)
+    assert took < 8 and got.startswith(b"HTTP/1.1 408"), (took, got)
+    took, got = _until_closed(slow_headers, drip=b"X-Slow: " + b"a" * 200)
+    assert took < 8 and b"408" in got.split(b"\r\n")[0], (took, got)
+    # a body that stalls: a 408 problem, the connection closed
+    body = socket.create_connection(("127.0.0.1", port))
+    body.sendall(
+        b"POST /api/check HTTP/1.1\r\nHost: x\r\nContent-Type: text/yaml\r\n"
+        b"Content-Length: 500\r\n\r\nclaims:\n"
+    )
+    took, got = _until_closed(body)
+    head, _, payload = got.partition(b"\r\n\r\n")
+    assert took < 8 and head.startswith(b"HTTP/1.1 408"), (took, got)
+    assert b'"type":"/problems/request-timeout"' in payload
+    # after a response, an idle keep-alive connection is closed too
+    keep = socket.create_connection(("127.0.0.1", port))
+    keep.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    took, got = _until_closed(keep)
+    assert got.startswith(b"HTTP/1.1 200") and took < 8, (took, got[:100])
+    for s in (silent, slow_headers, body, keep):
+        s.close()

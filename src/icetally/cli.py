@@ -1020,6 +1020,13 @@ def serve(
     workers: int = typer.Option(
         1, "--workers", min=1, max=32, help="Server processes (each with its own caches)"
     ),
+    client_timeout: float = typer.Option(
+        10.0,
+        "--client-timeout",
+        min=0.1,
+        max=600,
+        help="Seconds a client has to send a request's headers, and its body (then 408)",
+    ),
 ) -> None:
     """Serve the dashboard and the JSON API over the store, read-only (docs/web.md).
 
@@ -1029,9 +1036,10 @@ def serve(
 
     db = given.db
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - the web extra is installed
 
-        from icetally.web import create_app
+        from icetally.web import Limits, create_app
+        from icetally.web.server import run as run_server
     except ImportError as exc:
         from icetally.install import needs
 
@@ -1050,20 +1058,24 @@ def serve(
     if workers == 1:
         from icetally.web.app import settle_heap
 
-        web_app = create_app(path, warm=warm)
+        web_app = create_app(path, warm=warm, limits=Limits(body_timeout=client_timeout))
         settle_heap()
-        uvicorn.run(web_app, host=host, port=port, log_level="warning")
+        # uvicorn with limits on slow and idle clients (icetally.web.server)
+        run_server(
+            web_app, host=host, port=port, client_timeout_s=client_timeout, log_level="warning"
+        )
         return
     # Several processes: each imports the app factory and opens the store read-only
     # itself (DuckDB lets any number of processes read one file).
     os.environ["ICETALLY_DB"] = str(path.resolve())
     os.environ["ICETALLY_WEB_WARM"] = "1" if warm else "0"
-    uvicorn.run(
+    run_server(
         "icetally.web.app:app_from_env",
         factory=True,
         workers=workers,
         host=host,
         port=port,
+        client_timeout_s=client_timeout,
         log_level="warning",
     )
 

@@ -3,6 +3,7 @@ parameters and the CLI's ``--json`` output as the body (docs/cli.md, docs/web.md
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -535,14 +536,24 @@ async def read_body(request: Request, limits: Limits) -> str:
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limits.max_body_bytes:
-            raise WebProblem(
-                "request-too-large",
-                f"the body is larger than the {limits.max_body_bytes:,} bytes the server takes",
-            )
-        chunks.append(chunk)
+    try:
+        # a client sending its body slowly (or not at all) is cut off, not waited for
+        async with asyncio.timeout(limits.body_timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limits.max_body_bytes:
+                    raise WebProblem(
+                        "request-too-large",
+                        f"the body is larger than the {limits.max_body_bytes:,} bytes the "
+                        "server takes",
+                    )
+                chunks.append(chunk)
+    except TimeoutError:
+        raise WebProblem(
+            "request-timeout",
+            f"the body did not arrive within {limits.body_timeout:g} s ({size:,} bytes came)",
+            headers={"Connection": "close"},
+        ) from None
     try:
         return b"".join(chunks).decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -32,6 +32,12 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
         "Method not allowed",
         "The resource exists but not with this HTTP method (GET for queries, POST for /api/check).",
     ),
+    "request-timeout": (
+        408,
+        "Request timeout",
+        "The request's body did not arrive within the server's time limit (slow or "
+        "stalled connection). Send it again at once; see docs/web.md, limits.",
+    ),
     "request-too-large": (
         413,
         "Request too large",

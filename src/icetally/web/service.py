@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -40,6 +40,19 @@ from icetally.web.store import QueryTimeout, StoreUnavailable, WebStore, run_lim
 FILTERS = filter_names("filters")
 
 
+CLIENT_TIMEOUT_ENV = "ICETALLY_WEB_CLIENT_TIMEOUT"
+DEFAULT_CLIENT_TIMEOUT = 10.0  # seconds for a request's headers, and for its body
+
+
+def client_timeout() -> float:
+    """Seconds a client has to send a request's headers, and its body
+    (``$ICETALLY_WEB_CLIENT_TIMEOUT``, set by ``icetally serve --client-timeout``)."""
+    try:
+        return float(os.environ.get(CLIENT_TIMEOUT_ENV) or DEFAULT_CLIENT_TIMEOUT)
+    except ValueError:
+        return DEFAULT_CLIENT_TIMEOUT
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one request may cost. Defaults fit a laptop serving a newsroom."""
@@ -54,6 +67,7 @@ class Limits:
     report_timeout: float = 180.0  # seconds, per HTML report (its own scan included)
     aggregate_timeout: float = 60.0  # seconds, per jurisdictions or official answer
     max_body_bytes: int = 200_000  # POST bodies (a press release is ~10 kB)
+    body_timeout: float = field(default_factory=client_timeout)  # seconds to send a body
     max_claims: int = 40  # claims checked in one request
     max_param_chars: int = 2000  # all values of one query parameter together
     surge_scans_per_minute: int = 6  # new (uncached) surge scans, server-wide
