@@ -6,6 +6,7 @@ through FastAPI's test client or a real server on a free port."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -288,3 +289,63 @@ def test_minor_slow_clients_are_timed_out(served: int) -> None:
     assert got.startswith(b"HTTP/1.1 200") and took < 8, (took, got[:100])
     for s in (silent, slow_headers, body, keep):
         s.close()
+
+
+# -- row 15: 500 overlapping small releases: short warnings, small answers ------------------
+
+
+@pytest.fixture(scope="module")
+def store_500(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """500 small releases of the same days: one ingested, 499 written as copies of it
+    under their own release ids (ingesting 500 files takes minutes; what is under test
+    is how count answers over them)."""
+    import duckdb
+
+    from icetally import ingest
+
+    d = tmp_path_factory.mktemp("five-hundred")
+    rows = [f"2019-01-{1 + k:02d},Los Angeles,MEXICO,Located" for k in range(5)]
+    header = "apprehension_date,apprehension_aor,citizenship,apprehension_method"
+    (d / "r000.csv").write_text("\n".join([header, *rows]) + "\n")
+    db = d / "s.duckdb"
+    [r] = ingest([d / "r000.csv"], db=db)
+    assert r.status == "loaded", r
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(
+            "CREATE TEMP TABLE ids AS SELECT printf('copy%03d', i) AS rid FROM range(1, 500) t(i)"
+        )
+        for table in ("arrests", "releases", "coverage_spans"):
+            cols = [c[0] for c in con.execute(f"DESCRIBE {table}").fetchall()]
+            pick = ", ".join("ids.rid" if c == "release_id" else f"t.{c}" for c in cols)
+            con.execute(f"INSERT INTO {table} SELECT {pick} FROM {table} t, ids")  # noqa: S608
+        con.execute("UPDATE releases SET sha256 = release_id || sha256")
+        assert con.execute("SELECT count(*) FROM releases").fetchone() == (500,)
+    finally:
+        con.close()
+    return db
+
+
+def test_row15_500_overlapping_releases_count_stays_small(store_500: Path) -> None:
+    from typer.testing import CliRunner
+
+    from icetally.cli import app
+    from icetally.query.count import OVERLAP_LISTED
+
+    pairs = 500 * 499 // 2
+    res = CliRunner().invoke(app, ["count", "--db", str(store_500), "--by", "aor", "--json"])
+    assert res.exit_code == 0, res.output
+    body = res.stdout
+    out = json.loads(body)
+    assert out["total"] == 2_500 and len(out["query"]["releases"]) == 500
+    assert len(out["warnings"]) == OVERLAP_LISTED + 1
+    assert f"{pairs - OVERLAP_LISTED:,} more overlapping pairs" in out["warnings"][-1]
+    assert len(body) < 30_000, "one count's answer is kilobytes, not megabytes"
+    # the table form prints the same short warnings on stderr
+    res = CliRunner().invoke(app, ["count", "--db", str(store_500)])
+    assert res.exit_code == 0 and res.stderr.count("warning:") == OVERLAP_LISTED + 1
+    with TestClient(create_app(store_500)) as c:
+        r = c.get("/api/count?by=aor")
+        assert r.status_code == 200 and len(r.content) < 30_000
+        assert r.json()["warnings"] == out["warnings"]
+        assert c.get("/api/releases").status_code == 200

@@ -26,6 +26,7 @@ from icetally.api import (
     DEFAULT_THRESHOLD,
     BackendError,
     ClaimsError,
+    IcetallyError,
     NoClaimsFound,
     QueryError,
     Store,
@@ -225,6 +226,9 @@ def problem_of(exc: Exception) -> WebProblem:
         )
     if isinstance(exc, StoreError | FileNotFoundError):
         return WebProblem("store-unavailable", str(exc))
+    if isinstance(exc, IcetallyError) and not isinstance(exc, ClaimsError):
+        # every other error icetally words for a person: its own problem type
+        return WebProblem(exc.problem, str(exc).replace("--", ""))
     if isinstance(exc, ClaimsError):
         # a claims document posted to the server has no file name: say what it is
         return bad(str(exc).replace("<claims>", "the request body", 1))
