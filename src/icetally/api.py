@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from icetally.analysis.campaigns_store import CampaignsResult
+from icetally.analysis.campaigns_store import campaigns as _campaigns
 from icetally.analysis.claims import (
     DEFAULT_TOLERANCE,
     CheckReport,
@@ -68,6 +70,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "DEFAULT_TOLERANCE",
     "BackendError",
+    "CampaignsResult",
     "CheckReport",
     "ClaimsError",
     "CountResult",
@@ -86,6 +89,7 @@ __all__ = [
     "TooManyClaims",
     "UsageError",
     "YamlError",
+    "campaigns",
     "check",
     "check_text",
     "cooperation",
@@ -148,6 +152,20 @@ def slice_of(dataset: str = "arrests", **filters: Any) -> Slice:
 def surges(dataset: str = "arrests", **kwargs: Any) -> SurgesResult:
     """Find surges (multi-day operations); see icetally.analysis.operations.surges."""
     return _surges(dataset, **kwargs)
+
+
+def campaigns(
+    dataset: str = "arrests",
+    store: Store | PathLike | None = None,
+    **kwargs: Any,
+) -> CampaignsResult:
+    """Find campaigns (sustained rises of 2-26 weeks that come back down) and level
+    changes per area (``area="aor"|"state"|"county"``); see
+    icetally.analysis.campaigns_store and docs/methods.md.
+
+    >>> icetally.campaigns("arrests", store, area="state", date_from="2025-08-01")
+    """
+    return _campaigns(dataset, store=store, **kwargs)
 
 
 def check(

@@ -86,6 +86,7 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
         "date": "event_date",
         "apprehension_method": "method",
         "citizenship_country": "citizenship",
+        "n": "count",  # a count table's count column (docs/counts.md)
     }
     mapping: dict[str, str] = {}
     for item in text.split(","):
@@ -93,7 +94,12 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
             _fail(f"--columns item {item!r} is not RAW=FIELD")
         raw, fld = (s.strip() for s in item.split("=", 1))
         fld = aliases.get(fld, fld)
-        if fld not in FIELDS:
+        if fld.startswith("count:"):  # a wide count table's column: count:state...
+            from icetally.vocabulary import AREAS
+
+            if fld.split(":", 1)[1] not in AREAS:
+                _fail(f"--columns {raw}={fld}: expected count:KIND, KIND one of {', '.join(AREAS)}")
+        elif fld not in FIELDS:
             _fail(f"--columns maps {raw!r} to unknown field {fld!r}; fields: {', '.join(FIELDS)}")
         mapping[raw] = fld
     return mapping
@@ -110,7 +116,8 @@ def ingest(
     columns: str | None = typer.Option(
         None,
         "--columns",
-        help='Column mapping for an extract: "date=event_date,city=facility_city,..."',
+        help='Column mapping for an extract: "date=event_date,city=facility_city,..."; '
+        'a count table\'s count column is "COL=n", a wide one\'s "TEXAS=count:state"',
     ),
 ) -> None:
     """Load release files into the store (format detected from content).
@@ -933,8 +940,86 @@ def export(
 @options(
     "dataset",
     "metric",
+    "area",
+    "window",
+    "filters",
+    "store",
+    "json",
+    help={
+        "dataset": "Any dataset with an event date",
+        "date_from": "Report campaigns overlapping this day or later",
+        "date_to": "... up to this day (inclusive)",
+    },
+)
+def campaigns(
+    given: Given,
+    min_weeks: int = typer.Option(2, "--min-weeks", help="Shortest campaign, in weeks"),
+    max_weeks: int = typer.Option(
+        26, "--max-weeks", help="Longest campaign, in weeks (longer rises are level changes)"
+    ),
+) -> None:
+    """Find campaigns: rises of weeks to months in an area that come back down, with
+    the records above the area's normal level; and level changes (rises that stay).
+
+    Example: icetally campaigns --area state --from 2025-08-01
+    """
+    try:
+        with given.store() as store:
+            result = api.campaigns(
+                given.dataset,
+                store,
+                metric=given.metric,
+                area=given.area,
+                min_weeks=min_weeks,
+                max_weeks=max_weeks,
+                **given.filters,
+            )
+    except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if given.emit(result.to_dict()):
+        return
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {note}")
+    t = Table(
+        "id",
+        "area",
+        "window",
+        "weeks",
+        "observed",
+        "expected",
+        "excess (95%)",
+        "ratio",
+        title=f"{given.dataset} campaigns by {given.area} ({given.metric}): "
+        f"{len(result.campaigns)}",
+        box=None,
+    )
+    for c in result.campaigns:
+        t.add_row(
+            c.id,
+            c.area,
+            f"{c.start} → {c.end}" + (" (ongoing)" if c.ongoing else ""),
+            f"{c.weeks:g}",
+            f"{c.observed:,}",
+            f"{c.expected:,.0f}",
+            f"{c.excess:,.0f} ({c.excess_low:,.0f}–{c.excess_high:,.0f})",
+            f"{c.ratio:.2f}" if c.ratio is not None else "-",
+        )
+    out.print(t)
+    if result.level_changes:
+        lt = Table("area", "date", "before /day", "after /day", title="level changes", box=None)
+        for ch in result.level_changes:
+            lt.add_row(ch.area, str(ch.date), f"{ch.before:,.1f}", f"{ch.after:,.1f}")
+        out.print(lt)
+
+
+@app.command()
+@options(
+    "dataset",
+    "metric",
+    "area",
     "window",
     "aor",
+    "state",
     "store",
     "json",
     help={
@@ -960,7 +1045,8 @@ def surges(
         DEFAULT_MAX_WINDOW, "--max-window", help="Longest window in days"
     ),
 ) -> None:
-    """Find enforcement operations: multi-day windows above each AOR's baseline.
+    """Find enforcement operations: multi-day windows above each area's baseline
+    (per AOR; --area state or county for count tables or records with those).
 
     Example: icetally surges --metric at_large --from 2017-02-01 --to 2017-02-28
     """
@@ -969,6 +1055,7 @@ def surges(
         result = api.surges(
             dataset,
             metric=metric,
+            area=given.area,
             db=given.db,
             backend=given.backend,
             **given.filters,
@@ -985,7 +1072,7 @@ def surges(
     t = Table(
         "id",
         "window",
-        "AORs",
+        {"aor": "AORs", "state": "states", "county": "counties"}.get(result.area, "areas"),
         "observed",
         "expected",
         "excess (95%)",
@@ -1099,6 +1186,9 @@ def report(
     given: Given,
     output: Path = typer.Option(..., "-o", "--output", help="HTML file to write"),
     surge: str | None = typer.Option(None, "--surge", help="A surge id from `icetally surges`"),
+    campaign: str | None = typer.Option(
+        None, "--campaign", help="A campaign id from `icetally campaigns`"
+    ),
     claims: list[Path] | None = typer.Option(
         None, "--claims", help="Claims YAML to check in the report (repeatable)"
     ),
@@ -1107,10 +1197,13 @@ def report(
 
     Examples: icetally report --from 2018-02-25 --to 2018-02-28 --aor SFR -o sfr.html
               icetally report --surge 2019-09-21-10aors-d3b85f --metric at_large -o op.html
+              icetally report --campaign IL-20250908 -o chicago.html
     """
     date_from, date_to = given.filters.get("date_from"), given.filters.get("date_to")
     if surge and (date_from or date_to):
         _fail("give either --surge ID or --from/--to, not both")
+    if campaign and (surge or date_from or date_to):
+        _fail("give either --campaign ID, --surge ID or --from/--to")
     try:
         path = api.write_report(
             output,
@@ -1118,6 +1211,7 @@ def report(
             date_from=date_from,
             date_to=date_to,
             surge_id=surge,
+            campaign_id=campaign,
             aor=given.filters.get("aor"),
             claims=[str(c) for c in claims] if claims else None,
             dataset=given.dataset,

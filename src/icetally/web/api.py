@@ -29,12 +29,30 @@ SurgeQuery = Annotated[
         query_params(
             "dataset",
             "metric",
+            "area",
             "window",
             "aor",
             help={
                 "dataset": "Dataset",
                 "date_from": "Report windows from this day",
                 "date_to": "... to this day, inclusive",
+            },
+        )
+    ),
+]
+CampaignQuery = Annotated[
+    dict[str, Any],
+    Depends(
+        query_params(
+            "dataset",
+            "metric",
+            "area",
+            "window",
+            "filters",
+            help={
+                "dataset": "Dataset",
+                "date_from": "Report campaigns overlapping this day or later",
+                "date_to": "... up to this day, inclusive",
             },
         )
     ),
@@ -206,11 +224,66 @@ def build_router(limits: Limits) -> APIRouter:
             date_from=q["date_from"],
             date_to=q["date_to"],
             aor=service.join_param("aor", q["aor"], limits),
+            area=q["area"],
             min_excess=float(min_excess),
             threshold=float(threshold),
             max_window=int(max_window),
         )
         return json_response(request.app.state.surge_scans.get(request.app.state.store, p, limits))
+
+    @router.get(
+        "/campaigns",
+        summary="Find campaigns and level changes (icetally campaigns --json)",
+        description=(
+            "The same parameters as `icetally campaigns` and the same JSON: "
+            '`{"campaigns": [{"id", "area", "start", "end", "ongoing", "weeks", '
+            '"peak_week", "observed", "expected", "excess", "excess_low", "excess_high", '
+            '"ratio"}], "level_changes": [{"area", "date", "before", "after"}], '
+            '"query": {...}}` (docs/methods.md, "Campaign detection"). Each distinct '
+            "scan is computed once and cached."
+        ),
+        responses=problem_responses(400, 422, 503),
+    )
+    async def campaigns(
+        request: Request,
+        q: CampaignQuery,
+        min_weeks: Annotated[
+            int, Query(ge=1, le=52, description="Shortest campaign, in weeks")
+        ] = 2,
+        max_weeks: Annotated[
+            int, Query(ge=1, le=52, description="Longest campaign, in weeks")
+        ] = 26,
+    ) -> Response:
+        reject_unknown(request, "/api/campaigns")
+        store = request.app.state.store
+        filters = {k: v for k, v in q.items() if v is not None}
+        dataset, metric, area = filters.pop("dataset"), filters.pop("metric"), filters.pop("area")
+        filters = {
+            k: service.join_param(k, v, limits) if isinstance(v, list) else v
+            for k, v in filters.items()
+        }
+        key = (dataset, metric, area, min_weeks, max_weeks, tuple(sorted(filters.items())))
+        cache = store.cache("campaigns", limits.surge_cache_size)
+        body = cache.get(key)
+        if body is None:
+            result = await run_in_threadpool(
+                service.run_on_store,
+                store,
+                limits,
+                60.0,  # a scan is seconds of numpy; DuckDB work is bounded by this
+                lambda s: api.campaigns(
+                    dataset,
+                    s,
+                    metric=metric,
+                    area=area,
+                    min_weeks=min_weeks,
+                    max_weeks=max_weeks,
+                    **filters,
+                ).to_dict(),
+            )
+            body = json_body(result)
+            cache.put(key, body)
+        return Response(body, media_type="application/json")
 
     @router.post(
         "/check",

@@ -335,6 +335,7 @@ class SurgeParams:
     date_from: str | None = None
     date_to: str | None = None
     aor: str | None = None
+    area: str = "aor"  # the vocabulary's DEFAULT_AREA: series per AOR, state or county
     # The surge command's own defaults, so a bare /api/surges is `icetally surges`.
     min_excess: float = float(DEFAULT_MIN_EXCESS)
     threshold: float = DEFAULT_THRESHOLD
@@ -347,7 +348,7 @@ class SurgeParams:
             if getattr(self, k):
                 out[name] = getattr(self, k)
         defaults = SurgeParams()
-        for k in ("min_excess", "threshold", "max_window"):
+        for k in ("area", "min_excess", "threshold", "max_window"):
             if getattr(self, k) != getattr(defaults, k):
                 out[k] = getattr(self, k)
         return out
@@ -411,6 +412,7 @@ class SurgeScans:
                             date_from=p.date_from,
                             date_to=p.date_to,
                             aor=p.aor,
+                            area=p.area,
                             min_excess=p.min_excess,
                             threshold=p.threshold,
                             max_window=p.max_window,
