@@ -122,9 +122,7 @@ def load_corpus(folder: Path = CORPUS) -> list[Passage]:
                 )
                 for c in p.get("claims") or []
             ]
-            out.append(
-                Passage(p["id"], p["text"], _date(p.get("published")), exp, f.stem, p)
-            )
+            out.append(Passage(p["id"], p["text"], _date(p.get("published")), exp, f.stem, p))
     return out
 
 
@@ -141,8 +139,8 @@ class Got:
 
 def extracted(passage: Passage) -> list[Got]:
     """The headline count/operation claims the extractor finds in a passage."""
-    from icetally.analysis.extract import extract_claims
     from icetally.analysis.claims.parse import parse_number
+    from icetally.analysis.extract import extract_claims
 
     ex = extract_claims(passage.text, published=passage.published)
     out = []
@@ -256,8 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         figs = "  ".join(
             f"{k} P={res[f'{k}_precision']:.3f} R={res[f'{k}_recall']:.3f}" for k in FIELDS
         )
-        print(f"{name}: {res['passages']} passages, {res['expected']} expected, "
-              f"{res['extracted']} extracted; {figs}; targets met: {res['targets_met']}")  # fmt: skip
+        print(
+            f"{name}: {res['passages']} passages, {res['expected']} expected, "
+            f"{res['extracted']} extracted; {figs}; targets met: {res['targets_met']}"
+        )
         if args.misses:
             for m in res["misses"]:
                 print("   ", json.dumps(m, default=str))

@@ -740,7 +740,9 @@ def find_places(text: str, context_states: Iterable[str] = ()) -> list[PlaceMatc
             and p.kind == "region"
             and len(p.aors) > 1
             and any(
-                s.place and s.place.kind in ("city", "county") and s.place.states <= p.states
+                s.place
+                and s.place.kind in ("city", "county")
+                and s.place.states <= p.states
                 and set(s.place.aors) <= set(p.aors)
                 for s in specific
             )
