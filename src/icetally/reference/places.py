@@ -666,6 +666,8 @@ def _preposition_town_matches(
                 break
             runs.append((pos + nm.start(1), pos + nm.end(1)))
             pos += nm.end(1)
+        if any(re.search(r"\s(?:County|Counties|Parish)$", text[a:b]) for a, b in runs):
+            continue  # "in Bay, Leon County": a list of counties, read by the county matcher
         for a, b in runs:
             name = text[a:b].rstrip(".")
             b = a + len(name)
@@ -748,6 +750,19 @@ def find_places(text: str, context_states: Iterable[str] = ()) -> list[PlaceMatc
             )
         ):
             continue  # "South Texas ... in Harlingen": the town says which office
+        if (
+            p is not None
+            and p.kind == "region"
+            and any(
+                q is not c
+                and q.place
+                and q.place.aors
+                and set(q.place.aors) < set(p.aors)
+                and (q.place.kind == "field_office" or q.place.states <= p.states)
+                for q in chosen
+            )
+        ):
+            continue  # "South Texas ... ICE Rio Grande Valley": the narrower one says
         kept.append(c)
     return kept
 

@@ -329,14 +329,14 @@ _QUAL_MAP = {
     "up to": "fewer_than",
 }  # fmt: skip
 _ARREST_WORDS = re.compile(
-    r"\b(arrest\w*|apprehen\w*|detain\w*|custody|rounded\s+up|round-?up|booked|removed|"
+    r"\b(arrest\w*|apprehen\w*|detain\w*|captur\w*|custody|rounded\s+up|round-?up|booked|removed|"
     r"deported|removals?|deportations?|encounters?)\b",
     re.IGNORECASE,
 )
 _PEOPLE = re.compile(
     r"^(?:\W*\w+\W+){0,3}?\W*(immigrants?|people|persons?|individuals?|aliens?|noncitizens?|"
     r"non-citizens?|migrants?|foreign\s+nationals?|men|women|workers?|fugitives?|"
-    r"undocumented|adults?|children|detainees?|criminals?|others|arrests?|apprehensions?|"
+    r"undocumented|adults?|children|detainees?|criminals|others|arrests?|apprehensions?|"
     r"removals?|deportations?|encounters?|detainers?|defendants?|suspects?|employees?|"
     r"offenders?|nationals?|protest[eo]rs?|members?|associates?|arrested|apprehended|"
     r"detained|captured|taken\s+into\s+custody)\b",
@@ -351,6 +351,12 @@ _NON_COUNT = re.compile(
     r"charges|counts|murders|shootings|flights|times|minutes|feet|percent)\b",
     re.IGNORECASE,
 )
+_VERB_JUST_BEFORE = re.compile(
+    r"\b(?:arrest(?:s|ed)?|apprehend(?:s|ed)?|detain(?:s|ed)?|captur(?:es|ed)|nets?|netted)\s+$",
+    re.IGNORECASE,
+)
+_BREAKDOWN_AFTER = re.compile(r"^\s*(?:were\s+|are\s+)?from\s+(?:the\s+)?[A-Z]")
+_RESTATED_BEFORE = re.compile(r"\b(?:all|the|those|these)\s+$", re.IGNORECASE)
 _SUBSET_AFTER = re.compile(r"^\s*of\s+(?:whom|them|those|the|these)\b", re.IGNORECASE)
 _SUBSET_BEFORE = re.compile(
     r"\b(?:including|includes|included|among\s+(?:them|those|whom))\s+(?:\w+\s+)?$",
@@ -764,14 +770,26 @@ def extract_claims(
             after = scan[num.end :]
             if _NON_COUNT.match(after):
                 continue
-            is_item_figure = sent.kind == "item" or num.paren
+            is_item_figure = (
+                sent.kind == "item"
+                or num.paren
+                or bool(_VERB_JUST_BEFORE.search(scan[max(0, num.start - 25) : num.start]))
+            )
             if not (_PEOPLE.match(after) or _PLACE_PREP.match(after) or is_item_figure):
                 continue
             if _SUBSET_AFTER.match(after) or _NOT_ARRESTED.match(after):
                 skip(sentence, num.text, "a part of another figure ('of whom', 'of those')")
                 continue
-            if num.words and num.value == 1 and not num.qual_text:
-                continue  # "one of those arrested", "one from El Salvador": a person
+            if num.words and num.value == 1:
+                continue  # "one of those arrested", "at least one offender": a person
+            if sentence_claims and _BREAKDOWN_AFTER.match(after):
+                skip(sentence, num.text, "a breakdown of the figure before it ('two from ...')")
+                continue
+            if _RESTATED_BEFORE.search(scan[max(0, num.start - 6) : num.start]) and any(
+                c.get("value") == _claim_value(num) for c in claims if c.get("_kind") != "headline"
+            ):
+                skip(sentence, num.text, "restates a figure given before ('all eight')")
+                continue
             subset = bool(_SUBSET_BEFORE.search(scan[max(0, num.start - 40) : num.start]))
             if inference and num.start > inference.start():
                 skip(sentence, num.text, "the writer's arithmetic ('meaning that'), not a "
@@ -788,6 +806,8 @@ def extract_claims(
                 dexpr = min(in_clause, key=lambda d: abs(d.start - num.start))
             elif before:
                 dexpr = before[-1]
+            elif len(dates) == 1 and dates[0].kind in ("day", "range"):
+                dexpr = dates[0]  # "arrested 422 ..., during an operation from May 4 to 10"
             is_week = bool(week) or (dexpr is not None and dexpr.kind == "week_anaphor")
             measure = "count" if is_week else ("operation" if is_op_sentence else "count")
             claim: dict[str, Any] = {
@@ -851,6 +871,15 @@ def extract_claims(
                 inherit = True
             else:
                 needs_date = "no date stated: fill in from/to to check it"
+                if sent.kind == "headline":
+                    # "ICE arrests 48 ..." over "The arrests occurred during a week-long
+                    # operation ending March 8": the body dates the headline's figure
+                    body = _body_date(all_sentences, pub)
+                    if body is not None:
+                        d_from, d_to, exact, days, body_note, body_span = body
+                        needs_date = ""
+                        notes.append(body_note)
+                        spans.append(body_span)
             if needs_date:
                 notes.append(needs_date)
             claim["from"], claim["to"] = d_from, d_to
@@ -862,6 +891,20 @@ def extract_claims(
             where = _place_for(scan, num, figures, c_lo, c_hi, doc_states)
             spans += [sent.span(a, b) for a, b in where.spans]
             aors, place_text = where.aors, where.text
+            if (
+                sent.kind == "headline"
+                and where.aors
+                and where.office_only
+                and (body_where := _body_where(all_sentences, doc_states, arrests_only=True))
+            ):
+                # "HSI Houston ... apprehend 2" over "... were arrested in Houston and
+                # Mesquite": the office and the places the body names
+                where.aors = sorted(set(where.aors) | set(body_where.aors))
+                where.text = f"{where.text}; {body_where.text}"
+                spans += [
+                    all_sentences[body_where.sentence].span(a, b) for a, b in body_where.spans
+                ]
+                aors, place_text = where.aors, where.text
             if where.unplaced:
                 claim["aor"] = []
                 if where.text:
@@ -878,6 +921,13 @@ def extract_claims(
                 notes.append(where.note)
             elif inherit and op is not None and op.claim.get("aor"):
                 claim["aor"] = list(op.claim["aor"])
+            elif sent.kind == "headline" and (body_where := _body_where(all_sentences, doc_states)):
+                claim["aor"] = body_where.aors
+                claim["place"] = body_where.text
+                notes.append(f"place taken from the next sentences: {body_where.text}")
+                spans += [
+                    all_sentences[body_where.sentence].span(a, b) for a, b in body_where.spans
+                ]
             elif headline_where is not None and sent.kind != "headline":
                 hw = headline_where
                 if hw.unplaced:
@@ -1070,6 +1120,55 @@ class _Where:
     fips: list[str] = field(default_factory=list)  # counties, when only counties are named
     spans: list[tuple[int, int]] = field(default_factory=list)  # in the sentence
     sentence: int = 0
+    office_only: bool = False  # only a field office or agency unit is named
+
+
+_COURT_DATE = re.compile(r"convict|sentenc|plead|pleaded|indict|charged|born|removed", re.I)
+
+
+def _body_date(
+    sentences: list[T.Sentence], pub: date | None
+) -> tuple[date, date, bool, int | None, str, tuple[int, int]] | None:
+    """The first exact day or range of the two sentences after the headline, as the
+    window of the headline's figure (an operation "ending March 8" of a "week-long"
+    operation ends there)."""
+    for s in sentences[1:3]:
+        for d in find_dates(s.text, pub):
+            if d.kind not in ("day", "range") or d.date_from is None or d.date_to is None:
+                continue
+            if _COURT_DATE.search(s.text[max(0, d.start - 50) : d.start]):
+                continue  # "convicted ... on May 13, 2024": a court date, not the arrests
+            lo, hi, exact, days = d.date_from, d.date_to, True, None
+            note = f"window from the release's body: '{d.text}'"
+            duration = find_duration(s.text)
+            if duration and duration > 1 and lo == hi:
+                lo, hi, days, exact, n2 = _operation_around(s.text, d, duration)
+                note = _join_notes(note, n2)
+            return lo, hi, exact, days, note, s.span(d.start, d.end)
+    return None
+
+
+def _body_where(
+    sentences: list[T.Sentence], doc_states: frozenset[str], arrests_only: bool = False
+) -> _Where | None:
+    """Places of the two sentences after the headline (with ``arrests_only``, only of a
+    sentence that speaks of arrests): where a headline figure that names no place, or
+    only an office, happened."""
+    for s in sentences[1:3]:
+        if s.kind == "headline":
+            continue
+        if arrests_only and not _ARREST_WORDS.search(s.text):
+            continue
+        if places.national_scope(s.text):
+            continue
+        matches = [m for m in places.find_places(s.text, doc_states) if m.place]
+        if arrests_only:
+            matches = [m for m in matches if m.place and m.place.kind != "field_office"]
+        if matches:
+            w = _where_of(matches)
+            w.sentence = s.index
+            return w
+    return None
 
 
 @functools.lru_cache(maxsize=64)
@@ -1185,6 +1284,10 @@ def _place_for(
 
 def _where_of(matches: list[places.PlaceMatch], base: int = 0) -> _Where:
     w = _Where(
+        office_only=all(
+            m.place and m.place.kind == "field_office" or re.match(r"(?:ICE|ERO|HSI)\s", m.text)
+            for m in matches
+        ),  # fmt: skip
         aors=sorted({a for m in matches for a in m.aors}),
         text=", ".join(m.text for m in matches),
         note="; ".join(m.note for m in matches if m.note),

@@ -108,6 +108,9 @@ _NUMBERISH = re.compile(
 )
 
 
+_DATE_ONLY = re.compile(r"^[\w ,.]*\b(?:19|20)\d\d$")
+
+
 def _clean(m: Mapped) -> Mapped:
     t = m.text.translate(str.maketrans(_QUOTE_MAP))  # one character for one
     m = Mapped(t, m.pos)
@@ -142,7 +145,9 @@ def clean_lines(text: str) -> list[Line]:
             out.append(Line(m, "item"))
             continue
         short = len(s.split()) <= 8 and not re.search(r"[.!?:;,\"']$", s)
-        if short and not (_ARREST_HINT.search(s) and _NUMBERISH.search(s)):
+        # the first line of a release is its headline unless it is a date or a name
+        headline = not out and len(s.split()) >= 4 and not _DATE_ONLY.match(s)
+        if short and not headline and not (_ARREST_HINT.search(s) and _NUMBERISH.search(s)):
             out.append(Line(m, "loose"))  # a byline or dateline
             continue
         out.append(Line(m, "prose"))
@@ -236,11 +241,16 @@ def sentences(text: str, *, ero_short: bool = False) -> list[Sentence]:
         last_lead = None
         m = line.text
         nxt = next((ln for ln in lines[i + 1 :] if ln.kind != "loose"), None)
+        starts_next = nxt is not None and bool(re.match(r"[\"'(]?[A-Z0-9$]", nxt.text.text))
         is_headline = (
-            not re.search(r"[.!?:;\"')]$", m.text)
-            and nxt is not None
+            nxt is not None
             and nxt.kind == "prose"
-            and bool(re.match(r"[\"'(]?[A-Z0-9$]", nxt.text.text))
+            and starts_next
+            and (
+                not re.search(r"[.!?:;\"')]$", m.text)
+                # the first line of a release is its headline, closing stop or not
+                or (first_prose and para is None and len(m.text.split()) <= 30)
+            )
         )
         para = m if para is None else para + Mapped(" ", [para.pos[-1] + 1]) + m
         if is_headline:
