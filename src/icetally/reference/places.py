@@ -499,15 +499,29 @@ def _county_matches(text: str, states_in_text: set[str]) -> list[PlaceMatch]:
                 continue
             if len(hits) > 1 and states_in_text:
                 hits = [c for c in hits if c.state_abbr in states_in_text] or hits
-            aors = tuple(sorted({c.aor for c in hits}))
-            states = frozenset(c.state_abbr for c in hits)
             start = m.start(1) + len(" ".join(words[:i])) + (1 if i else 0)
             note = ""
-            if len(aors) > 1:
+            if len(hits) > 1:
+                # "Harris County" is Texas's (4.7 million people, Georgia's 35,000);
+                # "Orange County" could be California's or Florida's: not resolved
+                by_pop = sorted(hits, key=lambda c: -(c.population or 0))
+                top, nxt = by_pop[0], by_pop[1]
+                if (top.population or 0) >= DOMINANT_RATIO * max(1, nxt.population or 0):
+                    hits = [top]
+                    note = (
+                        f"'{text[start : m.end()]}' is read as {top.county_name}, "
+                        f"{top.state_abbr} (the largest of {len(by_pop)} counties of that name)"
+                    )
+            aor_of = _county_aor()
+            aors = tuple(sorted({aor_of.get(c.fips, (c.aor,))[0] for c in hits}))
+            states = frozenset(c.state_abbr for c in hits)
+            if len(aors) > 1 and len(states) > 1:
                 note = (
-                    f"'{m.group(0).strip()}' names counties in several states "
-                    f"({', '.join(sorted(states))}); all their AORs are used"
+                    f"place not resolved: '{text[start : m.end()]}' (counties of that name "
+                    f"in {', '.join(sorted(states))}; name the state)"
                 )
+                out.append(PlaceMatch(text[start : m.end()], start, m.end(), None, note))
+                break
             out.append(
                 PlaceMatch(
                     text[start : m.end()],
@@ -537,7 +551,10 @@ def _field_office_matches(text: str) -> list[PlaceMatch]:
 
 # "Texas Department of Public Safety", "Wyoming Valley Pallets": a state or city name
 # that only starts a longer proper name is not a place.
-_NAME_GOES_ON = re.compile(r"^\s+(?!County\b|Parish\b|Borough\b|Area\b|Region\b)[A-Z][a-z]")
+_NAME_GOES_ON = re.compile(
+    r"^\s+(?!County\b|Parish\b|Borough\b|Area\b|Region\b|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
+    r"Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\b)[A-Z][a-z]"
+)
 
 
 def _part_of_a_name(text: str, c: PlaceMatch) -> bool:
@@ -686,6 +703,20 @@ def _preposition_town_matches(
             if place is None and not note:
                 continue  # not a known place name: a business, a person, a building
             out.append(PlaceMatch(name, a, b, place, note))
+    return out
+
+
+def bare_town_matches(text: str, states: Iterable[str] = ()) -> list[PlaceMatch]:
+    """Capitalised names read as towns with no preposition before them: the cells of a
+    pasted table or the entries of a bulleted list ("Aurora | 11")."""
+    out = []
+    for m in _CAP_RUN.finditer(text):
+        name = m.group(0).rstrip(".")
+        if _lookup_name(name) is not None or reference.country(name):
+            continue
+        place, note = town_place(name, states)
+        if place is not None or note:
+            out.append(PlaceMatch(name, m.start(), m.start() + len(name), place, note))
     return out
 
 

@@ -134,7 +134,7 @@ _P_FY = re.compile(
     re.IGNORECASE,
 )
 _P_MONTH = re.compile(
-    rf"\b(?:(in|during|throughout|since|early|mid|late|last|this)[- ]\s*)?({_MON})"
+    rf"\b(?:(in|during|throughout|since|early|mid|late|last|this)[- ]\s*)?({_MON})(?![a-z])"
     r"(?:\s+of\s+(this|last)\s+year|,?\s*((?:19|20)\d\d))?(?!\s*\d)"
 )
 _P_YEAR = re.compile(r"\b(?:in|during|throughout)\s+((?:19|20)\d\d)\b(?!\s*fiscal)")
@@ -703,6 +703,12 @@ def extract_claims(
         lead = all_sentences[sent.lead] if sent.lead is not None else None
         context = f"{lead.text} {scan}" if lead is not None else scan
         dates = find_dates(scan, pub)
+        lead_dates = []
+        if lead is not None and not dates:
+            # a table row or bullet under "... June 9 to June 13:" takes its lead's days
+            lead_dates = [
+                d for d in find_dates(lead.text, pub) if d.kind in ("day", "range") and d.date_from
+            ]
         numbers = find_numbers(scan, dates)
         is_op_sentence = bool(_OPERATION.search(context))
         refers_to_op = bool(_REFERS_TO_OP.search(scan)) or lead is not None
@@ -863,9 +869,14 @@ def extract_claims(
                         )
                 if dexpr.kind == "year" and measure == "count":
                     notes.append("'in YYYY' is read as the calendar year; edit for a fiscal year")
+            elif lead is not None and lead_dates:
+                d_from, d_to = lead_dates[0].date_from, lead_dates[0].date_to
+                spans.append(lead.span(lead_dates[0].start, lead_dates[0].end))
             elif op is not None and (refers_to_op or measure == "operation"):
                 d_from, d_to = op.start, op.end
                 inherit = True
+                if sent.kind == "item":
+                    measure = op.claim["measure"]
             elif sent.kind == "item" and subject is not None:
                 d_from, d_to = subject.start, subject.end  # a list under its lead sentence
                 inherit = True
@@ -888,7 +899,7 @@ def extract_claims(
                 if days:
                     claim["days"] = days
             # place: own clause, else earlier in the sentence, else the headline's
-            where = _place_for(scan, num, figures, c_lo, c_hi, doc_states)
+            where = _place_for(scan, num, figures, c_lo, c_hi, doc_states, sent.kind == "item")
             spans += [sent.span(a, b) for a, b in where.spans]
             aors, place_text = where.aors, where.text
             if (
@@ -1240,6 +1251,7 @@ def _place_for(
     c_lo: int,
     c_hi: int,
     doc_states: frozenset[str] = frozenset(),
+    item: bool = False,
 ) -> _Where:
     """Where a figure is: the places between it and the next figure of its clause ("45 in
     Orange County and 12 in Riverside County"), else those just before it ("In Los
@@ -1247,6 +1259,9 @@ def _place_for(
     ("... Mississippi poultry plants, which detained 680 workers"). A place named but not
     resolved gives ``unplaced`` with the reason, never the whole country."""
     nxt = min([n.start for n in numbers if num.start < n.start < c_hi] + [c_hi])
+    colon = scan.find(":", num.end, nxt)
+    if colon >= 0:
+        nxt = colon  # "arrested 45 people in three cities: Houston (20), ...": a list follows
     prev = max([n.end for n in numbers if c_lo <= n.end <= num.start] + [c_lo])
     segments = [(num.end, nxt), (prev, num.start)]
     if num.paren:
@@ -1269,6 +1284,10 @@ def _place_for(
         if unres:
             u = unres[0]
             return _Where(unplaced=u.note, text=u.text, spans=[(a + u.start, a + u.end)])
+        if num.paren and b == num.start:
+            bare = [m for m in places.bare_town_matches(seg, ctx) if m.place]
+            if bare:
+                return _where_of(bare[-1:], a)  # "..., Savannah (7)"
     earlier = scan[:c_lo]
     if earlier and not places.national_scope(earlier):
         found = places.find_places(earlier, ctx)
@@ -1279,6 +1298,21 @@ def _place_for(
         if unres:
             u = unres[0]
             return _Where(unplaced=u.note, text=u.text, spans=[(u.start, u.end)])
+    later = scan[nxt:c_hi]
+    if later and not item and not num.paren:
+        # "deported 528 people and arrested 61 in the Houston area": one place for both
+        found = places.find_places(later, ctx)
+        matches = [m for m in found if m.place]
+        if matches and not places.national_scope(later):
+            return _where_of(matches, nxt)
+    if item:
+        bare = places.bare_town_matches(scan, ctx)
+        matches = [m for m in bare if m.place]
+        if matches:
+            return _where_of(matches)
+        if bare:
+            return _Where(unplaced=bare[0].note, text=bare[0].text,
+                          spans=[(bare[0].start, bare[0].end)])  # fmt: skip
     return _Where()
 
 
@@ -1435,6 +1469,8 @@ def _finish_document(claims: list[dict[str, Any]]) -> None:
         tn = numbers.get(id(t))
         if tn is None or t.get("part_of") or tn[1] != "about" or "_num" not in t:
             continue
+        if t["_num"].paren or t.get("_kind") == "item":
+            continue  # an entry of a list is not the total of the entries after it
         run: list[dict[str, Any]] = []
         total = 0.0
         for c in claims[i + 1 : i + 13]:

@@ -24,10 +24,12 @@ __all__ = ["WEEKDAYS", "find_relative", "weekday_on_or_before"]
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WD = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
 _RANGE = re.compile(
-    rf"\b(?:from\s+|between\s+)?({_WD})\s*(?:to|through|thru|until|-|and)\s*({_WD})\b"
+    rf"\b(?:(?i:from|between)\s+)?({_WD})\s*(?:to|through|thru|until|-|and)\s*({_WD})\b"
 )
-_SINCE = re.compile(rf"\bsince\s+(last\s+)?({_WD})\b")
-_DAY = re.compile(rf"\b(last\s+|this\s+(?:past\s+)?|on\s+)?({_WD})\b(?!\s*,?\s*[A-Z][a-z]{{2}})")
+_SINCE = re.compile(rf"\b(?i:since)\s+((?i:last)\s+)?({_WD})\b")
+_DAY = re.compile(
+    rf"\b((?i:last)\s+|(?i:this)\s+(?:past\s+)?|(?i:on)\s+)?({_WD})\b(?!\s*,?\s*[A-Z][a-z]{{2}})"
+)
 _WEEKEND = re.compile(
     r"\b(?:over|during|on|throughout)\s+the\s+(?:past\s+|last\s+)?weekend\b|\blast\s+weekend\b|"
     r"\bthis\s+(?:past\s+)?weekend\b",
