@@ -453,13 +453,15 @@ def _resolve_directional(dirs: str, state_text: str) -> tuple[Place | None, str]
 def _title(text: str) -> str:
     """Match table spellings: collapse whitespace and title-case ('new  york' -> 'New York')."""
     words = " ".join(text.split())
-    for n in _state_names():
-        if n.lower() == words.lower():
-            return n
-    for n in CITIES:
-        if n.lower() == words.lower():
-            return n
-    return words
+    return _spellings().get(words.lower(), words)
+
+
+@cache
+def _spellings() -> dict[str, str]:
+    """Lower-case name -> its spelling in the tables (cities after states: a state wins)."""
+    out = {n.lower(): n for n in CITIES}
+    out.update({n.lower(): n for n in _state_names()})
+    return out
 
 
 def _lookup_name(text: str) -> Place | None:

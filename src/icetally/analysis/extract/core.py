@@ -686,10 +686,18 @@ def extract_claims(
     subject: _Op | None = None  # the last figure: "those arrested" in a share refers here
     mentions_immigration_crimes = bool(_IMMIGRATION_CRIMES.search(text.translate(_QUOTES)))
 
+    next_suffix: dict[str, int] = {}
+    body_values: set[Any] = set()  # figures stated in the body ("all eight" restates one)
+
     def new_id(base: str) -> str:
-        cid, k = base, 2
-        while cid in ids:
-            cid, k = f"{base}-{k}", k + 1
+        # one counter per base: a long text with many alike figures stays linear
+        cid, k = base, next_suffix.get(base, 2)
+        if cid in ids:
+            cid = f"{base}-{k}"
+            while cid in ids:
+                k += 1
+                cid = f"{base}-{k}"
+            next_suffix[base] = k + 1
         ids.add(cid)
         return cid
 
@@ -791,8 +799,9 @@ def extract_claims(
             if sentence_claims and _BREAKDOWN_AFTER.match(after):
                 skip(sentence, num.text, "a breakdown of the figure before it ('two from ...')")
                 continue
-            if _RESTATED_BEFORE.search(scan[max(0, num.start - 6) : num.start]) and any(
-                c.get("value") == _claim_value(num) for c in claims if c.get("_kind") != "headline"
+            if (
+                _RESTATED_BEFORE.search(scan[max(0, num.start - 6) : num.start])
+                and _claim_value(num) in body_values
             ):
                 skip(sentence, num.text, "restates a figure given before ('all eight')")
                 continue
@@ -975,6 +984,8 @@ def extract_claims(
             if subset and sentence_claims:
                 claim["part_of"] = sentence_claims[-1]["id"]
             claims.append(claim)
+            if sent.kind != "headline" and isinstance(claim["value"], int | float):
+                body_values.add(claim["value"])
             if not subset:
                 sentence_claims.append(claim)
             if inherit:

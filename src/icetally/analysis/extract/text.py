@@ -212,14 +212,22 @@ def sentences(text: str, *, ero_short: bool = False) -> list[Sentence]:
     check_size(text)
     lines = clean_lines(text)
     out: list[Sentence] = []
-    para: Mapped | None = None
+    para: list[Mapped] | None = None  # the lines of the paragraph being read
     first_prose = True
 
     def flush() -> None:
         nonlocal para
         if para is None:
             return
-        for piece in _split(para):
+        joined: list[str] = []
+        jpos: list[int] = []
+        for k, line in enumerate(para):
+            if k:
+                joined.append(" ")
+                jpos.append(jpos[-1] + 1)
+            joined.append(line.text)
+            jpos.extend(line.pos)
+        for piece in _split(Mapped("".join(joined), jpos)):
             if ero_short:
                 piece = piece.sub(_ERO_NAME, "ERO")
             out.append(Sentence(piece.text, piece.pos, "prose", index=len(out)))
@@ -252,7 +260,10 @@ def sentences(text: str, *, ero_short: bool = False) -> list[Sentence]:
                 or (first_prose and para is None and len(m.text.split()) <= 30)
             )
         )
-        para = m if para is None else para + Mapped(" ", [para.pos[-1] + 1]) + m
+        if para is None:
+            para = [m]
+        else:
+            para.append(m)
         if is_headline:
             n0 = len(out)
             flush()
