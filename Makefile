@@ -44,6 +44,7 @@ bench: $(STAMP)
 eval: $(STAMP)
 	@mkdir -p bench-results
 	$(PY) -m benchmarks.surge_eval --out bench-results/surge-eval.json
+	$(PY) -m benchmarks.claims_eval --out bench-results/claims-eval.json
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests scripts benchmarks

@@ -236,6 +236,31 @@ def score(passages: Iterable[Passage]) -> dict[str, Any]:
     return out
 
 
+def linearity(sizes: tuple[int, int] = (19_000, 190_000)) -> dict[str, Any]:
+    """Seconds to extract from a text of each size (one press paragraph repeated, every
+    sentence full of figures and places), and the ratio against the size ratio: about 1
+    for linear work, about 10 for the quadratic extraction issue #13 found (190 KB in
+    35 s). Measured in the same run, after a warm-up."""
+    from icetally.analysis.extract import extract_claims
+
+    para = (
+        "ICE arrested 45 people in Houston and 12 in Dallas during the March 3-7 "
+        "operation, including 9 in Austin. "
+    )
+    extract_claims(para, published="2025-03-14")  # load the gazetteer first
+    out: dict[str, Any] = {"sizes": list(sizes), "seconds": []}
+    for n in sizes:
+        text = (para * (n // len(para) + 1))[:n]
+        t0 = time.perf_counter()
+        extract_claims(text, published="2025-03-14")
+        out["seconds"].append(round(time.perf_counter() - t0, 3))
+    a, b = out["seconds"]
+    out["time_ratio"] = round(b / a, 2) if a else None
+    out["size_ratio"] = sizes[1] / sizes[0]
+    out["ratio_to_linear"] = round(out["time_ratio"] / out["size_ratio"], 2) if a else None
+    return out
+
+
 def evaluate() -> dict[str, Any]:
     sets: dict[str, list[Passage]] = {}
     if DEV.exists():
@@ -250,6 +275,7 @@ def evaluate() -> dict[str, Any]:
         report["sets"][name] = res
     if "dev" not in sets:
         report["sets"]["dev"] = {"skipped": f"no development set at {DEV}"}
+    report["linearity"] = linearity()
     return report
 
 
@@ -275,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.misses:
             for m in res["misses"]:
                 print("   ", json.dumps(m, default=str))
+    lin = report["linearity"]
+    print(
+        f"linearity: {lin['sizes'][0]:,} chars in {lin['seconds'][0]} s, {lin['sizes'][1]:,} "
+        f"in {lin['seconds'][1]} s: x{lin['time_ratio']} for x{lin['size_ratio']:.0f} the text"
+    )
     return 0
 
 
