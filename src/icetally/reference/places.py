@@ -26,6 +26,8 @@ south Texas                 SNA,    San Antonio field office: "south and central
                             HLG     Texas"; Harlingen (HLG) was part of it in the
                                     FY2016-2019 releases (no HLG rows) and is its own
                                     AOR in later ones, so both are listed
+the Rio Grande Valley       HLG     Harlingen field office (Cameron, Hidalgo, Starr,
+                                    Willacy ...: ice-areas-of-responsibility.csv)
 central Texas               SNA     San Antonio field office
 west Texas                  ELP     El Paso field office: west Texas and New Mexico
 southeast Texas             HOU     Houston field office
