@@ -1009,7 +1009,15 @@ def extract_claims(
     # statistics (analysis/official_claims.py)
     from icetally.analysis.official_claims import extract as extract_official
 
-    claims.extend(extract_official(text, pub, source))
+    official = extract_official(text, pub, source)
+    if official:
+        where = {x.text.strip(): x for x in T.sentences(text)}
+        for c in official:
+            sent_of = where.get(str(c.get("text", "")).strip())
+            if sent_of is not None:
+                c["spans"] = [list(sent_of.span(0, len(sent_of.text)))]
+            c["confidence"] = 0.7  # the whole sentence: the figure's own words are not marked
+    claims.extend(official)
     return Extraction(claims, skipped, source, pub, warnings)
 
 
