@@ -1241,6 +1241,8 @@ def _headline_where(sentences: list[T.Sentence], doc_states: frozenset[str]) -> 
         return None
     first = sentences[0]
     m = _DATELINE.match(first.text)
+    if m and m.group(1).strip() in ("WASHINGTON", "WASHINGTON D.C.", "WASHINGTON, D.C."):
+        m = None  # ICE headquarters' dateline: a national release, not Washington State
     if m:
         name = m.group(1).title()
         states = set(doc_states)
