@@ -184,6 +184,15 @@ def _window_right(e: Expected, g: Got) -> bool:
     return (g.window_from, g.window_to) == (e.window_from, e.window_to)
 
 
+def _shown(x: Expected | Got, field: str) -> Any:
+    """A field of an annotation or an extracted claim, as the misses list shows it."""
+    if field == "window":
+        return [str(x.window_from), str(x.window_to)]
+    if field == "aor":
+        return sorted(x.aor)
+    return getattr(x, field)
+
+
 def score(passages: Iterable[Passage]) -> dict[str, Any]:
     right = dict.fromkeys(FIELDS, 0)
     n_exp = n_got = 0
@@ -210,20 +219,11 @@ def score(passages: Iterable[Passage]) -> dict[str, Any]:
             for k, ok in checks.items():
                 right[k] += ok
                 if not ok:
-                    want = {
-                        "qualifier": e.qualifier,
-                        "window": [str(e.window_from), str(e.window_to)],
-                        "aor": sorted(e.aor),
-                        "measure": e.measure,
-                    }[k]
-                    have = {
-                        "qualifier": g.qualifier,
-                        "window": [str(g.window_from), str(g.window_to)],
-                        "aor": sorted(g.aor),
-                        "measure": g.measure,
-                    }[k]
-                    misses.append({"id": p.id, "field": k, "expected": want, "got": have,
-                                   "note": g.claim.get("note", "")})  # fmt: skip
+                    note = g.claim.get("note", "")
+                    misses.append(
+                        {"id": p.id, "field": k, "expected": _shown(e, k), "got": _shown(g, k),
+                         "note": note}
+                    )  # fmt: skip
         for g in free:
             misses.append({"id": p.id, "field": "figure", "expected": None,
                            "got": g.figure, "text": g.claim.get("text", "")[:120]})  # fmt: skip
