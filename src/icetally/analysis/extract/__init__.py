@@ -4,8 +4,9 @@ The pieces, in the order text flows through them:
 
 * ``text``: the size limit, line cleaning and sentence splitting, with every cleaned
   character mapped back to its offset in the pasted text (claims carry spans);
-* ``numbers``: figures written in digits or words ("seventy", "a dozen", "ten (10)");
-* ``relative``: weekday and relative dates ("ended Tuesday", "over the weekend");
+* ``numbers``: figures written in words ("seventy", "a dozen", "ten (10)");
+* ``dates``: days, ranges, months, fiscal years and durations in a sentence, with
+  ``relative`` for weekday and relative dates ("ended Tuesday", "over the weekend");
 * ``core``: figures, windows, places and shares turned into claims
   (``icetally.reference.places`` resolves places to AORs).
 
