@@ -30,6 +30,7 @@ from icetally.analysis.claims import (
 )
 from icetally.analysis.claims import check as _check
 from icetally.analysis.claims import check_text as _check_text
+from icetally.analysis.extract.text import MAX_TEXT_CHARS, TextTooLong
 from icetally.analysis.jurisdictions import (
     cooperation,
     did,
@@ -90,6 +91,8 @@ __all__ = [
     "UsageError",
     "YamlError",
     "campaigns",
+    "TextTooLong",
+    "MAX_TEXT_CHARS",
     "check",
     "check_text",
     "cooperation",
@@ -236,6 +239,7 @@ def extraction_dict(extraction: Any) -> dict[str, Any]:
         "source": extraction.source,
         "claims": plain(extraction.claims),
         "skipped": plain(extraction.skipped),
+        "warnings": list(getattr(extraction, "warnings", [])),
         "claims_yaml": claims_yaml(extraction),
     }
 

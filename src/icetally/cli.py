@@ -630,9 +630,13 @@ def check(
     try:
         if text is not None:
             try:
+                if text.stat().st_size > 4 * api.MAX_TEXT_CHARS:  # 4 bytes per character at most
+                    raise api.TextTooLong(text.stat().st_size)
                 body = text.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 _fail(f"{text}: cannot read: {exc}")
+            except api.TextTooLong as exc:
+                _fail(f"{text}: {exc}")
             if published:
                 try:
                     _date.fromisoformat(published)
@@ -649,13 +653,18 @@ def check(
             )
             if write_claims is not None and not as_json:
                 err.print(f"wrote {len(ex.claims)} claims to {write_claims}")
+            for warning in ex.warnings:
+                err.print(f"[yellow]warning:[/] {warning}")
         else:
             assert claims_file is not None
             report = api.check(claims_file, db, backend=backend, tolerance=tolerance)
     except USER_ERRORS as exc:
         _fail(str(exc))
     if as_json:
-        _emit_json(report.to_dict())
+        result = report.to_dict()
+        if text is not None and ex.warnings:
+            result["warnings"] = list(ex.warnings)
+        _emit_json(result)
         return
     t = Table(title="claims against the records")
     t.add_column("id", overflow="fold", min_width=14)

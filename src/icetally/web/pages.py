@@ -536,6 +536,8 @@ def build_router(limits: Limits) -> APIRouter:
                     source="pasted text",
                 )
             ctx["result"] = result
+            if result.get("extraction"):
+                ctx["highlighted"] = highlight_spans(form["text"], result["extraction"]["claims"])
         except WebProblem as exc:
             ctx["problem"] = exc.body(request.url.path)
             status = exc.status
@@ -547,4 +549,22 @@ def build_router(limits: Limits) -> APIRouter:
     return router
 
 
-__all__ = ["build_router", "error_page", "render", "PROBLEM_TYPES"]
+def highlight_spans(text: str, claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pasted text cut into pieces, each marked with the claims whose spans cover it
+    (the extractor's character offsets), for the claims page to highlight."""
+    cuts = {0, len(text)}
+    spans = []
+    for c in claims:
+        for a, b in c.get("spans") or []:
+            if 0 <= a < b <= len(text):
+                spans.append((a, b, c["id"]))
+                cuts |= {a, b}
+    points = sorted(cuts)
+    out = []
+    for a, b in zip(points, points[1:], strict=False):
+        ids = [cid for x, y, cid in spans if x <= a and b <= y]
+        out.append({"text": text[a:b], "claims": " ".join(dict.fromkeys(ids))})
+    return out
+
+
+__all__ = ["build_router", "error_page", "highlight_spans", "render", "PROBLEM_TYPES"]

@@ -31,6 +31,7 @@ from icetally.api import (
     QueryError,
     Store,
     StoreError,
+    TextTooLong,
     TooManyClaims,
 )
 from icetally.vocabulary import DIMENSIONS, filter_names, parse_by
@@ -212,6 +213,8 @@ def problem_of(exc: Exception) -> WebProblem:
         return WebProblem("store-unavailable", str(exc))
     if isinstance(exc, BackendError) and "has no table" in str(exc):
         return WebProblem("invalid-parameter", f"the store holds no such dataset: {exc}")
+    if isinstance(exc, TextTooLong):
+        return WebProblem("request-too-large", str(exc), {"max_text_chars": exc.limit})
     if isinstance(exc, NoClaimsFound):
         return WebProblem(
             "no-claims-found",
