@@ -9,6 +9,7 @@ from pathlib import Path
 
 from icetally.sources.base import FormatError, Part, Reader
 from icetally.sources.delimited import DelimitedTable, EroLesaCsv
+from icetally.sources.joined import JoinedTable
 from icetally.sources.parquet import ParquetTable
 
 HEAD_BYTES = 256 << 10
@@ -28,7 +29,8 @@ def _workbook_readers() -> list[Reader]:
 
 def readers() -> list[Reader]:
     """All built-in readers, most specific first."""
-    return [*_workbook_readers(), ParquetTable(), EroLesaCsv(), DelimitedTable()]
+    # a joined csv before the plain one: its header also names a table
+    return [*_workbook_readers(), ParquetTable(), EroLesaCsv(), JoinedTable(), DelimitedTable()]
 
 
 def read_head(path: Path) -> bytes:
