@@ -190,5 +190,5 @@ def test_csv_output_equals_parquet(tmp_path: Path) -> None:
         ).fetchall()
         assert left == right, t
     assert pq.ParquetFile(a.files["arrests"]).num_row_groups > 1  # written in chunks
-    manifest = json.loads(next(Path(tmp_path / "csv").glob("*manifest.json")).read_text())
+    manifest = json.loads((tmp_path / "csv" / "plan" / "manifest.json").read_text())
     assert manifest["synthetic"] is True and manifest["format"] == "csv"

@@ -1098,12 +1098,16 @@ class LinkedRelease:
         if fmt not in ("parquet", "csv"):
             raise ValueError(f"format must be parquet or csv, not {fmt!r}")
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        # the release's tables in a folder of their own (icetally links one folder as
+        # one release); the plan beside it, so ingesting the folder never reads it
+        tables_dir, plan_dir = out / "release", out / "plan"
+        tables_dir.mkdir(parents=True, exist_ok=True)
+        plan_dir.mkdir(parents=True, exist_ok=True)
         ext = "parquet" if fmt == "parquet" else "csv"
         label = f"SYNTHETIC-linked-{self.p.start:%Y%m%d}-{self.extract:%Y%m%d}-seed{self.seed}"
-        writers = {t: _Writer(out / f"{label}-{t}.{ext}", fmt) for t in TABLES}
+        writers = {t: _Writer(tables_dir / f"{label}-{t}.{ext}", fmt) for t in TABLES}
         plans = {
-            t: _Writer(out / f"{label}-plan-{t.removeprefix('plan_')}.parquet", "parquet")
+            t: _Writer(plan_dir / f"{label}-{t}.parquet", "parquet")
             for t in ("plan_episodes", "plan_stays")
         }
         schemas: dict[str, pa.Schema] = {}
@@ -1138,7 +1142,7 @@ class LinkedRelease:
             },
         }
         m = LinkedManifest(
-            out_dir=out,
+            out_dir=tables_dir,
             files={t: str(w.path) for t, w in writers.items()},
             plan_files={t.removeprefix("plan_"): str(w.path) for t, w in plans.items()},
             rows={t: w.rows for t, w in writers.items()},
@@ -1147,7 +1151,7 @@ class LinkedRelease:
             seed=self.seed,
             fmt=fmt,
         )
-        (out / f"{label}-manifest.json").write_text(
+        (plan_dir / "manifest.json").write_text(
             json.dumps(m.to_dict(), indent=1, default=str) + "\n"
         )
         return m
