@@ -147,6 +147,7 @@ BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "surges": bench_surges,
     "spark": _optional("benchmarks.bench_spark"),
     "web": _optional("benchmarks.bench_web"),
+    "pathways": _optional("benchmarks.bench_pathways"),
 }
 
 
