@@ -458,3 +458,83 @@ def test_never_across_releases(planted_db: Path, tmp_path: Path) -> None:
 def test_campaign_refused_clearly(planted_db: Path) -> None:
     res = CliRunner().invoke(app, ["pathways", "--db", str(planted_db), "--campaign", "c1"])
     assert res.exit_code == 2 and "campaigns are not available" in res.output
+
+
+# ------------------------------------------------------------------ a surge against the weeks before
+
+
+def test_newcombe_textbook_value() -> None:
+    from icetally.analysis.pathways_compare import newcombe
+
+    # Newcombe (1998), Statistics in Medicine 17:873, example (a): 56/70 - 48/80,
+    # method 10 (hybrid score): 0.0524 to 0.3339
+    d, low, high = newcombe(56, 70, 48, 80)
+    assert round(d, 4) == 0.2 and round(low, 4) == 0.0524 and round(high, 4) == 0.3339
+
+
+def _surge_release(path: Path) -> dict[str, int]:
+    """A year of Seattle arrests (5 a day) with a five-day surge (+40 a day) whose
+    people are removed more often (80% against 40%) and detained longer; returns the
+    planted counts of the surge and of the four weeks before it."""
+    import random
+
+    rng = random.Random(7)
+    start, surge_from, surge_to = date(2019, 1, 1), date(2019, 9, 21), date(2019, 9, 25)
+    before_from = surge_from - timedelta(weeks=4)
+    planted = {"surge": 0, "surge_removed": 0, "before": 0, "before_removed": 0}
+    people: dict[str, dict[str, list[list[str]]]] = {}
+    day = start
+    while day <= date(2019, 12, 31):
+        in_surge = surge_from <= day <= surge_to
+        for _ in range(5 + (40 if in_surge else 0)):
+            pid = f"p{len(people):05d}"
+            removed = rng.random() < (0.8 if in_surge else 0.4)
+            stay_days = rng.randint(20, 40) if in_surge else rng.randint(5, 15)
+            out = day + timedelta(days=stay_days)
+            arrest = [day.isoformat(), "Seattle", "Located", "1 Convicted Criminal"]
+            arrest += [out.isoformat(), "MEXICO"] if removed else ["NA", "NA"]
+            stint = [
+                day.isoformat(),
+                f"{out.isoformat()} 10:00:00",
+                "Removed" if removed else "Released on Bond",
+                "CENTER",
+                out.isoformat() if removed else "NA",
+                "MEXICO" if removed else "NA",
+            ]
+            people[pid] = {"arrests": [arrest], "stints": [stint]}
+            if in_surge:
+                planted["surge"] += 1
+                planted["surge_removed"] += removed
+            elif before_from <= day < surge_from:
+                planted["before"] += 1
+                planted["before_removed"] += removed
+        day += timedelta(days=1)
+    _write_joined(path, people)
+    return planted
+
+
+def test_surge_against_weeks_before(tmp_path: Path) -> None:
+    planted = _surge_release(tmp_path / "linked" / "joined.csv")
+    db = tmp_path / "s.duckdb"
+    assert [r.status for r in icetally.ingest([tmp_path / "linked" / "joined.csv"], db=db)] == [
+        "loaded"
+    ]
+    found = [s for s in icetally.surges(db=db).surges if s.start.month == 9]
+    assert found, "the planted surge is detected"
+    res = CliRunner().invoke(app, ["pathways", "--db", str(db), "--surge", found[0].id, "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    comp = d["comparison"]
+    assert comp["before"]["weeks"] == 4 and comp["surge"]["id"] == found[0].id
+    # the detected window may trim the planted one by a day: counts within the surge
+    assert 0.8 * planted["surge"] <= d["episodes"] <= planted["surge"] + 10
+    assert comp["before"]["episodes"] == planted["before"]
+    assert comp["before"]["outcomes"]["removed"]["n"] == planted["before_removed"]
+    diff = {r["figure"]: r for r in comp["differences"]}
+    removed = diff["share removed"]
+    shares = d["outcomes"]["removed"]["share"], comp["before"]["outcomes"]["removed"]["share"]
+    assert abs(removed["difference"] - (shares[0] - shares[1])) < 1e-3
+    assert abs(removed["difference"] - (0.8 - 0.4)) < 0.15  # planted: 80% against 40%
+    assert removed["low"] > 0.2 and removed["low"] < removed["difference"] < removed["high"]
+    longer = diff["median days detained"]
+    assert longer["difference"] > 10 and longer["low"] > 5

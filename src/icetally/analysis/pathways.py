@@ -50,6 +50,8 @@ class PathwaysResult:
     linked_release: LinkedRelease
     warnings: list[str] = field(default_factory=list)
     comparison: dict[str, Any] | None = None
+    # value -> episodes, for the comparison's bootstrap (not part of the JSON)
+    histograms: dict[str, dict[int, int]] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.summary)
@@ -298,9 +300,15 @@ def _named(sql: str, tables: Linked) -> str:
     return sql
 
 
-def _pathways(s: Store, tables: Linked, slc: Slice, dims: list[str]) -> PathwaysResult:
+def _pathways(
+    s: Store, tables: Linked, slc: Slice, dims: list[str], where: Any = None
+) -> PathwaysResult:
+    """The figures of one slice over the materialized tables; ``where(episodes)``: an
+    extra predicate (a surge's AOR windows)."""
     lr = tables.release
     e = slc.apply(tables.episodes)
+    if where is not None:
+        e = e.filter(where(e))
     groups = _grouped(s, e, dims)
     total = _combine(groups)
     summary = summarize(total["counts"], total["detained"], total["removal"], total["countries"], 0)
@@ -337,7 +345,12 @@ def _pathways(s: Store, tables: Linked, slc: Slice, dims: list[str]) -> Pathways
             f"extract date ({lr.extract_date}); their days detained run to that date"
         )
     return PathwaysResult(
-        summary=summary, rows=rows, query=query, linked_release=lr, warnings=warnings
+        summary=summary,
+        rows=rows,
+        query=query,
+        linked_release=lr,
+        warnings=warnings,
+        histograms={"days_detained": total["detained"], "days_to_removal": total["removal"]},
     )
 
 
