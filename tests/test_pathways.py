@@ -538,3 +538,15 @@ def test_surge_against_weeks_before(tmp_path: Path) -> None:
     assert removed["low"] > 0.2 and removed["low"] < removed["difference"] < removed["high"]
     longer = diff["median days detained"]
     assert longer["difference"] > 10 and longer["low"] > 5
+
+
+def test_report_section(wa_db: Path) -> None:
+    html = icetally.render_report(db=wa_db, date_from="2024-01-01", date_to="2025-02-15")
+    at = html.index('id="pathways"')
+    part = html[at : html.index("</section>", at)]
+    assert "What happened to those arrested" in part
+    d = icetally.pathways(db=wa_db, date_from="2024-01-01", date_to="2025-02-15").to_dict()
+    assert f"{d['persons']} people, {d['episodes']} arrests" in part
+    removed = d["outcomes"]["removed"]
+    assert f'<td>removed</td><td class="num">{removed["n"]}</td>' in part
+    assert "pathways: episodes" in part  # the queries behind the figures are on the page
