@@ -21,6 +21,9 @@ The rules, their windows and their failure modes are in docs/methods.md
 from __future__ import annotations
 
 import hashlib
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePath
@@ -44,6 +47,7 @@ __all__ = [
     "departures_expr",
     "episode_rows",
     "episodes_expr",
+    "linked",
     "linked_releases",
     "resolve_linked_release",
     "stay_rows",
@@ -64,6 +68,9 @@ COLLAPSE_DAYS = 1
 # days after.
 STAY_WINDOW_DAYS = 7
 OUTCOMES = ("removed", "released", "detained", "no_detention")
+# Where departures are recorded, in the order their country is preferred: the
+# removals table, then the departed date every other table carries for the case.
+DEPARTURE_SOURCES = ("removals", "detention_stints", "arrests", "detainers", "encounters")
 # Release reasons that mean the stay ended in a removal (upper-cased, substring).
 REMOVAL_REASONS = ("REMOV", "DEPORT", "VOLUNTARY DEPARTURE", "VOLUNTARY RETURN", "EXCLU")
 _OPEN = date(9999, 12, 31)  # an open stint's book-out, for the running maximum
@@ -299,9 +306,28 @@ def resolve_linked_release(s: Store, release: list[str] | str | None = None) -> 
 # ---------------------------------------------------------------------- expressions
 
 
+# The columns each step reads (a narrow selection keeps every step's SQL small).
+_COLUMNS = {
+    "detention_stints": (
+        "event_date",
+        "book_out_date",
+        "facility",
+        "release_reason",
+        "departed_date",
+        "departure_country",
+    ),
+    "arrests": ("event_date", "departed_date", "departure_country", *EPISODE_COLUMNS[6:22]),
+    "removals": ("event_date", "departed_date", "departure_country"),
+    "detainers": ("event_date", "departed_date", "departure_country"),
+    "encounters": ("event_date", "departed_date", "departure_country"),
+}
+
+
 def _records(s: Store, lr: LinkedRelease, dataset: str) -> Any:
     t = s.table(dataset)
-    return t.filter(t.release_id.isin(lr.release_ids[dataset]), t.person_id.notnull())
+    t = t.filter(t.release_id.isin(lr.release_ids[dataset]), t.person_id.notnull())
+    keep = dict.fromkeys(("person_id", "release_id", "source_row", *_COLUMNS[dataset]))
+    return t.select(*[c for c in keep if c in t.columns])
 
 
 def _days(later: Any, earlier: Any) -> Any:
@@ -361,9 +387,10 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
 
 def departures_expr(s: Store, lr: LinkedRelease) -> Any:
     """Every recorded departure: one row per person and departure day, with the
-    country (the removals table's, else the others'), or None if none is recorded."""
+    country (the first source of DEPARTURE_SOURCES that names one), or None if the
+    release records none."""
     parts = []
-    for rank, ds in enumerate(("removals", "detention_stints", "arrests", "detainers")):
+    for rank, ds in enumerate(DEPARTURE_SOURCES):
         if not lr.has(ds):
             continue
         t = _records(s, lr, ds)
@@ -411,8 +438,23 @@ def _removal_reason(reason: Any) -> Any:
     return hit.fill_null(False)
 
 
-def episodes_expr(s: Store, lr: LinkedRelease) -> Any:
-    """One row per episode (columns: EPISODE_COLUMNS); see the module docstring."""
+def _same(expr: Any, name: str) -> Any:
+    return expr
+
+
+def episodes_expr(
+    s: Store,
+    lr: LinkedRelease,
+    *,
+    keep: Callable[[Any, str], Any] = _same,
+    stays: Any = None,
+    departures: Any = None,
+) -> Any:
+    """One row per episode (columns: EPISODE_COLUMNS); see the module docstring.
+
+    ``keep(expr, name)`` is called on each intermediate table (``linked`` passes one
+    that materializes it, so no step's SQL repeats another's); ``stays`` and
+    ``departures``: the tables, when already built."""
     if not lr.has("arrests"):
         raise LinkingError(
             f"linked release {lr.id} ({lr.label}) has no arrests with identifiers: "
@@ -444,10 +486,12 @@ def episodes_expr(s: Store, lr: LinkedRelease) -> Any:
         arrest_date=e.event_date,
         event_date=e.event_date,
     )
+    e = keep(e, "arrest_episodes")
 
     # the stay: book-in within the window after the arrest; a stay goes to its
     # nearest earlier arrest, an arrest gets its first such stay
-    stays = stays_expr(s, lr)
+    if stays is None:
+        stays = stays_expr(s, lr)
     if stays is not None:
         st = stays.select(
             _sp=stays.person_id,
@@ -473,6 +517,7 @@ def episodes_expr(s: Store, lr: LinkedRelease) -> Any:
         by_ep = ibis.window(group_by=["_ep", "_eno"], order_by=["book_in", "stay"])
         pairs = pairs.mutate(_r2=ibis.row_number().over(by_ep))
         pairs = pairs.filter(pairs._r2 == 0).drop("_r1", "_r2", "_sp", "_ad")
+        pairs = keep(pairs, "episode_stays")
         e = e.left_join(pairs, [e.person_id == pairs._ep, e.episode == pairs._eno]).drop(
             "_ep", "_eno"
         )
@@ -487,7 +532,7 @@ def episodes_expr(s: Store, lr: LinkedRelease) -> Any:
         )
 
     # the departure: the first on or after the arrest and before the next arrest
-    deps = departures_expr(s, lr)
+    deps = departures if departures is not None else departures_expr(s, lr)
     if deps is not None:
         d = deps.select(_dp=deps.person_id, _dd=deps.departed_date, _dc=deps.departure_country)
         k = e.select(_kp=e.person_id, _ke=e.episode, _ka=e.arrest_date, _kn=e._next)
@@ -502,6 +547,7 @@ def episodes_expr(s: Store, lr: LinkedRelease) -> Any:
         wj = ibis.window(group_by=["_kp", "_ke"], order_by=["_dd"])
         j = j.mutate(_r=ibis.row_number().over(wj))
         j = j.filter(j._r == 0).select("_kp", "_ke", departed_date=j._dd, departure_country=j._dc)
+        j = keep(j, "episode_departures")
         e = e.left_join(j, [e.person_id == j._kp, e.episode == j._ke]).drop("_kp", "_ke")
     else:
         e = e.mutate(departed_date=ibis.null("date"), departure_country=ibis.null("string"))
@@ -516,6 +562,7 @@ def episodes_expr(s: Store, lr: LinkedRelease) -> Any:
             [k._kp == dt._tp, dt._td <= k._ka, k._kb.isnull() | (dt._td > k._kb)],
         )
         j = j.group_by([j._kp, j._ke]).aggregate(detainers_before=j._td.count().cast("int64"))
+        j = keep(j, "episode_detainers")
         e = e.left_join(j, [e.person_id == j._kp, e.episode == j._ke]).drop("_kp", "_ke")
         e = e.mutate(detainers_before=e.detainers_before.fill_null(0))
     else:
@@ -578,4 +625,62 @@ def episode_rows(s: Store, **filters: Any) -> list[dict[str, Any]]:
     release = filters.pop("release", None)
     slc = Slice.build("arrests", **filters)
     lr = resolve_linked_release(s, release)
-    return s.rows(slc.apply(episodes_expr(s, lr)).order_by(["person_id", "episode"]))
+    with linked(s, lr) as tables:
+        return s.rows(slc.apply(tables.episodes).order_by(["person_id", "episode"]))
+
+
+@dataclass
+class Linked:
+    """One linked release's tables, materialized for the duration of a question:
+    ``stays`` (None without stints), ``departures`` (None without any), ``episodes``;
+    ``sql``: the SQL of each step, each reading the steps before it by name."""
+
+    release: LinkedRelease
+    stays: Any
+    departures: Any
+    episodes: Any
+    sql: dict[str, str]
+
+
+@contextmanager
+def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
+    """Build the linked tables once as temporary tables (a DuckDB temp table; on
+    other backends Ibis's ``cache``) and drop them afterwards. Without this, every
+    query over episodes would repeat the whole chain of joins and windows."""
+    held: list[tuple[str, Any, str | None]] = []
+    sql: dict[str, str] = {}
+    tag = uuid.uuid4().hex[:8]
+
+    def keep(expr: Any, name: str) -> Any:
+        compiled = str(ibis.to_sql(expr))
+        text = compiled
+        for known, _, temp in held:  # readable names for the steps already built
+            if temp:
+                text = text.replace(temp, known)
+        sql[name] = text
+        if s.is_duckdb:
+            temp = f"_linked_{tag}_{name}"
+            s.duckdb.execute(f'CREATE TEMP TABLE "{temp}" AS {compiled}')
+            table = s.ibis.table(temp)
+        else:
+            table = expr.cache()
+            temp = table.get_name()
+        held.append((name, table, temp))
+        return table
+
+    try:
+        st = stays_expr(s, lr)
+        st = keep(st, "stays") if st is not None else None
+        dep = departures_expr(s, lr)
+        dep = keep(dep, "departures") if dep is not None else None
+        eps = keep(episodes_expr(s, lr, keep=keep, stays=st, departures=dep), "episodes")
+        yield Linked(release=lr, stays=st, departures=dep, episodes=eps, sql=sql)
+    finally:
+        for _, table, temp in reversed(held):
+            try:
+                if s.is_duckdb:
+                    s.duckdb.execute(f'DROP TABLE IF EXISTS "{temp}"')
+                else:
+                    table.release()
+            except Exception:  # noqa: BLE001, S110 - cleanup must not mask the real error
+                pass

@@ -24,12 +24,11 @@ from icetally.analysis.linking import (
     OUTCOMES,
     STAY_WINDOW_DAYS,
     TRANSFER_GAP_DAYS,
+    Linked,
     LinkedRelease,
     LinkingError,
-    departures_expr,
-    episodes_expr,
+    linked,
     resolve_linked_release,
-    stays_expr,
 )
 from icetally.query.expr import dimension, jsonable
 from icetally.query.filters import Slice
@@ -51,6 +50,8 @@ class PathwaysResult:
     linked_release: LinkedRelease
     warnings: list[str] = field(default_factory=list)
     comparison: dict[str, Any] | None = None
+    # value -> episodes, for the comparison's bootstrap (not part of the JSON)
+    histograms: dict[str, dict[int, int]] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.summary)
@@ -202,14 +203,14 @@ def _grouped(s: Store, e: Any, dims: list[str]) -> dict[tuple[Any, ...], dict[st
 
 
 def _match_rates(
-    s: Store, lr: LinkedRelease, all_episodes: Any, slc: Slice, arrests_rate: dict[str, Any]
+    s: Store, tables: Linked, slc: Slice, arrests_rate: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The three match rates and their SQL. Stays and removals are taken in the
     slice's date window (by book-in and departure day); area filters apply to arrests
     only (a stay's facility may lie in another area)."""
     rates: dict[str, Any] = {"arrests_with_stay": arrests_rate}
     sql: dict[str, str] = {}
-    stays = stays_expr(s, lr)
+    lr, stays, all_episodes = tables.release, tables.stays, tables.episodes
 
     def window(t: Any, col: str) -> Any:
         if slc.date_from:
@@ -234,8 +235,8 @@ def _match_rates(
         "of": int(row["of"]),
         "rate": _share(int(row["n"]), int(row["of"])),
     }
-    sql["stays_with_arrest"] = str(ibis.to_sql(q))
-    deps = departures_expr(s, lr)
+    sql["stays_with_arrest"] = _named(str(ibis.to_sql(q)), tables)
+    deps = tables.departures
     if deps is None:
         rates["removals_with_stay"] = {"n": 0, "of": 0, "rate": None}
         return rates, sql
@@ -258,7 +259,7 @@ def _match_rates(
     n = int(s.rows(hits.aggregate(n=hits.count()))[0]["n"])
     of = int(s.rows(d.aggregate(n=d.count()))[0]["n"])
     rates["removals_with_stay"] = {"n": n, "of": of, "rate": _share(n, of)}
-    sql["removals_with_stay"] = str(ibis.to_sql(hits.aggregate(n=hits.count())))
+    sql["removals_with_stay"] = _named(str(ibis.to_sql(hits.aggregate(n=hits.count()))), tables)
     return rates, sql
 
 
@@ -282,35 +283,59 @@ def pathways(
     dims = parse_by(by)
     with Store.borrow(store, db=db, backend=backend, con=con) as s:
         lr = resolve_linked_release(s, release)
-        all_eps = episodes_expr(s, lr)
-        e = slc.apply(all_eps)
-        groups = _grouped(s, e, dims)
-        total = _combine(groups)
-        summary = summarize(
-            total["counts"], total["detained"], total["removal"], total["countries"], 0
-        )
-        summary["persons"] = (
-            int(s.rows(e.aggregate(n=e.person_id.nunique()))[0]["n"]) if dims else total["persons"]
-        )
-        rates, rate_sql = _match_rates(s, lr, all_eps, slc, summary.pop("arrests_with_stay"))
-        summary["match_rates"] = rates
-        rows = []
-        if dims:
-            for key in sorted(groups, key=_order_key):
-                g = groups[key]
-                one = summarize(g["counts"], g["detained"], g["removal"], g["countries"], 0)
-                one["persons"] = g["persons"]
-                one["match_rates"] = {"arrests_with_stay": one.pop("arrests_with_stay")}
-                rows.append({**dict(zip(dims, key, strict=True)), **one})
-        query = {
-            "dataset": "arrests",
-            "filters": slc.to_dict(),
-            "by": dims,
-            "backend": s.backend_name,
-            "linked_release": lr.id,
-            "releases": lr.all_release_ids,
-            "sql": {"episodes": str(ibis.to_sql(e)), **rate_sql},
-        }
+        with linked(s, lr) as tables:
+            return _pathways(s, tables, slc, dims)
+
+
+def _named(sql: str, tables: Linked) -> str:
+    """SQL over the materialized steps, with each step's name in place of its
+    temporary table's (the steps' own SQL is in query.sql too)."""
+    for name, t in (
+        ("stays", tables.stays),
+        ("departures", tables.departures),
+        ("episodes", tables.episodes),
+    ):
+        if t is not None:
+            sql = sql.replace(t.get_name(), name)
+    return sql
+
+
+def _pathways(
+    s: Store, tables: Linked, slc: Slice, dims: list[str], where: Any = None
+) -> PathwaysResult:
+    """The figures of one slice over the materialized tables; ``where(episodes)``: an
+    extra predicate (a surge's AOR windows)."""
+    lr = tables.release
+    e = slc.apply(tables.episodes)
+    if where is not None:
+        e = e.filter(where(e))
+    groups = _grouped(s, e, dims)
+    total = _combine(groups)
+    summary = summarize(total["counts"], total["detained"], total["removal"], total["countries"], 0)
+    summary["persons"] = (
+        int(s.rows(e.aggregate(n=e.person_id.nunique()))[0]["n"]) if dims else total["persons"]
+    )
+    rates, rate_sql = _match_rates(s, tables, slc, summary.pop("arrests_with_stay"))
+    summary["match_rates"] = rates
+    rows = []
+    if dims:
+        for key in sorted(groups, key=_order_key):
+            g = groups[key]
+            one = summarize(g["counts"], g["detained"], g["removal"], g["countries"], 0)
+            one["persons"] = g["persons"]
+            one["match_rates"] = {"arrests_with_stay": one.pop("arrests_with_stay")}
+            rows.append({**dict(zip(dims, key, strict=True)), **one})
+    query = {
+        "dataset": "arrests",
+        "filters": slc.to_dict(),
+        "by": dims,
+        "backend": s.backend_name,
+        "linked_release": lr.id,
+        "releases": lr.all_release_ids,
+        # each step's SQL reads the steps before it by name: stays, departures,
+        # arrest_episodes, ..., episodes; "pathways" is the slice the figures count
+        "sql": {**tables.sql, "pathways": _named(str(ibis.to_sql(e)), tables), **rate_sql},
+    }
     warnings = []
     if summary["episodes"] == 0:
         warnings.append("no arrests with identifiers in this slice of the linked release")
@@ -320,7 +345,12 @@ def pathways(
             f"extract date ({lr.extract_date}); their days detained run to that date"
         )
     return PathwaysResult(
-        summary=summary, rows=rows, query=query, linked_release=lr, warnings=warnings
+        summary=summary,
+        rows=rows,
+        query=query,
+        linked_release=lr,
+        warnings=warnings,
+        histograms={"days_detained": total["detained"], "days_to_removal": total["removal"]},
     )
 
 

@@ -29,6 +29,7 @@ from icetally.report.sections import (
     headline,
     method,
     methods,
+    pathways,
     week,
 )
 
@@ -41,6 +42,7 @@ SECTIONS: list[Callable[[ReportContext], None]] = [
     citizenship.build,
     method.build,
     criminality.build,
+    pathways.build,
     claims.build,
     cooperation.build,
     detention.build,
