@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -1175,6 +1175,20 @@ def scaled_plan(arrests: int, *, seed: int = 0, start: date = DEFAULT_START) -> 
     )
 
 
+def window_plan(p: DemoPlan, start: date) -> DemoPlan:
+    """The plan's days from ``start`` on (the same draws, a shorter release): the demo's
+    linked release needs only the surge's months, not the whole history."""
+    k = max(0, (start - p.start).days)
+    return replace(
+        p,
+        start=p.start + timedelta(k),
+        expected=p.expected[:, :, k:],
+        background=p.background[:, :, k:],
+        detainers=p.detainers[:, k:],
+        planted=[op for op in p.planted if op.start >= p.start + timedelta(k)],
+    )
+
+
 def write_linked_release(
     out_dir: str | Path,
     p: DemoPlan | None = None,
@@ -1211,5 +1225,6 @@ __all__ = [
     "Planted",
     "SurgeEffect",
     "scaled_plan",
+    "window_plan",
     "write_linked_release",
 ]
