@@ -550,3 +550,35 @@ def test_report_section(wa_db: Path) -> None:
     removed = d["outcomes"]["removed"]
     assert f'<td>removed</td><td class="num">{removed["n"]}</td>' in part
     assert "pathways: episodes" in part  # the queries behind the figures are on the page
+
+
+def test_joined_reader_quarantines_a_broken_row(tmp_path: Path) -> None:
+    path = tmp_path / "j" / "joined.csv"
+    _write_joined(path, {"B": PLANTED["B"], "C": PLANTED["C"]})
+    with open(path, "a", newline="") as fh:
+        fh.write("X,2024-05-01,Seattle\n")  # 3 fields where the header has 14
+    db = tmp_path / "q.duckdb"
+    res = icetally.ingest([path], db=db)
+    assert [r.status for r in res] == ["loaded"]
+    sheets = {s.dataset: s for s in res[0].sheets}
+    # 3 joined rows: 2 read into their tables, 1 to the quarantine with the reason
+    assert sheets["arrests"].rows_loaded == 2 and sheets["detention_stints"].rows_loaded == 1
+    assert sum(s.rows_quarantined for s in res[0].sheets) == 1
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    (reason,) = con.execute("SELECT reason FROM quarantine").fetchone()
+    assert "3 fields, 14 expected" in reason
+
+
+def test_no_detention_table_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "arrests.csv"
+    path.parent.mkdir()
+    path.write_text(
+        "unique_identifier,apprehension_date.arrest,apprehension_aor.arrest,"
+        "detainer_prepare_date.detainer\nP1,2024-01-02,Seattle,2024-01-01\n"
+    )
+    db = tmp_path / "n.duckdb"
+    assert [r.status for r in icetally.ingest([path], db=db)] == ["loaded"]
+    with pytest.raises(icetally.LinkingError, match="no detention_stints"):
+        icetally.pathways(db=db)

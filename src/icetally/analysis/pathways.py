@@ -21,6 +21,7 @@ import ibis
 
 from icetally.analysis.linking import (
     COLLAPSE_DAYS,
+    EPISODE_COLUMNS,
     OUTCOMES,
     STAY_WINDOW_DAYS,
     TRANSFER_GAP_DAYS,
@@ -33,7 +34,7 @@ from icetally.analysis.linking import (
 from icetally.query.expr import dimension, jsonable
 from icetally.query.filters import Slice
 from icetally.store.handle import Store
-from icetally.vocabulary import QueryError, parse_by
+from icetally.vocabulary import DIMENSIONS, QueryError, parse_by
 
 __all__ = ["PathwaysResult", "pathways", "quantiles", "summarize"]
 
@@ -99,6 +100,31 @@ def quantiles(hist: dict[int, int]) -> dict[str, float | None]:
         a, b = at(lo), at(hi)
         out[name] = round(a + (b - a) * (h - lo), 2)
     return out
+
+
+def require_detention(lr: LinkedRelease) -> None:
+    """Outcomes need the release's detention stints: without them every arrest would
+    read as never detained."""
+    missing = [d for d in ("arrests", "detention_stints") if not lr.has(d)]
+    if missing:
+        raise LinkingError(
+            f"linked release {lr.id} ({lr.label}) has no {' or '.join(missing)} with "
+            "identifiers: what happened after an arrest cannot be told without both"
+        )
+
+
+def pathway_dimensions(by: str | list[str] | None) -> list[str]:
+    """``--by`` for pathways: the vocabulary's dimensions an episode carries (those of
+    its arrest)."""
+    dims = parse_by(by)
+    bad = [d for d in dims if DIMENSIONS[d].column not in EPISODE_COLUMNS]
+    if bad:
+        ok = [n for n, d in DIMENSIONS.items() if d.column in EPISODE_COLUMNS]
+        raise QueryError(
+            f"pathways cannot group by {', '.join(bad)} (not a property of an arrest); "
+            f"use one of {', '.join(ok)}"
+        )
+    return dims
 
 
 def _share(n: int, of: int) -> float | None:
@@ -280,9 +306,10 @@ def pathways(
     """
     release = filters.pop("release", None)
     slc = Slice.build("arrests", **filters)
-    dims = parse_by(by)
+    dims = pathway_dimensions(by)
     with Store.borrow(store, db=db, backend=backend, con=con) as s:
         lr = resolve_linked_release(s, release)
+        require_detention(lr)
         with linked(s, lr) as tables:
             return _pathways(s, tables, slc, dims)
 

@@ -19,10 +19,15 @@ from typing import Any
 import numpy as np
 
 from icetally.analysis.linking import OUTCOMES, linked, resolve_linked_release
-from icetally.analysis.pathways import PathwaysResult, _pathways
+from icetally.analysis.pathways import (
+    PathwaysResult,
+    _pathways,
+    pathway_dimensions,
+    require_detention,
+)
 from icetally.query.filters import Slice
 from icetally.store.handle import Store
-from icetally.vocabulary import QueryError, parse_by
+from icetally.vocabulary import QueryError
 
 __all__ = ["compare_surge", "newcombe", "wilson"]
 
@@ -115,10 +120,12 @@ def compare_surge(
     backend: str | None = None,
     by: str | list[str] | None = None,
     con: Any = None,
+    detected: Any = None,
     **filters: Any,
 ) -> PathwaysResult:
     """The surge's pathways (the result's own figures) with ``comparison``: the weeks
-    before, side by side, and the differences with their intervals."""
+    before, side by side, and the differences with their intervals. ``detected``: the
+    Surge itself, when the caller has it (the report), to skip the scan."""
     from icetally.analysis.operations import surges as find_surges
 
     if not 1 <= weeks_before <= 52:
@@ -127,9 +134,13 @@ def compare_surge(
         raise QueryError("--surge sets the window: give no --from/--to with it")
     release = filters.pop("release", None)
     slc = Slice.build("arrests", **filters)
-    dims = parse_by(by)
+    dims = pathway_dimensions(by)
     with Store.borrow(store, db=db, backend=backend, con=con) as s:
-        found = [x for x in find_surges("arrests", store=s).surges if x.id == surge_id]
+        found = (
+            [detected]
+            if detected is not None and detected.id == surge_id
+            else [x for x in find_surges("arrests", store=s).surges if x.id == surge_id]
+        )
         if not found:
             raise QueryError(f"no surge {surge_id!r} in the arrests records; see `icetally surges`")
         surge = found[0]
@@ -151,6 +162,7 @@ def compare_surge(
             return e.aor.isin(aors) & e.arrest_date.between(b_from, b_to)
 
         lr = resolve_linked_release(s, release)
+        require_detention(lr)
         with linked(s, lr) as tables:
             result = _pathways(s, tables, slc, dims, where=in_surge)
             prior = _pathways(s, tables, slc, dims, where=before)

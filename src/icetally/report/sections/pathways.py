@@ -13,13 +13,15 @@ from icetally.report.context import ReportContext
 def build(ctx: ReportContext) -> None:
     """Outcomes, durations and match rates; against the weeks before for a surge."""
     from icetally.analysis.pathways import run
+    from icetally.analysis.pathways_compare import compare_surge
 
-    if not linked_releases(ctx.store):
-        return  # no release whose tables link: the section does not apply
+    found = linked_releases(ctx.store)
+    if not any(lr.has("arrests") and lr.has("detention_stints") for lr in found):
+        return  # no release whose arrests and stays link: the section does not apply
     s = ctx.section("pathways", "What happened to those arrested")
     try:
         if ctx.surge is not None:
-            res = run(ctx.store, surge=ctx.surge.id, aor=ctx.aors or None)
+            res = compare_surge(ctx.store, ctx.surge.id, detected=ctx.surge, aor=ctx.aors or None)
         else:
             res = run(ctx.store, date_from=ctx.start, date_to=ctx.end, aor=ctx.aors or None)
     except LinkingError as exc:
