@@ -40,8 +40,10 @@ from icetally.analysis.jurisdictions import (
     load_287g,
     load_policies,
 )
+from icetally.analysis.linking import LinkingError
 from icetally.analysis.operations import DEFAULT_MIN_EXCESS, SurgesResult
 from icetally.analysis.operations import surges as _surges
+from icetally.analysis.pathways import PathwaysResult
 from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
 from icetally.errors import IcetallyError, UsageError
 from icetally.query.backend import BackendError
@@ -80,8 +82,10 @@ __all__ = [
     "DemoResult",
     "ExportError",
     "IcetallyError",
+    "LinkingError",
     "NoClaimsFound",
     "OfficialQueryError",
+    "PathwaysResult",
     "QueryError",
     "ReportError",
     "Store",
@@ -98,6 +102,8 @@ __all__ = [
     "cooperation",
     "count",
     "count_groups",
+    "episodes",
+    "linked_releases",
     "did",
     "export",
     "extraction_dict",
@@ -111,12 +117,14 @@ __all__ = [
     "official",
     "official_check",
     "official_revisions",
+    "pathways",
     "reconcile",
     "releases",
     "render_report",
     "rows_csv",
     "run_demo",
     "slice_of",
+    "stays",
     "surges",
     "write_report",
 ]
@@ -331,3 +339,73 @@ def export(out_dir: PathLike, store: Store | PathLike | None = None, **kwargs: A
 def run_demo(out_dir: PathLike = "icetally-demo", **kwargs: Any) -> DemoResult:
     """The SYNTHETIC end-to-end demo; see icetally.synth.demo.run_demo."""
     return _run_demo(out_dir, **kwargs)
+
+
+def pathways(
+    store: Store | PathLike | None = None,
+    *,
+    db: PathLike | None = None,
+    backend: str | None = None,
+    by: str | list[str] | None = None,
+    surge: str | None = None,
+    campaign: str | None = None,
+    weeks_before: int = 4,
+    **filters: Any,
+) -> PathwaysResult:
+    """What happened to the people arrested in a slice of one linked release:
+    outcomes, days detained, days to removal, removal countries, criminality and match
+    rates (see icetally.analysis.pathways and docs/methods.md). ``surge`` (an id from
+    ``surges``) or ``campaign``: the surge's arrests against the same areas' arrests
+    in the ``weeks_before``, with the differences and their uncertainty."""
+    from icetally.analysis import pathways as pw
+
+    return pw.run(
+        store,
+        db=db,
+        backend=backend,
+        by=by,
+        surge=surge,
+        campaign=campaign,
+        weeks_before=weeks_before,
+        **filters,
+    )
+
+
+def stays(
+    store: Store | PathLike | None = None,
+    *,
+    db: PathLike | None = None,
+    backend: str | None = None,
+    release: str | None = None,
+) -> list[dict[str, Any]]:
+    """One linked release's detention stays (stints merged; keys: STAY_COLUMNS of
+    icetally.analysis.linking, plus ``facilities`` in order), by person and stay."""
+    from icetally.analysis import linking
+
+    with Store.borrow(store, db=db, backend=backend) as s:
+        return linking.stay_rows(s, release)
+
+
+def episodes(
+    store: Store | PathLike | None = None,
+    *,
+    db: PathLike | None = None,
+    backend: str | None = None,
+    **filters: Any,
+) -> list[dict[str, Any]]:
+    """One linked release's episodes (arrest, stay, departure, outcome; keys:
+    EPISODE_COLUMNS of icetally.analysis.linking) in a slice, by person and episode."""
+    from icetally.analysis import linking
+
+    with Store.borrow(store, db=db, backend=backend) as s:
+        return linking.episode_rows(s, **filters)
+
+
+def linked_releases(
+    store: Store | PathLike | None = None, *, db: PathLike | None = None
+) -> list[dict[str, Any]]:
+    """The store's linked releases (releases whose identifiers link), latest first."""
+    from icetally.analysis import linking
+
+    with Store.borrow(store, db=db) as s:
+        return [lr.to_dict() for lr in linking.linked_releases(s)]

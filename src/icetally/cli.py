@@ -243,6 +243,97 @@ def count(
         _fail(f"--format must be table, csv or json, not {fmt!r}")
 
 
+# --- pathways (icetally.analysis.pathways) ---------------------------------------------------
+
+
+def _print_pathways(d: dict[str, Any]) -> None:
+    lr = d["linked_release"]
+    out.print(
+        f"[bold]{d['persons']:,} people, {d['episodes']:,} arrests[/] "
+        f"(linked release {lr['id']}: {lr['label']}, extract date {lr['extract_date']})"
+    )
+    t = Table("outcome", "n", "share", box=None)
+    for name, o in d["outcomes"].items():
+        t.add_row(name, f"{o['n']:,}", _pct(o["share"]))
+        for r in o.get("by_reason", []):
+            t.add_row(f"  {r['reason']}", f"{r['n']:,}", _pct(r["share"]))
+    out.print(t)
+    for key, label in (("days_detained", "days detained"), ("days_to_removal", "days to removal")):
+        q = d[key]
+        out.print(
+            f"{label}: median {q['median']}, p25 {q['p25']}, p75 {q['p75']}, p90 {q['p90']} "
+            f"(n {q['n']:,})"
+        )
+    m = d["match_rates"]
+    out.print(
+        "match rates: "
+        + ", ".join(
+            f"{k.replace('_', ' ')} {_pct(v['rate'])} ({v['n']}/{v['of']})" for k, v in m.items()
+        )
+    )
+    comp = d.get("comparison")
+    if comp:
+        t = Table("", "surge", "weeks before", "difference", "95% interval", box=None)
+        for row in comp["differences"]:
+            t.add_row(
+                row["figure"],
+                str(row["surge"]),
+                str(row["before"]),
+                str(row["difference"]),
+                f"{row['low']} … {row['high']}" if row["low"] is not None else "—",
+            )
+        out.print(t)
+
+
+@app.command()
+@options(
+    "window",
+    "aor",
+    "state",
+    "county",
+    "method_class",
+    "criminality",
+    "citizenship",
+    "release",
+    "by",
+    "store",
+    "json",
+)
+def pathways(
+    given: Given,
+    surge: str | None = typer.Option(
+        None, "--surge", help="A surge id (see surges): against the weeks before"
+    ),
+    campaign: str | None = typer.Option(
+        None, "--campaign", help="A campaign id: against the weeks before"
+    ),
+    weeks_before: int = typer.Option(
+        4, "--weeks-before", help="Weeks before the surge to compare with"
+    ),
+) -> None:
+    """What happened to the people arrested: detained, released, removed (one linked release).
+
+    Example: icetally pathways --from 2024-01-01 --to 2024-12-31 --aor SEA
+    """
+    try:
+        with given.store() as store:
+            result = api.pathways(
+                store,
+                by=given.by,
+                surge=surge,
+                campaign=campaign,
+                weeks_before=weeks_before,
+                **given.filters,
+            )
+    except (QueryError, BackendError, FileNotFoundError, api.StoreError) as exc:
+        _fail(str(exc))
+    d = result.to_dict()
+    for w in d.get("warnings", []):
+        err.print(f"[yellow]warning:[/] {w}")
+    if not given.emit(d):
+        _print_pathways(d)
+
+
 # --- jurisdictions and cooperation (icetally.analysis.jurisdictions) ----------------------------
 
 

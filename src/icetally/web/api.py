@@ -58,6 +58,19 @@ CampaignQuery = Annotated[
     ),
 ]
 ReportQuery = Annotated[dict[str, Any], Depends(query_params("dataset", "metric", "window", "aor"))]
+# icetally pathways: the slice filters the command takes, and --by
+PATHWAYS_WORDS = (
+    "window",
+    "aor",
+    "state",
+    "county",
+    "method_class",
+    "criminality",
+    "citizenship",
+    "release",
+    "by",
+)
+PathwaysQuery = Annotated[dict[str, Any], Depends(query_params(*PATHWAYS_WORDS))]
 REPORT_CSP = (
     # A report is self-contained HTML: it may style and script itself inline but can
     # load nothing from anywhere (no CDN, no beacon).
@@ -566,6 +579,51 @@ def build_router(limits: Limits) -> APIRouter:
             body = service.run_on_store(store, limits, limits.aggregate_timeout, answer)
         except api.OfficialQueryError as exc:
             raise WebProblem("invalid-parameter", str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - translated, or re-raised as a 500
+            raise service.problem_of(exc) from exc
+        return json_response(body)
+
+    # --- pathways (docs/methods.md "Pathways"): what happened to those arrested, in one
+    # linked release; the same parameters and JSON as `icetally pathways --json`.
+    @router.get(
+        "/pathways",
+        summary="What happened to the people arrested (icetally pathways --json)",
+        description=(
+            'The same parameters as `icetally pathways` and the same JSON: `{"persons", '
+            '"episodes", "outcomes", "days_detained", "days_to_removal", '
+            '"removal_countries", "criminality", "match_rates", "linked_release", '
+            '"query"}`; with `surge`, a `comparison` with the weeks before.'
+        ),
+        responses=problem_responses(400, 503),
+    )
+    def pathways(
+        request: Request,
+        q: PathwaysQuery,
+        surge: Annotated[
+            str | None, Query(max_length=120, description="A surge id: against the weeks before")
+        ] = None,
+        campaign: Annotated[
+            str | None, Query(max_length=120, description="A campaign id (not available yet)")
+        ] = None,
+        weeks_before: Annotated[
+            int, Query(ge=1, le=52, description="Weeks before the surge to compare with")
+        ] = 4,
+    ) -> Response:
+        reject_unknown(request, "/api/pathways")
+        store = request.app.state.store
+        store.info()  # 503 when there is no store
+        filters = {k: v for k, v in q.items() if v not in (None, "", [])}
+        by = filters.pop("by", None)
+
+        def answer(s: api.Store) -> Any:
+            return api.pathways(
+                s, by=by, surge=surge, campaign=campaign, weeks_before=weeks_before, **filters
+            ).to_dict()
+
+        try:
+            body = service.run_on_store(store, limits, limits.aggregate_timeout, answer)
+        except WebProblem:
+            raise
         except Exception as exc:  # noqa: BLE001 - translated, or re-raised as a 500
             raise service.problem_of(exc) from exc
         return json_response(body)

@@ -486,6 +486,45 @@ def build_router(limits: Limits) -> APIRouter:
         service.run_on_store(store, limits, limits.aggregate_timeout, figures)
         return render(request, "detention.html", ctx, title="Detention")
 
+    @router.get("/pathways", response_class=HTMLResponse)
+    def pathways_page(request: Request) -> HTMLResponse:
+        """What happened to those arrested (analysis/pathways.py), as /api/pathways."""
+        import json
+
+        store = request.app.state.store
+        store.info()  # 503 when there is no store
+        names = ("from", "to", "aor", "criminality", "method_class", "release", "surge")
+        form = {k: _one(request, k) for k in names}
+        filters = {
+            "date_from": form["from"] or None,
+            "date_to": form["to"] or None,
+            "aor": _many(request, "aor") or None,
+            "criminality": _many(request, "criminality") or None,
+            "method_class": _many(request, "method_class") or None,
+            "release": form["release"] or None,
+        }
+        filters = {k: v for k, v in filters.items() if v}
+        ctx: dict[str, Any] = {"form": form, "result": None, "error": None}
+
+        def figures(st: Any) -> None:
+            try:
+                res = api.pathways(st, surge=form["surge"] or None, **filters).to_dict()
+            except api.LinkingError as exc:  # no linked records: say so on the page
+                ctx["error"] = str(exc)
+                return
+            ctx["result"] = res
+            steps = res["query"]["sql"]
+            ctx["query"] = {
+                "dataset": "arrests (episodes of one linked release)",
+                "filters_json": json.dumps(res["query"]["filters"]),
+                "releases_text": ", ".join(res["query"]["releases"]),
+                "sql": "\n\n".join(f"-- {k}\n{v}" for k, v in steps.items()),
+            }
+
+        service.run_on_store(store, limits, limits.aggregate_timeout, figures)
+        ctx["api_url"] = "/api/pathways?" + urlencode({k: v for k, v in form.items() if v})
+        return render(request, "pathways.html", ctx, title="Pathways")
+
     @router.get("/claims", response_class=HTMLResponse)
     def claims_form(request: Request) -> HTMLResponse:
         return render(
