@@ -159,6 +159,7 @@ BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "campaigns": bench_campaigns,
     "spark": _optional("benchmarks.bench_spark"),
     "web": _optional("benchmarks.bench_web"),
+    "pathways": _optional("benchmarks.bench_pathways"),
 }
 
 

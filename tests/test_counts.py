@@ -451,3 +451,24 @@ def test_ambiguous_wide_headers_need_columns(tmp_path: Path) -> None:
     assert r.status == "loaded", r.error
     rows = api.count("arrests", db=db, by="aor").rows
     assert rows == [{"aor": "NYC", "n": 10}, {"aor": "WAS", "n": 8}]
+
+
+def test_surges_per_state_cli_and_web_agree(five_db: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from icetally.web import create_app
+
+    res = CliRunner().invoke(app, ["surges", "--area", "state", "--db", str(five_db), "--json"])
+    assert res.exit_code == 0, res.output
+    cli = json.loads(res.stdout)
+    assert cli["area"] == "state" and cli["query"]["area"] == "state"
+    states = {a["area"] for s in cli["surges"] for a in s["aors"]}
+    assert states and states <= set(POSTAL.values())
+    with TestClient(create_app(five_db)) as c:
+        web = c.get("/api/surges", params={"area": "state"})
+        assert web.status_code == 200, web.text
+        assert web.json()["surges"] == cli["surges"]
+        refused = c.get("/api/surges", params={"area": "planet"})
+        assert refused.status_code == 400 and "area" in refused.text
+    bad = CliRunner().invoke(app, ["surges", "--area", "planet", "--db", str(five_db)])
+    assert bad.exit_code == 2 and "planet" in bad.output

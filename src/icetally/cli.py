@@ -6,11 +6,10 @@ Options that name the vocabulary (filters, --by, --metric, --dataset, --db, --ba
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -61,9 +60,10 @@ def _emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
+def _fail(message: str) -> NoReturn:
+    """Stop the command with one line (exit 2; JSON with --json): ``Given.fail`` in
+    icetally.vocabulary.cli prints it, as it prints every IcetallyError."""
+    raise api.UsageError(message)
 
 
 def _parse_mapping(text: str | None) -> dict[str, str] | None:
@@ -230,10 +230,7 @@ def count(
     if given.as_json or fmt == "json":
         _emit_json(result.to_dict())
     elif fmt == "csv":
-        keys = list(result.rows[0]) if result.rows else ["n"]
-        w = csv.DictWriter(sys.stdout, fieldnames=keys)
-        w.writeheader()
-        w.writerows(result.rows)
+        sys.stdout.write(api.rows_csv(result.rows))  # formulas neutralized
     elif fmt == "table":
         keys = list(result.rows[0]) if result.rows else ["n"]
         t = Table(*keys, title=f"{dataset}: {result.total:,} records")
@@ -244,6 +241,97 @@ def count(
         out.print(t)
     else:
         _fail(f"--format must be table, csv or json, not {fmt!r}")
+
+
+# --- pathways (icetally.analysis.pathways) ---------------------------------------------------
+
+
+def _print_pathways(d: dict[str, Any]) -> None:
+    lr = d["linked_release"]
+    out.print(
+        f"[bold]{d['persons']:,} people, {d['episodes']:,} arrests[/] "
+        f"(linked release {lr['id']}: {lr['label']}, extract date {lr['extract_date']})"
+    )
+    t = Table("outcome", "n", "share", box=None)
+    for name, o in d["outcomes"].items():
+        t.add_row(name, f"{o['n']:,}", _pct(o["share"]))
+        for r in o.get("by_reason", []):
+            t.add_row(f"  {r['reason']}", f"{r['n']:,}", _pct(r["share"]))
+    out.print(t)
+    for key, label in (("days_detained", "days detained"), ("days_to_removal", "days to removal")):
+        q = d[key]
+        out.print(
+            f"{label}: median {q['median']}, p25 {q['p25']}, p75 {q['p75']}, p90 {q['p90']} "
+            f"(n {q['n']:,})"
+        )
+    m = d["match_rates"]
+    out.print(
+        "match rates: "
+        + ", ".join(
+            f"{k.replace('_', ' ')} {_pct(v['rate'])} ({v['n']}/{v['of']})" for k, v in m.items()
+        )
+    )
+    comp = d.get("comparison")
+    if comp:
+        t = Table("", "surge", "weeks before", "difference", "95% interval", box=None)
+        for row in comp["differences"]:
+            t.add_row(
+                row["figure"],
+                str(row["surge"]),
+                str(row["before"]),
+                str(row["difference"]),
+                f"{row['low']} … {row['high']}" if row["low"] is not None else "—",
+            )
+        out.print(t)
+
+
+@app.command()
+@options(
+    "window",
+    "aor",
+    "state",
+    "county",
+    "method_class",
+    "criminality",
+    "citizenship",
+    "release",
+    "by",
+    "store",
+    "json",
+)
+def pathways(
+    given: Given,
+    surge: str | None = typer.Option(
+        None, "--surge", help="A surge id (see surges): against the weeks before"
+    ),
+    campaign: str | None = typer.Option(
+        None, "--campaign", help="A campaign id: against the weeks before"
+    ),
+    weeks_before: int = typer.Option(
+        4, "--weeks-before", help="Weeks before the surge to compare with"
+    ),
+) -> None:
+    """What happened to the people arrested: detained, released, removed (one linked release).
+
+    Example: icetally pathways --from 2024-01-01 --to 2024-12-31 --aor SEA
+    """
+    try:
+        with given.store() as store:
+            result = api.pathways(
+                store,
+                by=given.by,
+                surge=surge,
+                campaign=campaign,
+                weeks_before=weeks_before,
+                **given.filters,
+            )
+    except (QueryError, BackendError, FileNotFoundError, api.StoreError) as exc:
+        _fail(str(exc))
+    d = result.to_dict()
+    for w in d.get("warnings", []):
+        err.print(f"[yellow]warning:[/] {w}")
+    if not given.emit(d):
+        _print_pathways(d)
 
 
 # --- jurisdictions and cooperation (icetally.analysis.jurisdictions) ----------------------------
@@ -633,9 +721,13 @@ def check(
     try:
         if text is not None:
             try:
+                if text.stat().st_size > 4 * api.MAX_TEXT_CHARS:  # 4 bytes per character at most
+                    raise api.TextTooLong(text.stat().st_size)
                 body = text.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 _fail(f"{text}: cannot read: {exc}")
+            except api.TextTooLong as exc:
+                _fail(f"{text}: {exc}")
             if published:
                 try:
                     _date.fromisoformat(published)
@@ -652,13 +744,18 @@ def check(
             )
             if write_claims is not None and not as_json:
                 err.print(f"wrote {len(ex.claims)} claims to {write_claims}")
+            for warning in ex.warnings:
+                err.print(f"[yellow]warning:[/] {warning}")
         else:
             assert claims_file is not None
             report = api.check(claims_file, db, backend=backend, tolerance=tolerance)
     except USER_ERRORS as exc:
         _fail(str(exc))
     if as_json:
-        _emit_json(report.to_dict())
+        result = report.to_dict()
+        if text is not None and ex.warnings:
+            result["warnings"] = list(ex.warnings)
+        _emit_json(result)
         return
     t = Table(title="claims against the records")
     t.add_column("id", overflow="fold", min_width=14)
@@ -915,7 +1012,9 @@ def reconcile(
 def export(
     given: Given,
     parquet: Path = typer.Option(
-        ..., "--parquet", help="Output directory (created; an earlier export there is replaced)"
+        ...,
+        "--parquet",
+        help="Output directory: new, empty, or an earlier icetally export (replaced)",
     ),
 ) -> None:
     """Export the store as Parquet, partitioned by dataset and fiscal year, with the
@@ -1108,6 +1207,13 @@ def serve(
     workers: int = typer.Option(
         1, "--workers", min=1, max=32, help="Server processes (each with its own caches)"
     ),
+    client_timeout: float = typer.Option(
+        10.0,
+        "--client-timeout",
+        min=0.1,
+        max=600,
+        help="Seconds a client has to send a request's headers, and its body (then 408)",
+    ),
 ) -> None:
     """Serve the dashboard and the JSON API over the store, read-only (docs/web.md).
 
@@ -1117,9 +1223,10 @@ def serve(
 
     db = given.db
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - the web extra is installed
 
-        from icetally.web import create_app
+        from icetally.web import Limits, create_app
+        from icetally.web.server import run as run_server
     except ImportError as exc:
         from icetally.install import needs
 
@@ -1138,20 +1245,24 @@ def serve(
     if workers == 1:
         from icetally.web.app import settle_heap
 
-        web_app = create_app(path, warm=warm)
+        web_app = create_app(path, warm=warm, limits=Limits(body_timeout=client_timeout))
         settle_heap()
-        uvicorn.run(web_app, host=host, port=port, log_level="warning")
+        # uvicorn with limits on slow and idle clients (icetally.web.server)
+        run_server(
+            web_app, host=host, port=port, client_timeout_s=client_timeout, log_level="warning"
+        )
         return
     # Several processes: each imports the app factory and opens the store read-only
     # itself (DuckDB lets any number of processes read one file).
     os.environ["ICETALLY_DB"] = str(path.resolve())
     os.environ["ICETALLY_WEB_WARM"] = "1" if warm else "0"
-    uvicorn.run(
+    run_server(
         "icetally.web.app:app_from_env",
         factory=True,
         workers=workers,
         host=host,
         port=port,
+        client_timeout_s=client_timeout,
         log_level="warning",
     )
 

@@ -17,6 +17,7 @@ from icetally import install, reference
 from icetally.analysis.operations import surges as find_surges
 from icetally.analysis.surges import DEFAULT_THRESHOLD, AorBaseline, Surge
 from icetally.analysis.windows import baselines_without, window_figures
+from icetally.errors import IcetallyError
 from icetally.query.count import CountResult, count
 from icetally.query.filters import Slice
 from icetally.query.series import daily_expr, daily_series, metric_slice
@@ -27,7 +28,7 @@ from icetally.store.handle import Store
 from icetally.vocabulary import METRICS
 
 
-class ReportError(ValueError):
+class ReportError(IcetallyError, ValueError):
     """The report cannot be made as asked (the message says why)."""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from icetally.sources.base import FormatError, Part, Reader
 from icetally.sources.counts import CountTable
 from icetally.sources.delimited import DelimitedTable, EroLesaCsv
+from icetally.sources.joined import JoinedTable
 from icetally.sources.parquet import ParquetTable
 
 HEAD_BYTES = 256 << 10
@@ -30,8 +31,16 @@ def _workbook_readers() -> list[Reader]:
 
 def readers() -> list[Reader]:
     """All built-in readers, most specific first."""
-    # a count table first: its date header alone would make it an arrests extract
-    return [CountTable(), *_workbook_readers(), ParquetTable(), EroLesaCsv(), DelimitedTable()]
+    # a count table first: its date header alone would make it an arrests extract;
+    # a joined csv before the plain one: its header also names a table
+    return [
+        CountTable(),
+        *_workbook_readers(),
+        ParquetTable(),
+        EroLesaCsv(),
+        JoinedTable(),
+        DelimitedTable(),
+    ]
 
 
 def read_head(path: Path) -> bytes:

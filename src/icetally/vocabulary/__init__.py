@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from icetally.errors import IcetallyError
 from icetally.schema import DATASETS
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Metric",
     "QueryError",
     "as_date",
+    "check_known",
     "dimension_names",
     "filter_names",
     "label_of",
@@ -58,7 +60,7 @@ __all__ = [
 ]
 
 
-class QueryError(ValueError):
+class QueryError(IcetallyError, ValueError):
     """A query parameter is not valid (a value outside the vocabulary, a malformed
     date...); the message says which and what is accepted."""
 
@@ -151,6 +153,33 @@ def _state(values: list[str]) -> list[str]:
     return out
 
 
+def _continent(values: list[str]) -> list[str]:
+    from icetally import reference
+
+    known = sorted({c.continent for c in reference.countries() if c.continent})
+    out = [" ".join(v.split()).title() for v in values]
+    bad = [v for v in out if v not in known]
+    if bad:
+        raise QueryError(f"unknown continent(s) {bad}; expected {', '.join(known)}")
+    return out
+
+
+def check_known(flt: Filter, values: Sequence[str], known: Iterable[str]) -> None:
+    """Refuse values a filter cannot match because the store holds none like them
+    (``--release`` ids, county names and FIPS codes): a typo would otherwise count 0
+    in silence. The message lists the known values (the first 30)."""
+    have = set(known)
+    bad = [v for v in values if v not in have]
+    if not bad:
+        return
+    shown = sorted(have)
+    listing = ", ".join(shown[:30]) + (f" … ({len(shown):,} in all)" if len(shown) > 30 else "")
+    raise QueryError(
+        f"unknown {flt.label} {bad} for {flt.option}; the store holds "
+        + (listing if shown else "none")
+    )
+
+
 def _fiscal_year(values: list[str]) -> list[int]:
     out = []
     for fy in values:
@@ -192,6 +221,9 @@ class Filter:
     param: str = ""
     in_claims: bool = True
     parse: Callable[[list[str]], list[Any]] = field(default=_as_given, repr=False, compare=False)
+    # Values known only to the store (release ids, county names): the query layer
+    # checks them against it (Slice.check_known) with ``check_known`` below.
+    known_in_store: bool = False
 
     def __post_init__(self) -> None:
         if not self.option:
@@ -258,7 +290,14 @@ FILTERS: dict[str, Filter] = _filters(
         parse=_aor,
     ),
     Filter("state", "state_abbr", "States, e.g. TX,IL", "state", example="TX", parse=_state),
-    Filter("county", "county_fips", "County FIPS or names", "county", match="county"),
+    Filter(
+        "county",
+        "county_fips",
+        "County FIPS or names",
+        "county",
+        match="county",
+        known_in_store=True,
+    ),
     Filter(
         "citizenship",
         "citizenship",
@@ -274,7 +313,7 @@ FILTERS: dict[str, Filter] = _filters(
         "Continents of citizenship, e.g. Africa",
         "citizenship (continent)",
         example="Africa",
-        parse=lambda vs: [c.title() for c in vs],
+        parse=_continent,
     ),
     Filter(
         "method_class",
@@ -318,7 +357,13 @@ FILTERS: dict[str, Filter] = _filters(
             lambda a: a.lower().replace("-", "").replace(" ", ""),
         ),
     ),
-    Filter("release", "release_id", "Release ids (see releases)", "release"),
+    Filter(
+        "release",
+        "release_id",
+        "Release ids (see releases)",
+        "release",
+        known_in_store=True,
+    ),
     Filter(
         "program",
         "program",

@@ -21,13 +21,16 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import click
 import typer
 
+from icetally.errors import IcetallyError, UsageError, one_line
 from icetally.vocabulary import (
     AREAS,
     DATASETS,
@@ -104,6 +107,33 @@ class Given:
         sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
         return True
 
+    def fail(self, exc: BaseException) -> None:
+        """The one way a command reports an error: one line on stderr (``error: …``),
+        or ``{"error": …}`` on stdout with --json; exit 2 for an ``IcetallyError``
+        (the command could not run as asked), 1 for anything else (a defect, said so
+        in one line; ICETALLY_DEBUG=1 shows the traceback instead)."""
+        if isinstance(exc, IcetallyError):
+            message, code = one_line(exc), exc.exit_code
+        elif isinstance(exc, OSError) and exc.filename is not None:
+            # a file named on the command line cannot be read or written
+            message, code = f"{exc.filename}: {exc.strerror or one_line(exc)}", 2
+        else:
+            message = (
+                f"unexpected {type(exc).__name__}: {one_line(exc)} (a defect in icetally: "
+                "please report it with the command; ICETALLY_DEBUG=1 shows the traceback)"
+            )
+            code = 1
+        kind = type(exc).__name__
+        if isinstance(exc, UsageError) and isinstance(exc.__context__, IcetallyError):
+            kind = type(exc.__context__).__name__  # a command's `_fail(str(exc))`
+        if self.as_json:
+            body = {"error": message, "kind": kind}
+            sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        else:
+            sys.stdout.flush()
+            sys.stderr.write(f"error: {message}\n")
+        raise typer.Exit(code)
+
 
 def _words(names: tuple[str, ...]) -> list[str]:
     out: list[str] = []
@@ -154,7 +184,14 @@ def options(
                         given.filters[name] = value
                 else:
                     setattr(given, name, value)
-            return fn(given, **kwargs)
+            try:
+                return fn(given, **kwargs)
+            except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+                raise  # typer.Exit and friends: the command chose its status itself
+            except Exception as exc:  # noqa: BLE001 - every error leaves through Given.fail
+                if os.environ.get("ICETALLY_DEBUG") and not isinstance(exc, IcetallyError):
+                    raise
+                given.fail(exc)
 
         # --help lists the vocabulary's words first, the command's own options next,
         # and where the store is and how to answer (--db, --backend, --json) last.

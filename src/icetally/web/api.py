@@ -3,7 +3,9 @@ parameters and the CLI's ``--json`` output as the body (docs/cli.md, docs/web.md
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -56,6 +58,19 @@ CampaignQuery = Annotated[
     ),
 ]
 ReportQuery = Annotated[dict[str, Any], Depends(query_params("dataset", "metric", "window", "aor"))]
+# icetally pathways: the slice filters the command takes, and --by
+PATHWAYS_WORDS = (
+    "window",
+    "aor",
+    "state",
+    "county",
+    "method_class",
+    "criminality",
+    "citizenship",
+    "release",
+    "by",
+)
+PathwaysQuery = Annotated[dict[str, Any], Depends(query_params(*PATHWAYS_WORDS))]
 REPORT_CSP = (
     # A report is self-contained HTML: it may style and script itself inline but can
     # load nothing from anywhere (no CDN, no beacon).
@@ -104,7 +119,7 @@ def build_router(limits: Limits) -> APIRouter:
 
     @router.get(
         "/health",
-        summary="Liveness and the store's path",
+        summary="Liveness and the store's file name",
         responses=problem_responses(503),
     )
     def health(request: Request) -> dict[str, Any]:
@@ -113,7 +128,7 @@ def build_router(limits: Limits) -> APIRouter:
         info = store.info()
         return {
             "status": "ok",
-            "store": info.path,
+            "store": Path(info.path).name,  # its name: where it lives is not public
             "releases": len(info.releases),
             "datasets": info.datasets,
             "synthetic": info.synthetic,
@@ -568,6 +583,51 @@ def build_router(limits: Limits) -> APIRouter:
             raise service.problem_of(exc) from exc
         return json_response(body)
 
+    # --- pathways (docs/methods.md "Pathways"): what happened to those arrested, in one
+    # linked release; the same parameters and JSON as `icetally pathways --json`.
+    @router.get(
+        "/pathways",
+        summary="What happened to the people arrested (icetally pathways --json)",
+        description=(
+            'The same parameters as `icetally pathways` and the same JSON: `{"persons", '
+            '"episodes", "outcomes", "days_detained", "days_to_removal", '
+            '"removal_countries", "criminality", "match_rates", "linked_release", '
+            '"query"}`; with `surge`, a `comparison` with the weeks before.'
+        ),
+        responses=problem_responses(400, 503),
+    )
+    def pathways(
+        request: Request,
+        q: PathwaysQuery,
+        surge: Annotated[
+            str | None, Query(max_length=120, description="A surge id: against the weeks before")
+        ] = None,
+        campaign: Annotated[
+            str | None, Query(max_length=120, description="A campaign id (not available yet)")
+        ] = None,
+        weeks_before: Annotated[
+            int, Query(ge=1, le=52, description="Weeks before the surge to compare with")
+        ] = 4,
+    ) -> Response:
+        reject_unknown(request, "/api/pathways")
+        store = request.app.state.store
+        store.info()  # 503 when there is no store
+        filters = {k: v for k, v in q.items() if v not in (None, "", [])}
+        by = filters.pop("by", None)
+
+        def answer(s: api.Store) -> Any:
+            return api.pathways(
+                s, by=by, surge=surge, campaign=campaign, weeks_before=weeks_before, **filters
+            ).to_dict()
+
+        try:
+            body = service.run_on_store(store, limits, limits.aggregate_timeout, answer)
+        except WebProblem:
+            raise
+        except Exception as exc:  # noqa: BLE001 - translated, or re-raised as a 500
+            raise service.problem_of(exc) from exc
+        return json_response(body)
+
     for route in router.routes:
         ALLOWED[route.path] = allowed_params(route)  # type: ignore[attr-defined]
     return router
@@ -607,14 +667,24 @@ async def read_body(request: Request, limits: Limits) -> str:
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limits.max_body_bytes:
-            raise WebProblem(
-                "request-too-large",
-                f"the body is larger than the {limits.max_body_bytes:,} bytes the server takes",
-            )
-        chunks.append(chunk)
+    try:
+        # a client sending its body slowly (or not at all) is cut off, not waited for
+        async with asyncio.timeout(limits.body_timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limits.max_body_bytes:
+                    raise WebProblem(
+                        "request-too-large",
+                        f"the body is larger than the {limits.max_body_bytes:,} bytes the "
+                        "server takes",
+                    )
+                chunks.append(chunk)
+    except TimeoutError:
+        raise WebProblem(
+            "request-timeout",
+            f"the body did not arrive within {limits.body_timeout:g} s ({size:,} bytes came)",
+            headers={"Connection": "close"},
+        ) from None
     try:
         return b"".join(chunks).decode("utf-8")
     except UnicodeDecodeError as exc:

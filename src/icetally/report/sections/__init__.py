@@ -30,6 +30,7 @@ from icetally.report.sections import (
     headline,
     method,
     methods,
+    pathways,
     week,
 )
 
@@ -42,6 +43,7 @@ SECTIONS: list[Callable[[ReportContext], None]] = [
     citizenship.build,
     method.build,
     criminality.build,
+    pathways.build,
     claims.build,
     cooperation.build,
     detention.build,
