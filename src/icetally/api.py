@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from icetally.analysis.campaigns_store import CampaignsResult
+from icetally.analysis.campaigns_store import campaigns as _campaigns
 from icetally.analysis.claims import (
     DEFAULT_TOLERANCE,
     CheckReport,
@@ -28,6 +30,7 @@ from icetally.analysis.claims import (
 )
 from icetally.analysis.claims import check as _check
 from icetally.analysis.claims import check_text as _check_text
+from icetally.analysis.extract.text import MAX_TEXT_CHARS, TextTooLong
 from icetally.analysis.jurisdictions import (
     cooperation,
     did,
@@ -37,8 +40,10 @@ from icetally.analysis.jurisdictions import (
     load_287g,
     load_policies,
 )
+from icetally.analysis.linking import LinkingError
 from icetally.analysis.operations import DEFAULT_MIN_EXCESS, SurgesResult
 from icetally.analysis.operations import surges as _surges
+from icetally.analysis.pathways import PathwaysResult
 from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
 from icetally.errors import IcetallyError, UsageError
 from icetally.query.backend import BackendError
@@ -68,6 +73,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "DEFAULT_TOLERANCE",
     "BackendError",
+    "CampaignsResult",
     "CheckReport",
     "ClaimsError",
     "CountResult",
@@ -76,8 +82,10 @@ __all__ = [
     "DemoResult",
     "ExportError",
     "IcetallyError",
+    "LinkingError",
     "NoClaimsFound",
     "OfficialQueryError",
+    "PathwaysResult",
     "QueryError",
     "ReportError",
     "Store",
@@ -86,11 +94,16 @@ __all__ = [
     "TooManyClaims",
     "UsageError",
     "YamlError",
+    "campaigns",
+    "TextTooLong",
+    "MAX_TEXT_CHARS",
     "check",
     "check_text",
     "cooperation",
     "count",
     "count_groups",
+    "episodes",
+    "linked_releases",
     "did",
     "export",
     "extraction_dict",
@@ -104,12 +117,14 @@ __all__ = [
     "official",
     "official_check",
     "official_revisions",
+    "pathways",
     "reconcile",
     "releases",
     "render_report",
     "rows_csv",
     "run_demo",
     "slice_of",
+    "stays",
     "surges",
     "write_report",
 ]
@@ -148,6 +163,20 @@ def slice_of(dataset: str = "arrests", **filters: Any) -> Slice:
 def surges(dataset: str = "arrests", **kwargs: Any) -> SurgesResult:
     """Find surges (multi-day operations); see icetally.analysis.operations.surges."""
     return _surges(dataset, **kwargs)
+
+
+def campaigns(
+    dataset: str = "arrests",
+    store: Store | PathLike | None = None,
+    **kwargs: Any,
+) -> CampaignsResult:
+    """Find campaigns (sustained rises of 2-26 weeks that come back down) and level
+    changes per area (``area="aor"|"state"|"county"``); see
+    icetally.analysis.campaigns_store and docs/methods.md.
+
+    >>> icetally.campaigns("arrests", store, area="state", date_from="2025-08-01")
+    """
+    return _campaigns(dataset, store=store, **kwargs)
 
 
 def check(
@@ -218,6 +247,7 @@ def extraction_dict(extraction: Any) -> dict[str, Any]:
         "source": extraction.source,
         "claims": plain(extraction.claims),
         "skipped": plain(extraction.skipped),
+        "warnings": list(getattr(extraction, "warnings", [])),
         "claims_yaml": claims_yaml(extraction),
     }
 
@@ -309,3 +339,73 @@ def export(out_dir: PathLike, store: Store | PathLike | None = None, **kwargs: A
 def run_demo(out_dir: PathLike = "icetally-demo", **kwargs: Any) -> DemoResult:
     """The SYNTHETIC end-to-end demo; see icetally.synth.demo.run_demo."""
     return _run_demo(out_dir, **kwargs)
+
+
+def pathways(
+    store: Store | PathLike | None = None,
+    *,
+    db: PathLike | None = None,
+    backend: str | None = None,
+    by: str | list[str] | None = None,
+    surge: str | None = None,
+    campaign: str | None = None,
+    weeks_before: int = 4,
+    **filters: Any,
+) -> PathwaysResult:
+    """What happened to the people arrested in a slice of one linked release:
+    outcomes, days detained, days to removal, removal countries, criminality and match
+    rates (see icetally.analysis.pathways and docs/methods.md). ``surge`` (an id from
+    ``surges``) or ``campaign``: the surge's arrests against the same areas' arrests
+    in the ``weeks_before``, with the differences and their uncertainty."""
+    from icetally.analysis import pathways as pw
+
+    return pw.run(
+        store,
+        db=db,
+        backend=backend,
+        by=by,
+        surge=surge,
+        campaign=campaign,
+        weeks_before=weeks_before,
+        **filters,
+    )
+
+
+def stays(
+    store: Store | PathLike | None = None,
+    *,
+    db: PathLike | None = None,
+    backend: str | None = None,
+    release: str | None = None,
+) -> list[dict[str, Any]]:
+    """One linked release's detention stays (stints merged; keys: STAY_COLUMNS of
+    icetally.analysis.linking, plus ``facilities`` in order), by person and stay."""
+    from icetally.analysis import linking
+
+    with Store.borrow(store, db=db, backend=backend) as s:
+        return linking.stay_rows(s, release)
+
+
+def episodes(
+    store: Store | PathLike | None = None,
+    *,
+    db: PathLike | None = None,
+    backend: str | None = None,
+    **filters: Any,
+) -> list[dict[str, Any]]:
+    """One linked release's episodes (arrest, stay, departure, outcome; keys:
+    EPISODE_COLUMNS of icetally.analysis.linking) in a slice, by person and episode."""
+    from icetally.analysis import linking
+
+    with Store.borrow(store, db=db, backend=backend) as s:
+        return linking.episode_rows(s, **filters)
+
+
+def linked_releases(
+    store: Store | PathLike | None = None, *, db: PathLike | None = None
+) -> list[dict[str, Any]]:
+    """The store's linked releases (releases whose identifiers link), latest first."""
+    from icetally.analysis import linking
+
+    with Store.borrow(store, db=db) as s:
+        return [lr.to_dict() for lr in linking.linked_releases(s)]

@@ -86,6 +86,7 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
         "date": "event_date",
         "apprehension_method": "method",
         "citizenship_country": "citizenship",
+        "n": "count",  # a count table's count column (docs/counts.md)
     }
     mapping: dict[str, str] = {}
     for item in text.split(","):
@@ -93,7 +94,12 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
             _fail(f"--columns item {item!r} is not RAW=FIELD")
         raw, fld = (s.strip() for s in item.split("=", 1))
         fld = aliases.get(fld, fld)
-        if fld not in FIELDS:
+        if fld.startswith("count:"):  # a wide count table's column: count:state...
+            from icetally.vocabulary import AREAS
+
+            if fld.split(":", 1)[1] not in AREAS:
+                _fail(f"--columns {raw}={fld}: expected count:KIND, KIND one of {', '.join(AREAS)}")
+        elif fld not in FIELDS:
             _fail(f"--columns maps {raw!r} to unknown field {fld!r}; fields: {', '.join(FIELDS)}")
         mapping[raw] = fld
     return mapping
@@ -110,7 +116,8 @@ def ingest(
     columns: str | None = typer.Option(
         None,
         "--columns",
-        help='Column mapping for an extract: "date=event_date,city=facility_city,..."',
+        help='Column mapping for an extract: "date=event_date,city=facility_city,..."; '
+        'a count table\'s count column is "COL=n", a wide one\'s "TEXAS=count:state"',
     ),
 ) -> None:
     """Load release files into the store (format detected from content).
@@ -234,6 +241,97 @@ def count(
         out.print(t)
     else:
         _fail(f"--format must be table, csv or json, not {fmt!r}")
+
+
+# --- pathways (icetally.analysis.pathways) ---------------------------------------------------
+
+
+def _print_pathways(d: dict[str, Any]) -> None:
+    lr = d["linked_release"]
+    out.print(
+        f"[bold]{d['persons']:,} people, {d['episodes']:,} arrests[/] "
+        f"(linked release {lr['id']}: {lr['label']}, extract date {lr['extract_date']})"
+    )
+    t = Table("outcome", "n", "share", box=None)
+    for name, o in d["outcomes"].items():
+        t.add_row(name, f"{o['n']:,}", _pct(o["share"]))
+        for r in o.get("by_reason", []):
+            t.add_row(f"  {r['reason']}", f"{r['n']:,}", _pct(r["share"]))
+    out.print(t)
+    for key, label in (("days_detained", "days detained"), ("days_to_removal", "days to removal")):
+        q = d[key]
+        out.print(
+            f"{label}: median {q['median']}, p25 {q['p25']}, p75 {q['p75']}, p90 {q['p90']} "
+            f"(n {q['n']:,})"
+        )
+    m = d["match_rates"]
+    out.print(
+        "match rates: "
+        + ", ".join(
+            f"{k.replace('_', ' ')} {_pct(v['rate'])} ({v['n']}/{v['of']})" for k, v in m.items()
+        )
+    )
+    comp = d.get("comparison")
+    if comp:
+        t = Table("", "surge", "weeks before", "difference", "95% interval", box=None)
+        for row in comp["differences"]:
+            t.add_row(
+                row["figure"],
+                str(row["surge"]),
+                str(row["before"]),
+                str(row["difference"]),
+                f"{row['low']} … {row['high']}" if row["low"] is not None else "—",
+            )
+        out.print(t)
+
+
+@app.command()
+@options(
+    "window",
+    "aor",
+    "state",
+    "county",
+    "method_class",
+    "criminality",
+    "citizenship",
+    "release",
+    "by",
+    "store",
+    "json",
+)
+def pathways(
+    given: Given,
+    surge: str | None = typer.Option(
+        None, "--surge", help="A surge id (see surges): against the weeks before"
+    ),
+    campaign: str | None = typer.Option(
+        None, "--campaign", help="A campaign id: against the weeks before"
+    ),
+    weeks_before: int = typer.Option(
+        4, "--weeks-before", help="Weeks before the surge to compare with"
+    ),
+) -> None:
+    """What happened to the people arrested: detained, released, removed (one linked release).
+
+    Example: icetally pathways --from 2024-01-01 --to 2024-12-31 --aor SEA
+    """
+    try:
+        with given.store() as store:
+            result = api.pathways(
+                store,
+                by=given.by,
+                surge=surge,
+                campaign=campaign,
+                weeks_before=weeks_before,
+                **given.filters,
+            )
+    except (QueryError, BackendError, FileNotFoundError, api.StoreError) as exc:
+        _fail(str(exc))
+    d = result.to_dict()
+    for w in d.get("warnings", []):
+        err.print(f"[yellow]warning:[/] {w}")
+    if not given.emit(d):
+        _print_pathways(d)
 
 
 # --- jurisdictions and cooperation (icetally.analysis.jurisdictions) ----------------------------
@@ -623,9 +721,13 @@ def check(
     try:
         if text is not None:
             try:
+                if text.stat().st_size > 4 * api.MAX_TEXT_CHARS:  # 4 bytes per character at most
+                    raise api.TextTooLong(text.stat().st_size)
                 body = text.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 _fail(f"{text}: cannot read: {exc}")
+            except api.TextTooLong as exc:
+                _fail(f"{text}: {exc}")
             if published:
                 try:
                     _date.fromisoformat(published)
@@ -642,13 +744,18 @@ def check(
             )
             if write_claims is not None and not as_json:
                 err.print(f"wrote {len(ex.claims)} claims to {write_claims}")
+            for warning in ex.warnings:
+                err.print(f"[yellow]warning:[/] {warning}")
         else:
             assert claims_file is not None
             report = api.check(claims_file, db, backend=backend, tolerance=tolerance)
     except USER_ERRORS as exc:
         _fail(str(exc))
     if as_json:
-        _emit_json(report.to_dict())
+        result = report.to_dict()
+        if text is not None and ex.warnings:
+            result["warnings"] = list(ex.warnings)
+        _emit_json(result)
         return
     t = Table(title="claims against the records")
     t.add_column("id", overflow="fold", min_width=14)
@@ -933,8 +1040,86 @@ def export(
 @options(
     "dataset",
     "metric",
+    "area",
+    "window",
+    "filters",
+    "store",
+    "json",
+    help={
+        "dataset": "Any dataset with an event date",
+        "date_from": "Report campaigns overlapping this day or later",
+        "date_to": "... up to this day (inclusive)",
+    },
+)
+def campaigns(
+    given: Given,
+    min_weeks: int = typer.Option(2, "--min-weeks", help="Shortest campaign, in weeks"),
+    max_weeks: int = typer.Option(
+        26, "--max-weeks", help="Longest campaign, in weeks (longer rises are level changes)"
+    ),
+) -> None:
+    """Find campaigns: rises of weeks to months in an area that come back down, with
+    the records above the area's normal level; and level changes (rises that stay).
+
+    Example: icetally campaigns --area state --from 2025-08-01
+    """
+    try:
+        with given.store() as store:
+            result = api.campaigns(
+                given.dataset,
+                store,
+                metric=given.metric,
+                area=given.area,
+                min_weeks=min_weeks,
+                max_weeks=max_weeks,
+                **given.filters,
+            )
+    except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if given.emit(result.to_dict()):
+        return
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {note}")
+    t = Table(
+        "id",
+        "area",
+        "window",
+        "weeks",
+        "observed",
+        "expected",
+        "excess (95%)",
+        "ratio",
+        title=f"{given.dataset} campaigns by {given.area} ({given.metric}): "
+        f"{len(result.campaigns)}",
+        box=None,
+    )
+    for c in result.campaigns:
+        t.add_row(
+            c.id,
+            c.area,
+            f"{c.start} → {c.end}" + (" (ongoing)" if c.ongoing else ""),
+            f"{c.weeks:g}",
+            f"{c.observed:,}",
+            f"{c.expected:,.0f}",
+            f"{c.excess:,.0f} ({c.excess_low:,.0f}–{c.excess_high:,.0f})",
+            f"{c.ratio:.2f}" if c.ratio is not None else "-",
+        )
+    out.print(t)
+    if result.level_changes:
+        lt = Table("area", "date", "before /day", "after /day", title="level changes", box=None)
+        for ch in result.level_changes:
+            lt.add_row(ch.area, str(ch.date), f"{ch.before:,.1f}", f"{ch.after:,.1f}")
+        out.print(lt)
+
+
+@app.command()
+@options(
+    "dataset",
+    "metric",
+    "area",
     "window",
     "aor",
+    "state",
     "store",
     "json",
     help={
@@ -960,7 +1145,8 @@ def surges(
         DEFAULT_MAX_WINDOW, "--max-window", help="Longest window in days"
     ),
 ) -> None:
-    """Find enforcement operations: multi-day windows above each AOR's baseline.
+    """Find enforcement operations: multi-day windows above each area's baseline
+    (per AOR; --area state or county for count tables or records with those).
 
     Example: icetally surges --metric at_large --from 2017-02-01 --to 2017-02-28
     """
@@ -969,6 +1155,7 @@ def surges(
         result = api.surges(
             dataset,
             metric=metric,
+            area=given.area,
             db=given.db,
             backend=given.backend,
             **given.filters,
@@ -985,7 +1172,7 @@ def surges(
     t = Table(
         "id",
         "window",
-        "AORs",
+        {"aor": "AORs", "state": "states", "county": "counties"}.get(result.area, "areas"),
         "observed",
         "expected",
         "excess (95%)",
@@ -1099,6 +1286,9 @@ def report(
     given: Given,
     output: Path = typer.Option(..., "-o", "--output", help="HTML file to write"),
     surge: str | None = typer.Option(None, "--surge", help="A surge id from `icetally surges`"),
+    campaign: str | None = typer.Option(
+        None, "--campaign", help="A campaign id from `icetally campaigns`"
+    ),
     claims: list[Path] | None = typer.Option(
         None, "--claims", help="Claims YAML to check in the report (repeatable)"
     ),
@@ -1107,10 +1297,13 @@ def report(
 
     Examples: icetally report --from 2018-02-25 --to 2018-02-28 --aor SFR -o sfr.html
               icetally report --surge 2019-09-21-10aors-d3b85f --metric at_large -o op.html
+              icetally report --campaign IL-20250908 -o chicago.html
     """
     date_from, date_to = given.filters.get("date_from"), given.filters.get("date_to")
     if surge and (date_from or date_to):
         _fail("give either --surge ID or --from/--to, not both")
+    if campaign and (surge or date_from or date_to):
+        _fail("give either --campaign ID, --surge ID or --from/--to")
     try:
         path = api.write_report(
             output,
@@ -1118,6 +1311,7 @@ def report(
             date_from=date_from,
             date_to=date_to,
             surge_id=surge,
+            campaign_id=campaign,
             aor=given.filters.get("aor"),
             claims=[str(c) for c in claims] if claims else None,
             dataset=given.dataset,

@@ -48,6 +48,8 @@ OFFICIAL_KEYS = {
     "comparison",
     "tolerance",
     "agency",
+    "spans",  # written by the text extractor for the reader; not used by the check
+    "confidence",
     *DIMENSIONS,
 }
 COMPARISONS = {"about", "more_than", "fewer_than"}

@@ -149,9 +149,12 @@ def count(
         spans[r["_release"]] = (lo, hi)
     total = sum(sums.values())
     if dims:
+        # a group that sums to 0 (a count table's reported zeros) is not listed: the
+        # same records as rows would give no group at all
         rows = [
             {**dict(zip(dims, key, strict=True)), "n": n}
             for key, n in sorted(sums.items(), key=lambda kv: _order_key(kv[0]))
+            if n
         ]
     else:
         rows = [{"n": total}]

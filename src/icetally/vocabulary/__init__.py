@@ -33,6 +33,10 @@ from icetally.schema import DATASETS
 
 __all__ = [
     "ADMINISTRATIONS",
+    "AREAS",
+    "DEFAULT_AREA",
+    "Area",
+    "parse_area",
     "ADMINISTRATION_STARTS",
     "CRIMINALITY",
     "DATASETS",
@@ -438,7 +442,8 @@ DIMENSIONS: dict[str, Dimension] = _dimensions(
         max_values=len(ADMINISTRATIONS) + 1,
     ),
     Dimension("aor", "aor", "AOR code", "area of responsibility", max_values=30),
-    Dimension("state", "state", "state as released", "state"),
+    Dimension("state", "state_abbr", "state (postal code, e.g. TX)", "state"),
+    Dimension("state_raw", "state", "state as released", "state (as released)"),
     Dimension("county", "county", "county as released", "county"),
     Dimension("county_fips", "county_fips", "county FIPS", "county"),
     Dimension("citizenship", "citizenship", "citizenship as released", "citizenship"),
@@ -507,6 +512,40 @@ def label_of(column: str) -> str:
         if d.column == column:
             return d.label
     return column
+
+
+# --------------------------------------------------------------------------- areas
+
+
+@dataclass(frozen=True)
+class Area:
+    """A kind of area a daily series is built per (``--area state``): the surge model
+    and the coverage (``Store.coverage(dataset, area_kind)``) work per area of a kind.
+    ``column`` holds the area's code; coverage rows name one area as ``name:code``."""
+
+    name: str
+    column: str
+    help: str
+    label: str
+    plural: str
+
+
+AREAS: dict[str, Area] = {
+    "aor": Area("aor", "aor", "ICE area of responsibility (AOR code)", "AOR", "AORs"),
+    "state": Area("state", "state_abbr", "state (postal code)", "state", "states"),
+    "county": Area("county", "county_fips", "county (5-digit FIPS code)", "county", "counties"),
+}
+DEFAULT_AREA = "aor"
+
+
+def parse_area(value: str | None) -> str:
+    """'state' -> 'state' (None -> the default, aor); QueryError for another word."""
+    if value is None or value == "":
+        return DEFAULT_AREA
+    name = str(value).strip().lower()
+    if name not in AREAS:
+        raise QueryError(f"unknown --area {value!r}; expected one of {', '.join(AREAS)}")
+    return name
 
 
 # --------------------------------------------------------------------------- metrics

@@ -11,7 +11,7 @@ A command says which words it takes; the options (names, help, defaults) come fr
 
 Words: any filter name (``aor``, ``date_from``...) or filter group (``window``,
 ``filters``, ``slice``, ``claims``; see ``icetally.vocabulary.filter_names``), and
-``dataset``, ``by``, ``metric``, ``db``, ``backend``, ``store`` (= ``db`` + ``backend``),
+``dataset``, ``by``, ``metric``, ``area``, ``db``, ``backend``, ``store`` (= ``db`` + ``backend``),
 ``json``. ``help={"date_from": "Report windows from this day"}`` rewords an option
 for one command; ``defaults={"by": "month"}`` changes a default.
 """
@@ -31,7 +31,15 @@ import click
 import typer
 
 from icetally.errors import IcetallyError, UsageError, one_line
-from icetally.vocabulary import DATASETS, DIMENSIONS, FILTERS, METRICS, filter_names
+from icetally.vocabulary import (
+    AREAS,
+    DATASETS,
+    DEFAULT_AREA,
+    DIMENSIONS,
+    FILTERS,
+    METRICS,
+    filter_names,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +54,13 @@ _OTHER: dict[str, tuple[str, Any, Any, tuple[str, ...], str]] = {
         "Dimensions: " + ", ".join(DIMENSIONS),
     ),
     "metric": ("metric", str, "all", ("--metric",), ", ".join(METRICS)),
+    "area": (
+        "area",
+        str,
+        DEFAULT_AREA,
+        ("--area",),
+        "Areas the daily series is per: " + ", ".join(AREAS),
+    ),
     "db": (
         "db",
         str | None,
@@ -74,6 +89,7 @@ class Given:
     dataset: str = "arrests"
     by: str | None = None
     metric: str = "all"
+    area: str = DEFAULT_AREA
     db: str | None = None
     backend: str | None = None
     as_json: bool = False

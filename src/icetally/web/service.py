@@ -31,6 +31,7 @@ from icetally.api import (
     QueryError,
     Store,
     StoreError,
+    TextTooLong,
     TooManyClaims,
 )
 from icetally.vocabulary import DIMENSIONS, filter_names, parse_by
@@ -212,6 +213,8 @@ def problem_of(exc: Exception) -> WebProblem:
         return WebProblem("store-unavailable", str(exc))
     if isinstance(exc, BackendError) and "has no table" in str(exc):
         return WebProblem("invalid-parameter", f"the store holds no such dataset: {exc}")
+    if isinstance(exc, TextTooLong):
+        return WebProblem("request-too-large", str(exc), {"max_text_chars": exc.limit})
     if isinstance(exc, NoClaimsFound):
         return WebProblem(
             "no-claims-found",
@@ -335,6 +338,7 @@ class SurgeParams:
     date_from: str | None = None
     date_to: str | None = None
     aor: str | None = None
+    area: str = "aor"  # the vocabulary's DEFAULT_AREA: series per AOR, state or county
     # The surge command's own defaults, so a bare /api/surges is `icetally surges`.
     min_excess: float = float(DEFAULT_MIN_EXCESS)
     threshold: float = DEFAULT_THRESHOLD
@@ -347,7 +351,7 @@ class SurgeParams:
             if getattr(self, k):
                 out[name] = getattr(self, k)
         defaults = SurgeParams()
-        for k in ("min_excess", "threshold", "max_window"):
+        for k in ("area", "min_excess", "threshold", "max_window"):
             if getattr(self, k) != getattr(defaults, k):
                 out[k] = getattr(self, k)
         return out
@@ -411,6 +415,7 @@ class SurgeScans:
                             date_from=p.date_from,
                             date_to=p.date_to,
                             aor=p.aor,
+                            area=p.area,
                             min_excess=p.min_excess,
                             threshold=p.threshold,
                             max_window=p.max_window,

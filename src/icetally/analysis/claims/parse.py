@@ -53,8 +53,10 @@ NUMERATOR_KEYS = ("criminality", "citizenship", "continent", "method_class",
 CLAIM_KEYS = {
     "id", "source", "text", "dataset", "from", "to", "measure", "value", "qualifier",
     "tolerance", "numerator", "days", "exact_window", "place", "note", *FILTER_KEYS,
+    # written by the text extractor, kept for the reader (not used by the check):
+    "spans", "confidence", "part_of",
 }  # fmt: skip
-TOP_KEYS = {"claims", "source", "published", "skipped", "extracted_by"}
+TOP_KEYS = {"claims", "source", "published", "skipped", "extracted_by", "warnings"}
 
 
 class ClaimsError(IcetallyError, ValueError):
