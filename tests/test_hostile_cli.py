@@ -162,3 +162,16 @@ def test_one_error_path_for_every_command(
     msg = one_error_line(*run_cli("count", "--db", str(tiny_store)), expect=1)
     assert "unexpected KeyError" in msg and "please report it" in msg
     assert "surprise" in json_error(*run_cli("count", "--db", str(tiny_store), "--json"), expect=1)
+
+
+def test_a_status_a_command_chose_is_kept(tiny_store: Path, tmp_path: Path) -> None:
+    """`ingest` exits 1 when a file failed, with its own JSON and nothing else."""
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\x00\x01 not a release")
+    db = tmp_path / "s.duckdb"
+    code, stdout, stderr = run_cli("ingest", str(bad), "--db", str(db), "--json")
+    assert code == 1, (stdout, stderr)
+    [f] = json.loads(stdout)["files"]
+    assert f["status"] == "failed" and str(bad) in f["error"]
+    code, _, stderr = run_cli("ingest", str(bad), "--db", str(db))
+    assert code == 1 and "unexpected" not in stderr
