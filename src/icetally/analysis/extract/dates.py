@@ -54,6 +54,7 @@ _P_MONTH = re.compile(
     rf"\b(?:(in|during|throughout|since|early|mid|late|last|this)[- ]\s*)?({_MON})(?![a-z])"
     r"(?:\s+of\s+(this|last)\s+year|,?\s*((?:19|20)\d\d))?(?!\s*\d)"
 )
+_P_WEEK_OF = re.compile(rf"\b(?:the\s+)?week\s+of\s+({_MON})\s+{_D}\b{_Y}?", re.IGNORECASE)
 _P_YEAR = re.compile(r"\b(?:in|during|throughout)\s+((?:19|20)\d\d)\b(?!\s*fiscal)")
 _P_REL = re.compile(
     r"\b(last|this|that|the\s+same|previous)\s+(week|month|year)\b|\bthe\s+week\s+before\b",
@@ -181,6 +182,11 @@ def find_dates(sentence: str, published: date | None) -> list[DateExpr]:
                 yy = yy - 1 if (yy, mon) == (published.year, published.month) else yy
         lo, hi = _month_span(yy, mon)
         add(m, "month", lo, hi)
+    for m in _P_WEEK_OF.finditer(sentence):
+        mon = _month(m.group(1))
+        first = _safe(_year_for(mon, int(m.group(2)), published, m.group(3)), mon, int(m.group(2)))
+        # "the week of March 10": the seven days from that day
+        add(m, "range", first, first + timedelta(days=6) if first else None)
     for m in _P_YEAR.finditer(sentence):
         y = int(m.group(1))
         add(m, "year", date(y, 1, 1), date(y, 12, 31))
