@@ -132,7 +132,8 @@ _PEOPLE = re.compile(
     re.IGNORECASE,
 )
 _NON_COUNT = re.compile(
-    r"^\W*(?:US\s+|U\.S\.\s+)?(states?|countries|continents?|days?|weeks?|months?|years?|"
+    # "12 states", "5 search warrants", "3 work sites": up to two words before the noun
+    r"^\W*(?:US\s+|U\.S\.\s+)?(?:[a-z][\w-]*\s+){0,2}?(states?|countries|continents?|days?|weeks?|months?|years?|"
     r"hours?|percent|per\s+cent|cities|counties|facilities|agencies|jurisdictions|times|"
     r"field\s+offices?|offices?|dollars|refugees|miles|plants?|sites?|locations?|"
     r"businesses|companies|officers|agents|votes?|kilo\w*|pounds?|grams?|ounces?|lbs?|"
