@@ -594,7 +594,7 @@ def build_router(limits: Limits) -> APIRouter:
             '"removal_countries", "criminality", "match_rates", "linked_release", '
             '"query"}`; with `surge` or `campaign`, a `comparison` with the weeks before.'
         ),
-        responses=problem_responses(400, 503),
+        responses=problem_responses(400, 422, 503),
     )
     def pathways(
         request: Request,
