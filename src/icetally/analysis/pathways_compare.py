@@ -222,8 +222,8 @@ def compare_campaign(
         found = find_campaigns("arrests", area=kind, store=s).find(campaign_id)
         if found is None:
             raise QueryError(
-                f"no campaign {campaign_id!r} in the arrests records; see "
-                f"`icetally campaigns --area {kind}`"
+                f"no campaign {campaign_id!r} in the arrests records by {kind}; see "
+                "`icetally campaigns` for the ids"
             )
         area = Slice.build("arrests", **{kind: found.area})
         b_from = found.start - timedelta(weeks=weeks_before)
