@@ -50,7 +50,14 @@ FROM arrests a LEFT JOIN st USING (person_id) LEFT JOIN rm USING (person_id)
 
 
 def _peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux
+    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries
+    ru_maxrss over exec, so a child would report its parent's peak (the build's)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
