@@ -4,6 +4,7 @@
     icetally.ingest(["releases/"], db="ice.duckdb")
     icetally.count("arrests", db="ice.duckdb", by="aor,month")
     icetally.surges("arrests", metric="at_large", db="ice.duckdb")
+    icetally.campaigns("arrests", "ice.duckdb", area="state")
     icetally.check("claims.yaml", db="ice.duckdb")
 
 The API is imported lazily, so reading a file with icetally.sources stays cheap.
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 
 _API = (
     "Store",
+    "campaigns",
     "check",
     "check_text",
     "cooperation",

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from icetally.analysis.campaigns_store import CampaignsResult
+from icetally.analysis.campaigns_store import campaigns as _campaigns
 from icetally.analysis.claims import (
     DEFAULT_TOLERANCE,
     CheckReport,
@@ -28,6 +30,7 @@ from icetally.analysis.claims import (
 )
 from icetally.analysis.claims import check as _check
 from icetally.analysis.claims import check_text as _check_text
+from icetally.analysis.extract.text import MAX_TEXT_CHARS, TextTooLong
 from icetally.analysis.jurisdictions import (
     cooperation,
     did,
@@ -42,14 +45,17 @@ from icetally.analysis.operations import DEFAULT_MIN_EXCESS, SurgesResult
 from icetally.analysis.operations import surges as _surges
 from icetally.analysis.pathways import PathwaysResult
 from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
+from icetally.errors import IcetallyError, UsageError
 from icetally.query.backend import BackendError
-from icetally.query.count import CountResult, count_groups
+from icetally.query.count import CountResult, count_groups, rows_csv
 from icetally.query.count import count as _count
 from icetally.query.filters import Slice
 from icetally.query.official import OfficialQueryError
 from icetally.report import ReportError
 from icetally.report import render as _render
 from icetally.report import write as _write
+from icetally.safeyaml import YamlError
+from icetally.safeyaml import load as load_yaml
 from icetally.store.export import ExportError, export_parquet
 from icetally.store.handle import Store, StoreError
 from icetally.store.ingest import FileResult, Progress
@@ -67,6 +73,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "DEFAULT_TOLERANCE",
     "BackendError",
+    "CampaignsResult",
     "CheckReport",
     "ClaimsError",
     "CountResult",
@@ -74,6 +81,7 @@ __all__ = [
     "DemoError",
     "DemoResult",
     "ExportError",
+    "IcetallyError",
     "LinkingError",
     "NoClaimsFound",
     "OfficialQueryError",
@@ -84,6 +92,11 @@ __all__ = [
     "StoreError",
     "SurgesResult",
     "TooManyClaims",
+    "UsageError",
+    "YamlError",
+    "campaigns",
+    "TextTooLong",
+    "MAX_TEXT_CHARS",
     "check",
     "check_text",
     "cooperation",
@@ -100,6 +113,7 @@ __all__ = [
     "jurisdictions",
     "load_287g",
     "load_policies",
+    "load_yaml",
     "official",
     "official_check",
     "official_revisions",
@@ -107,6 +121,7 @@ __all__ = [
     "reconcile",
     "releases",
     "render_report",
+    "rows_csv",
     "run_demo",
     "slice_of",
     "stays",
@@ -148,6 +163,20 @@ def slice_of(dataset: str = "arrests", **filters: Any) -> Slice:
 def surges(dataset: str = "arrests", **kwargs: Any) -> SurgesResult:
     """Find surges (multi-day operations); see icetally.analysis.operations.surges."""
     return _surges(dataset, **kwargs)
+
+
+def campaigns(
+    dataset: str = "arrests",
+    store: Store | PathLike | None = None,
+    **kwargs: Any,
+) -> CampaignsResult:
+    """Find campaigns (sustained rises of 2-26 weeks that come back down) and level
+    changes per area (``area="aor"|"state"|"county"``); see
+    icetally.analysis.campaigns_store and docs/methods.md.
+
+    >>> icetally.campaigns("arrests", store, area="state", date_from="2025-08-01")
+    """
+    return _campaigns(dataset, store=store, **kwargs)
 
 
 def check(
@@ -218,6 +247,7 @@ def extraction_dict(extraction: Any) -> dict[str, Any]:
         "source": extraction.source,
         "claims": plain(extraction.claims),
         "skipped": plain(extraction.skipped),
+        "warnings": list(getattr(extraction, "warnings", [])),
         "claims_yaml": claims_yaml(extraction),
     }
 

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from icetally.errors import IcetallyError
 from icetally.synth.calibrated import (
     SEPTEMBER_2019_SURGE,
     SEPTEMBER_2019_WINDOW,
@@ -27,7 +28,7 @@ DEMO_CLAIMS = "demo-2019-09-enforcement-surge.yaml"
 ORIGINAL_CLAIMS = "2019-09-enforcement-surge.yaml"
 
 
-class DemoError(RuntimeError):
+class DemoError(IcetallyError, RuntimeError):
     pass
 
 

@@ -67,11 +67,12 @@ def render(
     store = request.app.state.store
     try:
         info = store.info()
-        synthetic, store_path = info.synthetic, info.path
+        synthetic = info.synthetic
     except WebProblem:
         raise
     except Exception:  # noqa: BLE001 - the error page itself must render without a store
-        synthetic, store_path = False, str(store.path)
+        synthetic = False
+    store_path = store.path.name  # the file's name only: its folder is not public
     html = ENV.get_template(template).render(
         title=title,
         synthetic=synthetic,
@@ -182,6 +183,28 @@ def _internal(limits: Limits) -> Limits:
     return dataclasses.replace(limits, max_rows=100_000, max_daily_span_days=100_000)
 
 
+def _campaigns(
+    request: Request, dataset: str, metric: str, limits: Limits
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The campaigns per AOR (icetally campaigns --json), once per open store."""
+    store = request.app.state.store
+    cache = store.cache("campaigns-overview", 8)
+    key = (dataset, metric)
+    hit = cache.get(key)
+    if hit is None:
+        try:
+            hit = service.run_on_store(
+                store,
+                limits,
+                60.0,
+                lambda s: api.campaigns(dataset, s, metric=metric).to_dict()["campaigns"],
+            )
+        except WebProblem as exc:
+            return [], exc.detail
+        cache.put(key, hit)
+    return hit, None
+
+
 def build_router(limits: Limits) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -207,6 +230,7 @@ def build_router(limits: Limits) -> APIRouter:
             surges = scan["surges"]
         except WebProblem as exc:
             surges, surge_error = [], exc.detail
+        campaigns, campaign_error = _campaigns(request, dataset, metric, limits)
         link = "/surges/{id}?" + urlencode(scan_params.query())
         # All surges would shade most of a four-year national chart; the largest
         # ones are the national story (every surge is in the per-AOR charts).
@@ -217,11 +241,14 @@ def build_router(limits: Limits) -> APIRouter:
                 top,
                 link=link,
                 title=f"{dataset} per week, all AORs ({metric}); "
-                f"shaded: the {len(top)} largest surges",
+                f"shaded: the {len(top)} largest surges, and campaigns (light)",
+                campaigns=campaigns,
             )
         )
         aor_rows = [r for r in per_aor["rows"] if r["week"] and r["aor"]]
-        aor_svg = render_svg(charts.aor_small_multiples(aor_rows, surges, link=link))
+        aor_svg = render_svg(
+            charts.aor_small_multiples(aor_rows, surges, link=link, campaigns=campaigns)
+        )
         recent = sorted(info.releases, key=lambda r: r.get("ingested_at") or "", reverse=True)
         return render(
             request,
@@ -237,6 +264,10 @@ def build_router(limits: Limits) -> APIRouter:
                 "surges": top[:10],
                 "n_surges": len(surges),
                 "surge_error": surge_error,
+                "campaigns": campaigns,
+                "campaign_error": campaign_error,
+                "campaigns_api": "/api/campaigns?"
+                + urlencode({"dataset": dataset, "metric": metric}),
                 "scan_query": scan_params.query(),
                 "releases": recent[:12],
                 "coverage": _coverage(store, limits),
@@ -544,6 +575,8 @@ def build_router(limits: Limits) -> APIRouter:
                     source="pasted text",
                 )
             ctx["result"] = result
+            if result.get("extraction"):
+                ctx["highlighted"] = highlight_spans(form["text"], result["extraction"]["claims"])
         except WebProblem as exc:
             ctx["problem"] = exc.body(request.url.path)
             status = exc.status
@@ -555,4 +588,22 @@ def build_router(limits: Limits) -> APIRouter:
     return router
 
 
-__all__ = ["build_router", "error_page", "render", "PROBLEM_TYPES"]
+def highlight_spans(text: str, claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pasted text cut into pieces, each marked with the claims whose spans cover it
+    (the extractor's character offsets), for the claims page to highlight."""
+    cuts = {0, len(text)}
+    spans = []
+    for c in claims:
+        for a, b in c.get("spans") or []:
+            if 0 <= a < b <= len(text):
+                spans.append((a, b, c["id"]))
+                cuts |= {a, b}
+    points = sorted(cuts)
+    out = []
+    for a, b in zip(points, points[1:], strict=False):
+        ids = [cid for x, y, cid in spans if x <= a and b <= y]
+        out.append({"text": text[a:b], "claims": " ".join(dict.fromkeys(ids))})
+    return out
+
+
+__all__ = ["build_router", "error_page", "highlight_spans", "render", "PROBLEM_TYPES"]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from icetally.report.context import ReportContext
 from icetally.report.sections import (
     aors,
+    campaign,
     citizenship,
     claims,
     cooperation,
@@ -49,4 +50,7 @@ SECTIONS: list[Callable[[ReportContext], None]] = [
     methods.build,
 ]
 
-__all__ = ["SECTIONS"]
+# `icetally report --campaign ID`: the campaign, then the methods and releases
+CAMPAIGN_SECTIONS: list[Callable[[ReportContext], None]] = [campaign.build, methods.build]
+
+__all__ = ["CAMPAIGN_SECTIONS", "SECTIONS"]
