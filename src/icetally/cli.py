@@ -273,7 +273,8 @@ def _print_pathways(d: dict[str, Any]) -> None:
     )
     comp = d.get("comparison")
     if comp:
-        t = Table("", "surge", "weeks before", "difference", "95% interval", box=None)
+        group = "campaign" if "campaign" in comp else "surge"
+        t = Table("", group, "weeks before", "difference", "95% interval", box=None)
         for row in comp["differences"]:
             t.add_row(
                 row["figure"],
@@ -305,7 +306,7 @@ def pathways(
         None, "--surge", help="A surge id (see surges): against the weeks before"
     ),
     campaign: str | None = typer.Option(
-        None, "--campaign", help="A campaign id: against the weeks before"
+        None, "--campaign", help="A campaign id (see campaigns): against the weeks before"
     ),
     weeks_before: int = typer.Option(
         4, "--weeks-before", help="Weeks before the surge to compare with"
