@@ -111,6 +111,37 @@ def _differences(surge: PathwaysResult, before: PathwaysResult) -> list[dict[str
     return out
 
 
+def _checked(weeks_before: int, what: str, filters: dict[str, Any]) -> tuple[Any, Slice]:
+    """(release, slice) of a comparison's filters; the group sets the window."""
+    if not 1 <= weeks_before <= 52:
+        raise QueryError("--weeks-before must be between 1 and 52")
+    if filters.get("date_from") or filters.get("date_to"):
+        raise QueryError(f"--{what} sets the window: give no --from/--to with it")
+    release = filters.pop("release", None)
+    return release, Slice.build("arrests", **filters)
+
+
+def _attach(
+    result: PathwaysResult,
+    prior: PathwaysResult,
+    what: str,
+    group: dict[str, Any],
+    before: dict[str, Any],
+) -> PathwaysResult:
+    """The group's result with ``comparison``: the group, the weeks before (the same
+    figures) and the differences."""
+    result.comparison = {
+        what: group,
+        "before": {**before, **prior.to_dict()},
+        "differences": _differences(result, prior),
+    }
+    result.comparison["before"].pop("linked_release", None)
+    result.comparison["before"].pop("rules", None)
+    result.query[what] = group["id"]
+    result.warnings.extend(f"weeks before: {w}" for w in prior.warnings)
+    return result
+
+
 def compare_surge(
     store: Store | str | os.PathLike[str] | None,
     surge_id: str,
@@ -128,12 +159,7 @@ def compare_surge(
     Surge itself, when the caller has it (the report), to skip the scan."""
     from icetally.analysis.operations import surges as find_surges
 
-    if not 1 <= weeks_before <= 52:
-        raise QueryError("--weeks-before must be between 1 and 52")
-    if filters.get("date_from") or filters.get("date_to"):
-        raise QueryError("--surge sets the window: give no --from/--to with it")
-    release = filters.pop("release", None)
-    slc = Slice.build("arrests", **filters)
+    release, slc = _checked(weeks_before, "surge", filters)
     dims = pathway_dimensions(by)
     with Store.borrow(store, db=db, backend=backend, con=con) as s:
         found = (
@@ -166,29 +192,16 @@ def compare_surge(
         with linked(s, lr) as tables:
             result = _pathways(s, tables, slc, dims, where=in_surge)
             prior = _pathways(s, tables, slc, dims, where=before)
-    result.comparison = {
-        "surge": {
-            "id": surge.id,
-            "start": surge.start.isoformat(),
-            "end": surge.end.isoformat(),
-            "aors": [
-                {"aor": a, "start": lo.isoformat(), "end": hi.isoformat()} for a, lo, hi in windows
-            ],
-        },
-        "before": {
-            "from": b_from.isoformat(),
-            "to": b_to.isoformat(),
-            "weeks": weeks_before,
-            "aors": aors,
-            **prior.to_dict(),
-        },
-        "differences": _differences(result, prior),
+    group = {
+        "id": surge.id,
+        "start": surge.start.isoformat(),
+        "end": surge.end.isoformat(),
+        "aors": [
+            {"aor": a, "start": lo.isoformat(), "end": hi.isoformat()} for a, lo, hi in windows
+        ],
     }
-    result.comparison["before"].pop("linked_release", None)
-    result.comparison["before"].pop("rules", None)
-    result.query["surge"] = surge.id
-    result.warnings.extend(f"weeks before: {w}" for w in prior.warnings)
-    return result
+    before = {"from": b_from.isoformat(), "to": b_to.isoformat(), "weeks": weeks_before}
+    return _attach(result, prior, "surge", group, {**before, "aors": aors})
 
 
 def compare_campaign(
@@ -207,12 +220,7 @@ def compare_campaign(
     from icetally.analysis.campaigns_store import area_kind_of
     from icetally.analysis.campaigns_store import campaigns as find_campaigns
 
-    if not 1 <= weeks_before <= 52:
-        raise QueryError("--weeks-before must be between 1 and 52")
-    if filters.get("date_from") or filters.get("date_to"):
-        raise QueryError("--campaign sets the window: give no --from/--to with it")
-    release = filters.pop("release", None)
-    slc = Slice.build("arrests", **filters)
+    release, slc = _checked(weeks_before, "campaign", filters)
     dims = pathway_dimensions(by)
     try:
         kind = area_kind_of(campaign_id)
@@ -240,25 +248,12 @@ def compare_campaign(
         with linked(s, lr) as tables:
             result = _pathways(s, tables, slc, dims, subset=in_campaign)
             prior = _pathways(s, tables, slc, dims, subset=before)
-    result.comparison = {
-        "campaign": {
-            "id": found.id,
-            "area": found.area,
-            "area_kind": kind,
-            "start": found.start.isoformat(),
-            "end": found.end.isoformat(),
-        },
-        "before": {
-            "from": b_from.isoformat(),
-            "to": b_to.isoformat(),
-            "weeks": weeks_before,
-            "area": found.area,
-            **prior.to_dict(),
-        },
-        "differences": _differences(result, prior),
+    group = {
+        "id": found.id,
+        "area": found.area,
+        "area_kind": kind,
+        "start": found.start.isoformat(),
+        "end": found.end.isoformat(),
     }
-    result.comparison["before"].pop("linked_release", None)
-    result.comparison["before"].pop("rules", None)
-    result.query["campaign"] = found.id
-    result.warnings.extend(f"weeks before: {w}" for w in prior.warnings)
-    return result
+    before = {"from": b_from.isoformat(), "to": b_to.isoformat(), "weeks": weeks_before}
+    return _attach(result, prior, "campaign", group, {**before, "area": found.area})
