@@ -349,8 +349,9 @@ def _days(later: Any, earlier: Any) -> Any:
 
 
 def stays_expr(s: Store, lr: LinkedRelease) -> Any:
-    """One row per stay (columns: STAY_COLUMNS), or None if the release has no
-    detention stints."""
+    """One row per stay (columns: STAY_COLUMNS but ``first_facility``, which
+    ``stay_rows`` adds: one sort fewer over every stint), or None if the release has
+    no detention stints."""
     if not lr.has("detention_stints"):
         return None
     t = _records(s, lr, "detention_stints")
@@ -371,12 +372,10 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
         group_by=["person_id", "stay"],
         order_by=[ibis.desc("_out"), ibis.desc("event_date"), ibis.desc("source_row")],
     )
-    first_first = ibis.window(group_by=["person_id", "stay"], order_by=order)
     t = t.mutate(
         _book_in=t.event_date.min().over(per_stay),
         _reach_max=t._out.max().over(per_stay),
         stints=t.event_date.count().over(per_stay).cast("int64"),
-        first_facility=t.facility.first().over(first_first),
         _rn=ibis.row_number().over(last_first),
     )
     t = t.filter(t._rn == 0)
@@ -392,7 +391,6 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
         days_detained=_days(end, t._book_in),
         release_reason=ibis.ifelse(is_open, ibis.null("string"), t.release_reason),
         stints=t.stints,
-        first_facility=t.first_facility,
         last_facility=t.facility,
         departed_date=t.departed_date,
         departure_country=t.departure_country,
@@ -613,22 +611,34 @@ def stay_rows(s: Store, release: list[str] | str | None = None) -> list[dict[str
     t = _records(s, lr, "detention_stints")
     t = t.filter(t.event_date.notnull())
     stints = s.rows(
-        t.select("person_id", "event_date", "book_out_date", "source_row", "facility").order_by(
-            ["person_id", "event_date", "source_row"]
-        )
+        t.select("person_id", "event_date", "book_out_date", "source_row", "release_id", "facility")
     )
     by_person: dict[str, list[dict[str, Any]]] = {}
-    for st in stints:
+    # the stays' own order: book-in, book-out (open last), source row, release
+    for st in sorted(
+        stints,
+        key=lambda x: (
+            x["event_date"],
+            x["book_out_date"] or _OPEN,
+            x["source_row"],
+            x["release_id"],
+        ),
+    ):
         by_person.setdefault(st["person_id"], []).append(st)
     for r in rows:
         end = r["book_out"] or date.max
+        inside = [
+            st
+            for st in by_person.get(r["person_id"], [])
+            if r["book_in"] <= st["event_date"] <= end
+        ]
         names: list[str] = []
-        for st in by_person.get(r["person_id"], []):
-            inside = r["book_in"] <= st["event_date"] <= end and st["facility"]
-            if inside and (not names or names[-1] != st["facility"]):
+        for st in inside:
+            if st["facility"] and (not names or names[-1] != st["facility"]):
                 names.append(st["facility"])
+        r["first_facility"] = inside[0]["facility"] if inside else None
         r["facilities"] = names
-    return rows
+    return [{k: r.get(k) for k in (*STAY_COLUMNS, "facilities")} for r in rows]
 
 
 def episode_rows(s: Store, **filters: Any) -> list[dict[str, Any]]:
