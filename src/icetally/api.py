@@ -102,6 +102,7 @@ __all__ = [
     "cooperation",
     "count",
     "count_groups",
+    "coverage",
     "episodes",
     "linked_releases",
     "did",
@@ -158,6 +159,27 @@ def count(dataset: str = "arrests", **kwargs: Any) -> CountResult:
 def slice_of(dataset: str = "arrests", **filters: Any) -> Slice:
     """Validate filters into a Slice without running anything (QueryError if not valid)."""
     return Slice.build(dataset, **filters)
+
+
+def coverage(
+    dataset: str = "arrests",
+    store: Store | PathLike | None = None,
+    *,
+    db: PathLike | None = None,
+    backend: str | None = None,
+    area: str | None = None,
+) -> dict[str, Any]:
+    """The days the dataset's releases cover, with their gaps, overall and per area of
+    kind ``area`` (aor by default, state, county): ``{"dataset", "area", "start",
+    "end", "spans", "gaps", "releases", "areas": {code: {"start", "end", "runs",
+    "uncovered_days", "spans"}}}``. A day outside coverage is not a day of zero
+    records (docs/counts.md); see icetally.store.coverage."""
+    from icetally.vocabulary import parse_area
+
+    kind = parse_area(area)
+    with Store.borrow(store, db=db, backend=backend) as s:
+        cov = s.coverage(dataset, kind)
+    return {"dataset": dataset, "area": kind, **cov.to_dict(), "areas": cov.areas_dict()}
 
 
 def surges(dataset: str = "arrests", **kwargs: Any) -> SurgesResult:

@@ -209,6 +209,29 @@ def releases(given: Given) -> None:
 
 
 @app.command()
+@options("dataset", "area", "store", "json")
+def coverage(given: Given) -> None:
+    """The days the releases cover, with their gaps, overall and per area.
+
+    Example: icetally coverage --area state
+    """
+    try:
+        result = api.coverage(given.dataset, db=given.db, backend=given.backend, area=given.area)
+    except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if given.emit(result):
+        return
+    spans = ", ".join(f"{s['from']} → {s['to']}" for s in result["spans"]) or "nothing"
+    out.print(f"{given.dataset}: covered {spans}")
+    for g in result["gaps"]:
+        out.print(f"[yellow]gap[/] {g['from']} → {g['to']} (not covered: no records, not zeros)")
+    t = Table(result["area"], "first", "last", "runs", "uncovered days", box=None)
+    for code, a in result["areas"].items():
+        t.add_row(code, a["start"], a["end"], f"{a['runs']:,}", f"{a['uncovered_days']:,}")
+    out.print(t)
+
+
+@app.command()
 @options("dataset", "slice", "by", "store", "json")
 def count(
     given: Given,
