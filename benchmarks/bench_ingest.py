@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     only = tuple(x for x in args.only.split(",") if x)
     report = run(Path(args.out), only=only, repeats=args.repeats)
-    brief = {k: {"ratio": v.get("ratio"), **v.get("targets", {})} for k, v in report.items()}
+    brief = {k: {"ratio": v.get("ratio"), "targets": v.get("targets")} for k, v in report.items()}
     print(json.dumps(brief, indent=2))
     return 0
 

@@ -111,6 +111,13 @@ def versus(
                 ),
                 2,
             )
+            # CPU seconds too: on a shared, loaded machine wall time is mostly waiting
+            entry["cpu_ratio_to_floor"] = round(
+                statistics.median(
+                    a.cpu_seconds / b.cpu_seconds for a, b in zip(rs, runs[floor], strict=True)
+                ),
+                2,
+            )
             entry["peak_memory_ratio_to_floor"] = round(
                 statistics.median(
                     a.peak_mb / b.peak_mb for a, b in zip(rs, runs[floor], strict=True)
