@@ -44,6 +44,8 @@ bench: $(STAMP)
 eval: $(STAMP)
 	@mkdir -p bench-results
 	$(PY) -m benchmarks.surge_eval --out bench-results/surge-eval.json
+	$(PY) -m benchmarks.campaign_eval --out bench-results/campaign-eval.json
+	$(PY) -m benchmarks.claims_eval --out bench-results/claims-eval.json
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests scripts benchmarks

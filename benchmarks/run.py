@@ -4,7 +4,8 @@ summary (`bench-results/summary.json`).
 Figures are ratios against a baseline measured in the same run (machines here are
 shared and noisy); absolute seconds are reported for context only.
 
-    python -m benchmarks.run --out bench-results [--only ingest_csv,official,workbook,...]
+    python -m benchmarks.run --out bench-results \
+        [--only ingest_csv,ingest_xlsx,startup,release,official,workbook,surges,campaigns,...]
 """
 
 from __future__ import annotations
@@ -86,6 +87,16 @@ def bench_surges(out: Path) -> dict[str, Any]:
     return report
 
 
+def bench_campaigns(out: Path) -> dict[str, Any]:
+    """Campaigns over 3,000 counties x 3 years of daily counts (target < 30 s), against
+    pandas summing the same table to county-weeks in the same run."""
+    from benchmarks import campaign_speed
+
+    report = campaign_speed.run(int(os.environ.get("ICETALLY_BENCH_CAMPAIGN_AREAS", "3000")))
+    (out / "bench-campaigns.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
 def _optional(module: str) -> Callable[[Path], dict[str, Any]]:
     def run(out: Path) -> dict[str, Any]:
         try:
@@ -107,6 +118,7 @@ BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "official": bench_official,
     "workbook": bench_workbook,
     "surges": bench_surges,
+    "campaigns": bench_campaigns,
     "spark": _optional("benchmarks.bench_spark"),
     # issue #17: ingest and start-up against their floors (benchmarks/bench_*.py)
     "ingest_csv": lambda out: _ingest(out, "csv"),
@@ -114,6 +126,7 @@ BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "startup": _optional("benchmarks.bench_startup"),
     "release": _optional("benchmarks.bench_release"),
     "web": _optional("benchmarks.bench_web"),
+    "pathways": _optional("benchmarks.bench_pathways"),
 }
 
 

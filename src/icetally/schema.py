@@ -68,6 +68,8 @@ FIELDS: tuple[str, ...] = (
     "duplicate_likely",
     "case_criminality",  # fallback when the table has no event-level criminality
     "latest_apprehension_date",
+    # count tables (sources/counts.py): how many records the row stands for
+    "count",
     # CBP aggregate rows
     "encounter_count",
     "fiscal_year",
@@ -134,7 +136,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("demographic", "VARCHAR", "CBP demographic"),
     ("title_of_authority", "VARCHAR", "CBP title of authority"),
     ("encounter_type", "VARCHAR", "CBP encounter type"),
-    ("n", "BIGINT", "records this row stands for: 1, or a CBP encounter count"),
+    ("n", "BIGINT", "records this row stands for: 1, a count table's cell, or a CBP count"),
     ("duplicate_likely", "BOOLEAN", "flag only; rows are never dropped"),
     ("release_id", "VARCHAR", "the release (file/sheet) the row came from"),
     ("source_file", "VARCHAR", "file name as ingested"),

@@ -42,6 +42,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from icetally.errors import IcetallyError
+
 __all__ = [
     "Baseline",
     "BaselineError",
@@ -61,7 +63,7 @@ _LOW_Q, _HIGH_Q = 0.10, 0.90
 _EXTRA_WEEKS = 4
 
 
-class BaselineError(ValueError):
+class BaselineError(IcetallyError, ValueError):
     """The window has too few usable reference days for a baseline."""
 
 

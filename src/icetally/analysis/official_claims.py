@@ -48,6 +48,8 @@ OFFICIAL_KEYS = {
     "comparison",
     "tolerance",
     "agency",
+    "spans",  # written by the text extractor for the reader; not used by the check
+    "confidence",
     *DIMENSIONS,
 }
 COMPARISONS = {"about", "more_than", "fewer_than"}
@@ -70,14 +72,13 @@ def split(document: Any) -> tuple[Any, list[tuple[int, Mapping[str, Any]]]] | No
     None when it has none. ``document`` is a parsed claims document, a list, or a path."""
     import os
 
-    import yaml
+    from icetally import safeyaml
 
     if isinstance(document, str | os.PathLike):
         # An unreadable or invalid file is reported by the records claims loader.
         try:
-            with open(document, encoding="utf-8") as fh:
-                document = yaml.safe_load(fh)
-        except (OSError, ValueError, yaml.YAMLError):
+            document = safeyaml.load_file(document)
+        except (OSError, ValueError):
             return None
     items = document.get("claims") if isinstance(document, Mapping) else document
     if not isinstance(items, list) or not any(is_official(c) for c in items):

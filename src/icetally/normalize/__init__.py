@@ -32,6 +32,7 @@ from icetally.normalize.rules import (
     DATE_FORMATS,
     EVENT_DATE_AHEAD_DAYS,
     EVENT_DATE_FIRST,
+    NOT_REPORTED,
     NULL_TOKENS,
     OUT_OF_RANGE_FLAG,
     REDACTION_PATTERN,
@@ -101,6 +102,7 @@ DERIVED_FIELDS = (
     "birth_year",
     "duplicate_likely",
     "encounter_count",
+    "count",
     "fiscal_year",
     "month",
 )
@@ -209,6 +211,7 @@ def select_sql(
     view: str = "batch",
     raw_view: str = "batch_raw",
     event_ts: str | None = None,
+    row_key: str | None = None,
 ) -> tuple[str, str]:
     """SQL for one batch view: (insert-select of loadable rows, quarantine select).
 
@@ -220,6 +223,9 @@ def select_sql(
     ``codes``: the ``_code_*`` columns of the view (normalize/codes.py).
     ``event_ts``: a column of the view holding the event date already parsed
     (``it_ts`` once per distinct text, see ``codes.date_key``).
+    ``row_key``: a batch column that tells apart rows of one line (a wide count
+    table's area: each cell of a line is a row), so a quarantined row's raw values are
+    its own.
     """
     by_field: dict[str, str] = {}
     for header, fld in fields.items():
@@ -251,6 +257,8 @@ def select_sql(
         stage.append(f"b.{_q(name)}")
     if event_ts:
         stage.append(f"b.{_q(event_ts)}")
+    if row_key:
+        stage.append(f"b.{_q(row_key)} AS _row_key")
     # the raw values of a quarantined row, as released, under their original headers
     labels = labels or {}
     pairs = [
@@ -260,6 +268,7 @@ def select_sql(
 
     has_crim = "criminality" in by_field or "case_criminality" in by_field
     is_cbp = dataset == "cbp_encounters"
+    is_count = "count" in by_field and not is_cbp
     event_src = "f_" + event_field(dataset, set(by_field))
 
     # --- stage 2: parsed values
@@ -276,6 +285,13 @@ def select_sql(
         parsed.append("CAST(NULL AS TIMESTAMP) AS _ts")
     else:
         parsed.append(f"{_q(event_ts)} AS _ts" if event_ts else f"it_ts({event_src}) AS _ts")
+    if is_count:
+        # whole numbers only ("12", "1,204", "12.0" as a spreadsheet writes it)
+        parsed.append(
+            "CASE WHEN regexp_full_match(replace(f_count, ',', ''), '[0-9]+(\\.0*)?') "
+            "THEN TRY_CAST(TRY_CAST(replace(f_count, ',', '') AS DECIMAL(38, 6)) AS BIGINT) "
+            "END AS _n"
+        )
     # secondary dates parsed once here, read several times below
     for name in DATE_FIELDS:
         if name in by_field:
@@ -300,6 +316,15 @@ def select_sql(
             f"CASE WHEN {event_src} IS NOT NULL AND _ts IS NULL "
             f"THEN 'unreadable event date: ' || {event_src} END"
         )
+        if is_count:
+            # a count table's row: its count is n; a cell not reported (NA, blank) is
+            # not zero and not loaded (the day is outside that area's coverage)
+            bad = (
+                f"CASE WHEN {event_src} IS NULL THEN 'count table row without a date' "
+                f"WHEN _ts IS NULL THEN 'unreadable event date: ' || {event_src} "
+                f"WHEN f_count IS NULL THEN {_lit(NOT_REPORTED)} "
+                "WHEN _n IS NULL THEN 'count is not a whole number >= 0: ' || f_count END"
+            )
 
     flags = [
         f"CASE WHEN {event_src} IS NULL THEN 'event_date:missing' END"
@@ -372,7 +397,7 @@ def select_sql(
         cols["birth_year"] = "CAST(year(it_ts(f_birth_date)) AS INTEGER)"
     else:
         cols["birth_year"] = "CAST(NULL AS INTEGER)"
-    cols["n"] = "_n" if is_cbp else "CAST(1 AS BIGINT)"
+    cols["n"] = "_n" if (is_cbp or is_count) else "CAST(1 AS BIGINT)"
     cols["duplicate_likely"] = (
         "coalesce(TRY_CAST(f_duplicate_likely AS BOOLEAN), false)"
         if "duplicate_likely" in by_field
@@ -392,11 +417,12 @@ def select_sql(
              p AS (SELECT {parsed_sql}, {bad} AS _bad FROM s)
     """
     insert = f"{base} SELECT {', '.join(out)} FROM p WHERE p._bad IS NULL"
+    same = f" AND it_clean(r.{_q(row_key)}) IS NOT DISTINCT FROM p._row_key" if row_key else ""
     quarantine = (
         f"{base} SELECT {_lit(release_id)} AS release_id, {_lit(source_file)} AS source_file, "
         f"{_lit(source_sheet) if source_sheet else 'CAST(NULL AS VARCHAR)'} AS source_sheet, "
         f"_source_row AS source_row, _bad AS reason, "
-        f"(SELECT {raw_json} FROM {raw_view} r WHERE r.source_row = p._source_row) AS raw "
+        f"(SELECT {raw_json} FROM {raw_view} r WHERE r.source_row = p._source_row{same}) AS raw "
         f"FROM p WHERE _bad IS NOT NULL"
     )
     return insert, quarantine

@@ -105,7 +105,7 @@ def code_names(fields: dict[str, str]) -> set[str]:
         out.add("_code_method_class")
     if present & {"criminality", "case_criminality"}:
         out.add("_code_criminality")
-    if "state" in present:
+    if "state" in present or "county" in present:
         out.add("_code_state_abbr")
         if "county" in present:
             out.add("_code_county_fips")
@@ -183,9 +183,23 @@ def _criminality(text: str | None) -> tuple[str | None]:
     return (reference.criminality(text) if text else None,)
 
 
+@cache
+def _fips_states() -> dict[str, str]:
+    return {c.fips: c.state_abbr for c in reference.counties()}
+
+
 def _place(state: str | None, county: str | None) -> tuple[str | None, str | None]:
     abbr = reference.state_abbr(state) if state else None
+    if county and county.strip().isdigit() and len(county.strip()) == 4:
+        county = county.strip().zfill(5)  # a FIPS code read as a number: 6037
+    if abbr is None and county and county.strip() in _fips_states():
+        # a county given by its FIPS code alone (a county count table) names its state
+        abbr = _fips_states()[county.strip()]
     return abbr, county_fips(abbr, county)
+
+
+def _county_only(county: str | None) -> tuple[str | None, str | None]:
+    return _place(None, county)
 
 
 def date_key(column: str, code: str) -> CodeKey:
@@ -224,7 +238,17 @@ def code_keys(fields: dict[str, str]) -> list[CodeKey]:
                 _criminality,
             )
         )
-    if "state" in by_field:
+    if "county" in by_field and "state" not in by_field:
+        # counties by FIPS code alone (the lookup's first key part must be present)
+        out.append(
+            CodeKey(
+                "place",
+                (by_field["county"],),
+                ("_code_state_abbr", "_code_county_fips"),
+                _county_only,
+            )
+        )
+    elif "state" in by_field:
         codes = ("_code_state_abbr", "_code_county_fips") if "county" in by_field else None
         out.append(
             CodeKey(

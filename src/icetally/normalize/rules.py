@@ -18,6 +18,10 @@ WHITESPACE = (
 # Tokens that mean "no value" in released files (R's NA, blank cells, etc.).
 NULL_TOKENS = ("", "NA", "N/A", "NULL", "NAN", "NONE", "#N/A")
 
+# The quarantine reason of a count-table cell with no count (NA, blank): not reported,
+# which is not zero; the day is left out of that area's coverage (docs/counts.md).
+NOT_REPORTED = "count not reported (NA): not zero; the day is outside this area's coverage"
+
 # Date and timestamp layouts seen in releases, tried in order.
 DATE_FORMATS = (
     "%m/%d/%Y",

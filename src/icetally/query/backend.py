@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from icetally.errors import IcetallyError
 
-class BackendError(ValueError):
+
+class BackendError(IcetallyError, ValueError):
     """The backend cannot be reached or lacks what the query needs."""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +16,15 @@ from icetally.query.prepared import prepare
 from icetally.store.handle import Store
 from icetally.vocabulary import parse_by
 
-__all__ = ["CountResult", "count", "count_expr", "count_groups", "detail_expr", "parse_by"]
+__all__ = [
+    "CountResult",
+    "count",
+    "count_expr",
+    "count_groups",
+    "detail_expr",
+    "parse_by",
+    "rows_csv",
+]
 
 
 @dataclass
@@ -29,6 +39,31 @@ class CountResult:
         if self.warnings:
             out["warnings"] = self.warnings
         return out
+
+
+# A cell a spreadsheet would run as a formula (OWASP's list: = + - @, tab, CR).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def rows_csv(rows: list[dict[str, Any]]) -> str:
+    """A count's rows as CSV (`icetally count --format csv`, `/api/count?format=csv`).
+
+    A text cell that starts like a formula (``=HYPERLINK(…)``, ``@SUM(…)``, ``-1+1``)
+    gets a leading ``'`` so that a spreadsheet shows it instead of running it:
+    released values (landmarks, facilities, programs) are strangers' text. Numbers
+    are written as they are."""
+    keys = list(rows[0]) if rows else ["n"]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(
+            {
+                k: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+                for k, v in r.items()
+            }
+        )
+    return buf.getvalue()
 
 
 OVERLAP_LISTED = 10  # overlapping pairs named one by one; more are summarized
@@ -98,6 +133,7 @@ def count(
     slc = Slice.build(dataset, **filters)
     dims = parse_by(by)
     with Store.borrow(store, db=db, backend=backend, con=con) as s:
+        slc.check_known(s)  # an unknown --release or county is an error, not 0
         t = s.table(dataset)
         detail, sql = _run_detail(s, t, slc, dims)
         backend_name = s.backend_name
@@ -113,9 +149,12 @@ def count(
         spans[r["_release"]] = (lo, hi)
     total = sum(sums.values())
     if dims:
+        # a group that sums to 0 (a count table's reported zeros) is not listed: the
+        # same records as rows would give no group at all
         rows = [
             {**dict(zip(dims, key, strict=True)), "n": n}
             for key, n in sorted(sums.items(), key=lambda kv: _order_key(kv[0]))
+            if n
         ]
     else:
         rows = [{"n": total}]
@@ -143,6 +182,7 @@ def count_groups(
     slc = Slice.build(dataset, **filters)
     dims = parse_by(by)
     with Store.borrow(store) as s:
+        slc.check_known(s)
         return int(count_expr(s.table(dataset), slc, dims).count().to_pyarrow().as_py())
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import ibis
 
 from icetally.schema import DATASETS
-from icetally.vocabulary import FILTERS, QueryError, parse_date
+from icetally.vocabulary import FILTERS, QueryError, check_known, parse_date
 
 __all__ = ["QueryError", "Slice", "parse_date"]
 
@@ -94,6 +94,27 @@ class Slice:
                 raise AssertionError(f"filter {name}: no predicate for match {flt.match!r}")
         return t.filter(*preds) if preds else t
 
+    def check_known(self, store: Any) -> None:
+        """Refuse values the store cannot match (QueryError listing the known ones):
+        ``release`` ids and ``county`` names or FIPS codes, which only the store knows
+        (the vocabulary's ``known_in_store`` filters). Known values are read once per
+        open store."""
+        for name, flt in FILTERS.items():
+            values = getattr(self, name)
+            if not flt.known_in_store or not values:
+                continue
+            if name == "release":
+                known = store.cached(("known", "release"), _release_ids(store))
+                check_known(flt, values, known)
+            elif name == "county":
+                fips = [v.zfill(5) for v in values if v.isdigit()]
+                names = [v.upper() for v in values if not v.isdigit()]
+                if fips:
+                    check_known(flt, fips, _distinct(store, self.dataset, "county_fips"))
+                if names:
+                    known = _distinct(store, self.dataset, "county", upper=True)
+                    check_known(flt, names, known)
+
     def to_dict(self) -> dict[str, Any]:
         """The filters as JSON-able values, empty ones left out (keys as the HTTP API
         and the claims file name them: ``from``, ``to``, ``aor``...)."""
@@ -111,6 +132,25 @@ class Slice:
         for k, v in changes.items():
             setattr(out, k, v)
         return out
+
+
+def _release_ids(store: Any) -> Any:
+    return lambda: [r["release_id"] for r in store.releases()]
+
+
+def _distinct(store: Any, dataset: str, column: str, *, upper: bool = False) -> list[str]:
+    """The distinct non-null values of a column (upper-cased), once per open store."""
+
+    def read() -> list[str]:
+        col = store.table(dataset)[column]
+        col = col.upper() if upper else col
+        return [
+            str(v)
+            for v in col.name("v").as_table().distinct().to_pyarrow()["v"].to_pylist()
+            if v is not None
+        ]
+
+    return store.cached(("known", dataset, column, upper), read)
 
 
 def _county_predicate(t: Any, values: list[str]) -> Any:

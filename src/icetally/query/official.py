@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from icetally.errors import IcetallyError
 from icetally.sources.detention_stats import DIMENSIONS, TOTAL_AS_NULL
 from icetally.store.handle import Store
 
@@ -25,7 +26,7 @@ TABLE = "official"
 ALIASES = {"agency": "arresting_agency"}
 
 
-class OfficialQueryError(ValueError):
+class OfficialQueryError(IcetallyError, ValueError):
     """A bad official-figures query (unknown table, dimension or snapshot)."""
 
 

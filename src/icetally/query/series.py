@@ -15,7 +15,7 @@ import pandas as pd
 from icetally.normalize.rules import OUT_OF_RANGE_FLAG
 from icetally.query.backend import table
 from icetally.query.filters import QueryError, Slice
-from icetally.vocabulary import METRICS, as_date
+from icetally.vocabulary import AREAS, DEFAULT_AREA, METRICS, as_date, parse_area
 
 
 def metric_slice(slc: Slice, metric: str) -> Slice:
@@ -39,10 +39,17 @@ def plausible(f: Any) -> Any:
     return f.date_flag.isnull() | ~f.date_flag.contains(OUT_OF_RANGE_FLAG)
 
 
-def daily_expr(t: Any, slc: Slice) -> Any:
+def daily_expr(t: Any, slc: Slice, area: str = DEFAULT_AREA) -> Any:
+    """Records per area-day of the slice: ``n`` sums the rows' ``n`` (1 per record, a
+    count table's cell as counted). ``area``: the kind of area (vocabulary ``AREAS``:
+    aor, state, county); the area's code is in the column ``aor`` whatever the kind,
+    the name the surge model keys its series by."""
+    col = AREAS[parse_area(area)].column
     f = slc.apply(t)
-    f = f.filter(f.event_date.notnull(), f.aor.notnull(), plausible(f))
-    return f.group_by(date=f.event_date, aor=f.aor).aggregate(n=f.n.sum())
+    # a count table's reported zero adds nothing: left out, so its series is the one
+    # its records give (a day without rows inside coverage is zero either way)
+    f = f.filter(f.event_date.notnull(), f[col].notnull(), plausible(f), f.n != 0)
+    return f.group_by(date=f.event_date, aor=f[col]).aggregate(n=f.n.sum())
 
 
 def out_of_range_count(con: Any, slc: Slice) -> int:
@@ -52,9 +59,10 @@ def out_of_range_count(con: Any, slc: Slice) -> int:
     return int(f.n.sum().fill_null(0).to_pyarrow().as_py() or 0)
 
 
-def daily_series(con: Any, slc: Slice) -> pd.DataFrame:
-    """Columns date (datetime.date), aor, n: records per AOR-day in the slice."""
-    df = daily_expr(table(con, slc.dataset), slc).to_pandas()
+def daily_series(con: Any, slc: Slice, area: str = DEFAULT_AREA) -> pd.DataFrame:
+    """Columns date (datetime.date), aor, n: records per area-day in the slice (per
+    AOR by default; ``area="state"``: ``aor`` holds the state's postal code)."""
+    df = daily_expr(table(con, slc.dataset), slc, area).to_pandas()
     if df.empty:
         return pd.DataFrame({"date": [], "aor": [], "n": []})
     df["date"] = [as_date(v) for v in df["date"]]

@@ -26,6 +26,8 @@ south Texas                 SNA,    San Antonio field office: "south and central
                             HLG     Texas"; Harlingen (HLG) was part of it in the
                                     FY2016-2019 releases (no HLG rows) and is its own
                                     AOR in later ones, so both are listed
+the Rio Grande Valley       HLG     Harlingen field office (Cameron, Hidalgo, Starr,
+                                    Willacy ...: ice-areas-of-responsibility.csv)
 central Texas               SNA     San Antonio field office
 west Texas                  ELP     El Paso field office: west Texas and New Mexico
 southeast Texas             HOU     Houston field office
@@ -98,7 +100,30 @@ REGIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "central texas": (("SNA",), ("TX",)),
     "west texas": (("ELP",), ("TX",)),
     "southeast texas": (("HOU",), ("TX",)),
-    "rio grande valley": (("SNA", "HLG"), ("TX",)),
+    "rio grande valley": (("HLG",), ("TX",)),
+    "rgv": (("HLG",), ("TX",)),
+    "coastal bend": (("HLG",), ("TX",)),
+    "east texas": (("HOU", "DAL"), ("TX",)),
+    "houston area": (("HOU",), ("TX",)),
+    "san fernando valley": (("LOS",), ("CA",)),
+    "orange county, california": (("LOS",), ("CA",)),
+    "northern virginia": (("WAS",), ("VA",)),
+    "washington metropolitan area": (("WAS", "BAL"), ("DC", "VA", "MD")),
+    "twin cities": (("SPM",), ("MN",)),
+    "martha's vineyard": (("BOS",), ("MA",)),
+    "cape cod": (("BOS",), ("MA",)),
+    "florida panhandle": (("MIA",), ("FL",)),
+    "central florida": (("MIA",), ("FL",)),
+    "north florida": (("MIA",), ("FL",)),
+    "southern nevada": (("SLC",), ("NV",)),
+    "northern nevada": (("SLC",), ("NV",)),
+    "eastern washington": (("SEA",), ("WA",)),
+    "western washington": (("SEA",), ("WA",)),
+    "puget sound": (("SEA",), ("WA",)),
+    "silicon valley": (("SFR",), ("CA",)),
+    "gulf coast": (("NOL", "HOU"), ("LA", "MS", "AL", "TX")),
+    "new york metropolitan area": (("NYC", "NEW"), ("NY", "NJ")),
+    "long island, new york": (("NYC",), ("NY",)),
     "northern california": (("SFR",), ("CA",)),
     "central california": (("SFR",), ("CA",)),
     "central valley": (("SFR",), ("CA",)),
@@ -200,7 +225,101 @@ _DC = ("Washington, D.C.", "Washington, DC", "Washington DC", "Washington D.C.",
 
 @cache
 def _county_aor() -> dict[str, tuple[str, str]]:
-    return {c.fips: (c.aor, c.state_abbr) for c in reference.counties()}
+    """County FIPS -> (AOR, state). Press releases name today's field offices, so the
+    counties whose office changed (``county_field_offices.csv``: the Rio Grande Valley
+    counties now in Harlingen) take their current office."""
+    out = {c.fips: (c.aor, c.state_abbr) for c in reference.counties()}
+    for r in _csv_rows("county_field_offices.csv"):
+        if r["county_fips"] in out:
+            out[r["county_fips"]] = (r["aor"], out[r["county_fips"]][1])
+    return out
+
+
+def _csv_rows(name: str) -> list[dict[str, str]]:
+    import csv
+
+    with reference.data_path(name).open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@dataclass(frozen=True)
+class _Town:
+    state: str
+    name: str
+    population: int
+    fips: str
+
+
+@cache
+def _gazetteer() -> dict[str, list[_Town]]:
+    """place key -> the US cities and towns of that name (``us_places.csv``: GeoNames
+    places of 500 people or more, with their county), largest first."""
+    out: dict[str, list[_Town]] = {}
+    for r in _csv_rows("us_places.csv"):
+        out.setdefault(r["place_key"], []).append(
+            _Town(r["state_abbr"], r["name"], int(r["population"]), r["county_fips"])
+        )
+    for towns in out.values():
+        towns.sort(key=lambda t: -t.population)
+    return out
+
+
+@cache
+def _postal_places() -> dict[tuple[str, str], str]:
+    """(state, place key) -> county FIPS for every postal place (``place_counties.csv``,
+    from USPS ZIP data): small towns the GeoNames list leaves out, when a state is given."""
+    return {(r["state_abbr"], r["place_key"]): r["county_fips"] for r in _csv_rows(
+        "place_counties.csv")}  # fmt: skip
+
+
+# A bare town name is read as its largest namesake only when that one is this many times
+# larger than the next ("Lowell" is Lowell, MA; "Huntsville" could be AL or TX).
+DOMINANT_RATIO = 8
+
+
+def town_place(name: str, states: Iterable[str] = ()) -> tuple[Place | None, str]:
+    """A US city or town by name, in ``states`` when given: (place, note). ``place`` is
+    None with a "place not resolved" note when the name is ambiguous."""
+    from icetally.reference.keys import place_key
+
+    key = place_key(name)
+    if not key:
+        return None, ""
+    states = set(states)
+    towns = _gazetteer().get(key, [])
+    aor_of = _county_aor()
+    chosen: _Town | None = None
+    note = ""
+    if states:
+        inside = [t for t in towns if t.state in states]
+        if inside:
+            chosen = inside[0]
+        else:
+            for st in sorted(states):
+                fips = _postal_places().get((st, key))
+                if fips and fips in aor_of:
+                    chosen = _Town(st, name, 0, fips)
+                    break
+    if chosen is None and towns and not (states and len(towns) > 1):
+        top = towns[0]
+        nxt = towns[1] if len(towns) > 1 else None
+        same_aor = len({aor_of.get(t.fips, ("?",))[0] for t in towns}) == 1
+        if nxt is None or same_aor or top.population >= DOMINANT_RATIO * max(1, nxt.population):
+            chosen = top
+            if nxt is not None:
+                note = (
+                    f"'{name}' is read as {top.name}, {top.state} (the largest of "
+                    f"{len(towns)} US places of that name)"
+                )
+    if chosen is None:
+        if not towns:
+            return None, ""
+        where = ", ".join(sorted({t.state for t in towns})[:6])
+        return None, f"place not resolved: '{name}' (US places of that name in {where})"
+    if chosen.fips not in aor_of:
+        return None, ""
+    aor, st = aor_of[chosen.fips]
+    return Place(chosen.name, (aor,), frozenset({st}), "city", (chosen.fips,)), note
 
 
 @cache
@@ -336,13 +455,15 @@ def _resolve_directional(dirs: str, state_text: str) -> tuple[Place | None, str]
 def _title(text: str) -> str:
     """Match table spellings: collapse whitespace and title-case ('new  york' -> 'New York')."""
     words = " ".join(text.split())
-    for n in _state_names():
-        if n.lower() == words.lower():
-            return n
-    for n in CITIES:
-        if n.lower() == words.lower():
-            return n
-    return words
+    return _spellings().get(words.lower(), words)
+
+
+@cache
+def _spellings() -> dict[str, str]:
+    """Lower-case name -> its spelling in the tables (cities after states: a state wins)."""
+    out = {n.lower(): n for n in CITIES}
+    out.update({n.lower(): n for n in _state_names()})
+    return out
 
 
 def _lookup_name(text: str) -> Place | None:
@@ -382,15 +503,29 @@ def _county_matches(text: str, states_in_text: set[str]) -> list[PlaceMatch]:
                 continue
             if len(hits) > 1 and states_in_text:
                 hits = [c for c in hits if c.state_abbr in states_in_text] or hits
-            aors = tuple(sorted({c.aor for c in hits}))
-            states = frozenset(c.state_abbr for c in hits)
             start = m.start(1) + len(" ".join(words[:i])) + (1 if i else 0)
             note = ""
-            if len(aors) > 1:
+            if len(hits) > 1:
+                # "Harris County" is Texas's (4.7 million people, Georgia's 35,000);
+                # "Orange County" could be California's or Florida's: not resolved
+                by_pop = sorted(hits, key=lambda c: -(c.population or 0))
+                top, nxt = by_pop[0], by_pop[1]
+                if (top.population or 0) >= DOMINANT_RATIO * max(1, nxt.population or 0):
+                    hits = [top]
+                    note = (
+                        f"'{text[start : m.end()]}' is read as {top.county_name}, "
+                        f"{top.state_abbr} (the largest of {len(by_pop)} counties of that name)"
+                    )
+            aor_of = _county_aor()
+            aors = tuple(sorted({aor_of.get(c.fips, (c.aor,))[0] for c in hits}))
+            states = frozenset(c.state_abbr for c in hits)
+            if len(aors) > 1 and len(states) > 1:
                 note = (
-                    f"'{m.group(0).strip()}' names counties in several states "
-                    f"({', '.join(sorted(states))}); all their AORs are used"
+                    f"place not resolved: '{text[start : m.end()]}' (counties of that name "
+                    f"in {', '.join(sorted(states))}; name the state)"
                 )
+                out.append(PlaceMatch(text[start : m.end()], start, m.end(), None, note))
+                break
             out.append(
                 PlaceMatch(
                     text[start : m.end()],
@@ -418,6 +553,177 @@ def _field_office_matches(text: str) -> list[PlaceMatch]:
     return out
 
 
+# "Texas Department of Public Safety", "Wyoming Valley Pallets": a state or city name
+# that only starts a longer proper name is not a place.
+_NAME_GOES_ON = re.compile(
+    r"^\s+(?!County\b|Parish\b|Borough\b|Area\b|Region\b|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
+    r"Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\b)[A-Z][a-z]"
+)
+
+
+def _part_of_a_name(text: str, c: PlaceMatch) -> bool:
+    if c.place is None or c.place.kind not in ("state", "city"):
+        return False
+    if not _NAME_GOES_ON.match(text[c.end : c.end + 20]):
+        return False
+    run = _CAP_RUN.match(text, c.start)
+    return not (run and town_place(run.group(0))[0] is not None)
+
+
+_CAP_WORD = r"(?:[A-Z][\w.'\u2019-]*|Mc[A-Z]\w*)"
+_CAP_RUN = re.compile(rf"{_CAP_WORD}(?:\s+(?:de\s+|del\s+|la\s+)?{_CAP_WORD}){{0,3}}")
+_AGENCY_OFFICE = re.compile(
+    r"\b(?:ICE|ERO|HSI)(?:\s+(?:ERO|HSI|Homeland\s+Security\s+Investigations))?\s+"
+    rf"({_CAP_WORD}(?:\s+{_CAP_WORD}){{0,3}})"
+)
+_NOT_OFFICE = {"ICE", "ERO", "HSI", "DHS", "CBP", "FBI", "DEA", "ATF", "USMS", "U.S.", "US",
+               "Director", "Acting", "Secretary", "Deputy", "Special", "Agent", "Agents",
+               "Officers", "Officer", "Enforcement", "Homeland"}  # fmt: skip
+
+
+def _office_or_place(words: list[str]) -> Place | None:
+    name = " ".join(words).rstrip(".,")
+    code = reference.aor_code(name)
+    if code:
+        return Place(name, (code,), frozenset(), "field_office")
+    hit = _lookup_name(name)
+    if hit is not None:
+        return hit
+    town, _ = town_place(name)
+    return town
+
+
+def _agency_office_matches(text: str) -> list[PlaceMatch]:
+    """'ICE Houston', 'ERO Boston', 'HSI Tucson', 'ICE Rio Grande Valley': the field
+    office (or the place whose office it is) named after the agency."""
+    out = []
+    for m in _AGENCY_OFFICE.finditer(text):
+        words = m.group(1).split()
+        if words[0] in _NOT_OFFICE:
+            continue
+        for n in range(len(words), 0, -1):
+            place = _office_or_place(words[:n])
+            if place is not None:
+                end = m.start(1) + len(" ".join(words[:n]))
+                out.append(PlaceMatch(text[m.start() : end], m.start(), end, place))
+                break
+    return out
+
+
+@cache
+def _state_suffix_pattern() -> re.Pattern[str]:
+    names = sorted(set(_state_names()), key=len, reverse=True)
+    body = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in names)
+    abbr = "|".join(sorted({v for v in _state_names().values()}))
+    return re.compile(rf",\s*(?:the\s+state\s+of\s+)?({body}|(?:{abbr})\b)(?![\w-])")
+
+
+_LIST_BEFORE = re.compile(
+    rf"({_CAP_WORD}(?:\s+{_CAP_WORD}){{0,3}})(?:\s*(?:,\s*and|,|and|&|or)\s+)?$"
+)
+
+
+def _town_list_matches(text: str) -> list[PlaceMatch]:
+    """'Lynn, Massachusetts', 'Conroe and Cleveland, Texas', 'Albuquerque, Santa Fe and
+    Roswell, New Mexico', 'Houston, TX': each town resolved in the state after it."""
+    out = []
+    names = _state_names()
+    for m in _state_suffix_pattern().finditer(text):
+        st_text = " ".join(m.group(1).split())
+        abbr = names.get(_title(st_text)) or (st_text if st_text in names.values() else None)
+        if abbr is None:
+            continue
+        pos = m.start()
+        found: list[PlaceMatch] = []
+        for _ in range(6):  # at most six towns in one list
+            window = text[max(0, pos - 60) : pos]
+            lm = _LIST_BEFORE.search(window)
+            if not lm:
+                break
+            a = pos - len(window) + lm.start(1)
+            b = pos - len(window) + lm.end(1)
+            name = text[a:b]
+            place, note = town_place(name, {abbr})
+            if place is None:
+                region = _lookup_name(name)
+                if region is None or region.kind == "state":
+                    break
+                place = region
+            found.append(PlaceMatch(name, a, b, place, note))
+            pos = a
+            gap = text[max(0, a - 8) : a]
+            if not re.search(r"(?:,|\band|&|\bor)\s*$", gap):
+                break
+            pos = a - len(re.search(r"\s*(?:,\s*and|,|and|&|or)\s*$", gap).group(0))  # type: ignore[union-attr]
+        out.extend(reversed(found))
+    return out
+
+
+_PREP_RUN = re.compile(
+    r"\b(?:in|near|around|outside|throughout|across|on|during|of|at)\s+(?:the\s+)?"
+    rf"({_CAP_WORD}(?:\s+{_CAP_WORD}){{0,3}})"
+)
+_LIST_NEXT = re.compile(rf"^(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)({_CAP_RUN.pattern})")
+_NOT_TOWNS = {"ICE", "U.S.", "US", "America", "United States", "Operation", "Mexico",
+              "Congress", "Washington"}  # fmt: skip
+_WEAK_PREPS = ("of", "at", "during", "on")
+
+
+def _preposition_town_matches(
+    text: str, states_in_text: set[str], context: set[str]
+) -> list[PlaceMatch]:
+    """Towns named after a preposition ("in Lowell", "near Conroe", "in Houston and
+    Mesquite", "on Nantucket"). The whole capitalised run must be the place: "at Glenn
+    Valley Foods" is a business. A name several US places share is resolved in the
+    states the text names; otherwise it is reported as not resolved."""
+    out = []
+    for m in _PREP_RUN.finditer(text):
+        weak = m.group(0).split()[0].lower() in _WEAK_PREPS
+        runs = [(m.start(1), m.end(1))]
+        pos = m.end(1)
+        while len(runs) < 6:
+            nm = _LIST_NEXT.match(text[pos : pos + 80])
+            if not nm:
+                break
+            runs.append((pos + nm.start(1), pos + nm.end(1)))
+            pos += nm.end(1)
+        if any(re.search(r"\s(?:County|Counties|Parish)$", text[a:b]) for a, b in runs):
+            continue  # "in Bay, Leon County": a list of counties, read by the county matcher
+        for a, b in runs:
+            name = text[a:b].rstrip(".")
+            b = a + len(name)
+            if name in _NOT_TOWNS or name.split()[0] in _NOT_TOWNS:
+                continue
+            if reference.country(name) or _lookup_name(name) is not None:
+                continue  # a country, or a state / region / big city found elsewhere
+            if re.match(r"^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|"
+                        r"Thu|Fri|Sat|Sun)", name):  # fmt: skip
+                continue
+            place, note = town_place(name, states_in_text or context)
+            if place is None and (states_in_text or context) and note:
+                place, note = town_place(name)
+            if place is None and weak:
+                continue  # "of Smith", "at Acme": say nothing
+            if place is None and not note:
+                continue  # not a known place name: a business, a person, a building
+            out.append(PlaceMatch(name, a, b, place, note))
+    return out
+
+
+def bare_town_matches(text: str, states: Iterable[str] = ()) -> list[PlaceMatch]:
+    """Capitalised names read as towns with no preposition before them: the cells of a
+    pasted table or the entries of a bulleted list ("Aurora | 11")."""
+    out = []
+    for m in _CAP_RUN.finditer(text):
+        name = m.group(0).rstrip(".")
+        if _lookup_name(name) is not None or reference.country(name):
+            continue
+        place, note = town_place(name, states)
+        if place is not None or note:
+            out.append(PlaceMatch(name, m.start(), m.start() + len(name), place, note))
+    return out
+
+
 def find_places(text: str, context_states: Iterable[str] = ()) -> list[PlaceMatch]:
     """Places named in ``text``, in order, longest match first, resolved to AORs.
 
@@ -441,8 +747,13 @@ def find_places(text: str, context_states: Iterable[str] = ()) -> list[PlaceMatc
         if place.kind in ("city", "state") and not raw[0].isupper():
             continue
         cands.append(PlaceMatch(raw, m.start(1), m.end(1), place))
+    cands = [c for c in cands if not _part_of_a_name(text, c)]
     states_in_text = {s for c in cands if c.place for s in c.place.states}
+    # a town with its state written after it, or an office after ICE/ERO/HSI, is the
+    # surest reading: it goes first among candidates at the same position
+    cands = _agency_office_matches(text) + _town_list_matches(text) + cands
     cands += _county_matches(text, states_in_text | set(context_states))
+    cands += _preposition_town_matches(text, states_in_text, set(context_states))
     # Non-overlapping, longest first at each position.
     cands.sort(key=lambda c: (c.start, -(c.end - c.start)))
     chosen: list[PlaceMatch] = []
@@ -461,6 +772,32 @@ def find_places(text: str, context_states: Iterable[str] = ()) -> list[PlaceMatc
             and any(s.start < c.start and s.place and s.place.states <= p.states for s in specific)
         ):
             continue  # "... and Long Island in New York": New York only says where
+        if (
+            p is not None
+            and p.kind == "region"
+            and len(p.aors) > 1
+            and any(
+                s.place
+                and s.place.kind in ("city", "county")
+                and s.place.states <= p.states
+                and set(s.place.aors) <= set(p.aors)
+                for s in specific
+            )
+        ):
+            continue  # "South Texas ... in Harlingen": the town says which office
+        if (
+            p is not None
+            and p.kind == "region"
+            and any(
+                q is not c
+                and q.place
+                and q.place.aors
+                and set(q.place.aors) < set(p.aors)
+                and (q.place.kind == "field_office" or q.place.states <= p.states)
+                for q in chosen
+            )
+        ):
+            continue  # "South Texas ... ICE Rio Grande Valley": the narrower one says
         kept.append(c)
     return kept
 

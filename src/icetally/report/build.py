@@ -15,7 +15,7 @@ from typing import Any
 
 from icetally.report import page as P
 from icetally.report.context import ReportContext, ReportError
-from icetally.report.sections import SECTIONS
+from icetally.report.sections import CAMPAIGN_SECTIONS, SECTIONS
 from icetally.store.handle import Store
 
 __all__ = ["ReportError", "render"]
@@ -33,9 +33,11 @@ def render(
     dataset: str = "arrests",
     metric: str = "all",
     backend: str | None = None,
+    campaign_id: str | None = None,
 ) -> str:
-    """One self-contained HTML page for a window (``date_from``/``date_to``) or a detected
-    operation (``surge_id``), optionally restricted to AORs and with a claims file.
+    """One self-contained HTML page for a window (``date_from``/``date_to``), a detected
+    operation (``surge_id``) or a campaign (``campaign_id``), optionally restricted to
+    AORs and with a claims file.
     ``store`` is a Store or a path (``db`` is the same, by its older name)."""
     with Store.borrow(store, db=db, backend=backend) as s:
         ctx = ReportContext(
@@ -47,7 +49,9 @@ def render(
             claims=claims,
             dataset=dataset,
             metric=metric,
+            campaign_id=campaign_id,
         )
-        for build_section in SECTIONS:
+        # a campaign's page: what happened, day by day, then methods and releases
+        for build_section in CAMPAIGN_SECTIONS if ctx.campaign is not None else SECTIONS:
             build_section(ctx)
         return P.page(ctx)

@@ -17,6 +17,7 @@ from icetally import install, reference
 from icetally.analysis.operations import surges as find_surges
 from icetally.analysis.surges import DEFAULT_THRESHOLD, AorBaseline, Surge
 from icetally.analysis.windows import baselines_without, window_figures
+from icetally.errors import IcetallyError
 from icetally.query.count import CountResult, count
 from icetally.query.filters import Slice
 from icetally.query.series import daily_expr, daily_series, metric_slice
@@ -27,7 +28,7 @@ from icetally.store.handle import Store
 from icetally.vocabulary import METRICS
 
 
-class ReportError(ValueError):
+class ReportError(IcetallyError, ValueError):
     """The report cannot be made as asked (the message says why)."""
 
 
@@ -65,6 +66,7 @@ class ReportContext:
         dataset: str,
         metric: str,
         threshold: float = DEFAULT_THRESHOLD,
+        campaign_id: str | None = None,
     ) -> None:
         self.store = store
         self.dataset = dataset
@@ -83,7 +85,15 @@ class ReportContext:
         self.surge_result = find_surges(dataset, metric=metric, store=store, threshold=threshold)
         self.all_surges: list[Surge] = self.surge_result.surges
         self.surge: Surge | None = None
-        if surge_id:
+        # a campaign report (icetally report --campaign ID): report/sections/campaign.py
+        self.campaign: Any = None
+        self.campaign_result: Any = None
+        self.campaign_area = "aor"
+        if campaign_id:
+            self._find_campaign(campaign_id)
+            self.start, self.end = self.campaign.start, self.campaign.end
+            self.aors = [self.campaign.area] if self.campaign_area == "aor" else base.aor
+        elif surge_id:
             hit = [s for s in self.all_surges if s.id == surge_id]
             if not hit:
                 near = ", ".join(s.id for s in self.all_surges[-8:]) or "none found"
@@ -107,6 +117,23 @@ class ReportContext:
         self.sections: list[Section] = []
         self.notes: list[str] = []
         self._bls: dict[str, AorBaseline] | None = None
+
+    def _find_campaign(self, campaign_id: str) -> None:
+        from icetally.analysis.campaigns_store import area_kind_of
+        from icetally.analysis.campaigns_store import campaigns as find_campaigns
+
+        self.campaign_area = area_kind_of(campaign_id)
+        res = find_campaigns(
+            self.dataset, metric=self.metric, area=self.campaign_area, store=self.store
+        )
+        self.campaign, self.campaign_result = res.find(campaign_id), res
+        if self.campaign is None:
+            near = ", ".join(c.id for c in res.campaigns[-8:]) or "none found"
+            raise ReportError(
+                f"no campaign {campaign_id!r} in the {self.dataset} records by "
+                f"{self.campaign_area} (metric {self.metric}); run `icetally campaigns "
+                f"--area {self.campaign_area}` for the ids (latest: {near})"
+            )
 
     def _overlapping_surge(self) -> Surge | None:
         """The detected operation overlapping the window (in the report's AORs, if any)."""
@@ -179,12 +206,18 @@ class ReportContext:
             return None
 
     def where(self) -> str:
+        if self.campaign is not None and self.campaign_area != "aor":
+            from icetally.analysis.campaigns_store import place_name
+
+            return place_name(self.campaign_area, self.campaign.area)
         if not self.aors:
             return "all AORs"
         return ", ".join(f"{aor_name(a)} ({a})" for a in self.aors)
 
     def where_short(self) -> str:
         """For chart titles and labels: a list of codes beyond three AORs."""
+        if self.campaign is not None and self.campaign_area != "aor":
+            return self.where()
         if not self.aors:
             return "all AORs"
         if len(self.aors) <= 3:

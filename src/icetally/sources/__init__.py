@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from icetally.sources.base import FormatError, Part, Reader
+from icetally.sources.counts import CountTable
 from icetally.sources.delimited import DelimitedTable, EroLesaCsv
+from icetally.sources.joined import JoinedTable
 from icetally.sources.parquet import ParquetTable
 
 HEAD_BYTES = 256 << 10
@@ -16,7 +18,8 @@ HEAD_BYTES = 256 << 10
 EXPECTED = (
     "an ERO-LESA pipe-delimited export (gzip or plain text, preamble then header), "
     "an ERO-LESA or Deportation Data Project xlsx workbook, a Deportation Data Project "
-    "cleaned csv or parquet file, or a CBP nationwide encounters csv"
+    "cleaned csv or parquet file, a CBP nationwide encounters csv, or a count table "
+    "(a date column and counts per state, AOR or county: docs/counts.md)"
 )
 
 
@@ -28,7 +31,16 @@ def _workbook_readers() -> list[Reader]:
 
 def readers() -> list[Reader]:
     """All built-in readers, most specific first."""
-    return [*_workbook_readers(), ParquetTable(), EroLesaCsv(), DelimitedTable()]
+    # a count table first: its date header alone would make it an arrests extract;
+    # a joined csv before the plain one: its header also names a table
+    return [
+        CountTable(),
+        *_workbook_readers(),
+        ParquetTable(),
+        EroLesaCsv(),
+        JoinedTable(),
+        DelimitedTable(),
+    ]
 
 
 def read_head(path: Path) -> bytes:
@@ -91,8 +103,14 @@ def read(
     path: Path, *, dataset: str | None = None, mapping: dict[str, str] | None = None
 ) -> Iterator[Part]:
     """Parts of one file. With ``mapping`` (raw header -> canonical field) the file is
-    read as a plain delimited extract of ``dataset``."""
+    read as a plain delimited extract of ``dataset``, or as a wide count table when the
+    mapping names count columns (``HEADER=count:state``). A count table recognized
+    by content is read as counts of ``dataset`` when given."""
     path = Path(path)
+    if mapping is not None and any(f.startswith("count:") for f in mapping.values()):
+        if dataset is None:
+            raise ValueError("a column mapping needs --dataset")
+        return CountTable(dataset, mapping).read(path)
     if mapping is not None:
         if dataset is None:
             raise ValueError("a column mapping needs --dataset")
@@ -100,7 +118,10 @@ def read(
         if not head.strip():
             raise FormatError(path, "empty file; expected a header row")
         return DelimitedTable(dataset, mapping).read(path)
-    return detect(path).read(path)
+    reader = detect(path)
+    if isinstance(reader, CountTable) and dataset is not None:
+        reader = CountTable(dataset)
+    return reader.read(path)
 
 
 __all__ = [

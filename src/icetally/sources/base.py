@@ -27,6 +27,8 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from icetally.errors import IcetallyError
+
 SOURCE_ROW = "source_row"
 
 # Columns one table may have: real releases have up to ~150 (the Deportation Data
@@ -34,7 +36,7 @@ SOURCE_ROW = "source_row"
 MAX_COLUMNS = 512
 
 
-class FormatError(ValueError):
+class FormatError(IcetallyError, ValueError):
     """A file (or sheet, or row) is not what its format promises.
 
     The message names the file, the sheet and row where known, and what was expected.

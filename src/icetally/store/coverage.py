@@ -35,7 +35,7 @@ from typing import Any
 
 import duckdb
 
-from icetally.vocabulary import as_date
+from icetally.vocabulary import AREAS, DEFAULT_AREA, as_date
 
 TABLE = "coverage_spans"
 DDL = f"""
@@ -47,8 +47,8 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 )
 """
 # area kind -> the canonical column naming an area of that kind
-AREA_COLUMNS = {"aor": "aor", "state": "state_abbr", "county": "county_fips"}
-DEFAULT_AREA_KIND = "aor"
+AREA_COLUMNS = {name: area.column for name, area in AREAS.items()}  # the vocabulary's
+DEFAULT_AREA_KIND = DEFAULT_AREA
 
 Span = tuple[date, date]
 
@@ -149,6 +149,37 @@ def write_spans(
     if rows:
         con.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?)", rows)
     return len(rows)
+
+
+def reported_spans(
+    con: duckdb.DuckDBPyConnection, dataset: str, release_id: str, kinds: Iterable[str]
+) -> list[tuple[str | None, date, date]]:
+    """A count table's coverage (sources/counts.py): the runs of consecutive days it
+    reports a count on, for the whole release (any area) and per area of each kind.
+    A day with no row, or whose cell was not reported (quarantined), is uncovered."""
+    from icetally.normalize.rules import OUT_OF_RANGE_FLAG
+
+    where = (
+        f'FROM "{dataset}" WHERE release_id = $rid AND event_date IS NOT NULL '
+        "AND (date_flag IS NULL OR NOT contains(date_flag, $flag))"
+    )
+
+    def runs(area_sql: str) -> list[tuple[str | None, date, date]]:
+        # gaps and islands: consecutive days share day - row_number()
+        rows = con.execute(
+            f"SELECT area, min(d), max(d) FROM (SELECT area, d, "
+            f"d - CAST(row_number() OVER (PARTITION BY area ORDER BY d) AS INTEGER) AS g "
+            f"FROM (SELECT DISTINCT {area_sql} AS area, event_date AS d {where})) "
+            "WHERE area IS NOT NULL OR $whole GROUP BY area, g ORDER BY area, 2",
+            {"rid": release_id, "flag": OUT_OF_RANGE_FLAG, "whole": area_sql == "NULL"},
+        ).fetchall()
+        return [(a, lo, hi) for a, lo, hi in rows]
+
+    out = runs("NULL")
+    for kind in kinds:
+        col = AREA_COLUMNS[kind]
+        out += runs(f"'{kind}:' || \"{col}\"")
+    return out
 
 
 # --------------------------------------------------------------------------- reading

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from icetally import normalize, reference
+from icetally.errors import IcetallyError
 from icetally.schema import COLUMNS, DATASETS
 from icetally.store import coverage
 
@@ -75,8 +76,10 @@ def quiet(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET enable_progress_bar = false")
 
 
-class StoreError(OSError):
+class StoreError(IcetallyError, OSError):
     """The store cannot be opened or written: one line naming it and what to do."""
+
+    problem = "store-unavailable"
 
 
 class NoStore(StoreError, FileNotFoundError):

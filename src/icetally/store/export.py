@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 
 from icetally import __version__
+from icetally.errors import IcetallyError
 from icetally.schema import DATASETS
 from icetally.store.handle import Store
 
@@ -38,11 +39,14 @@ PARTITION_COLUMN = "fiscal_year"
 # Tables exported whole (small; not partitioned).
 PLAIN_TABLES: tuple[str, ...] = ("releases", "quarantine", "coverage_spans", "official")
 MANIFEST = "manifest.json"
+# Written last into every export: the files icetally wrote there. Only a folder whose
+# every file is listed in it is ever replaced (issue #13, row 1).
+OWNER_MARKER = ".icetally-export.json"
 # Spark, Hive and DuckDB all read this directory name as a NULL partition value.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 
-class ExportError(RuntimeError):
+class ExportError(IcetallyError, RuntimeError):
     pass
 
 
@@ -104,7 +108,9 @@ def export_parquet(
 
     The export is built in a sibling temporary directory and moved into place at the
     end, so a reader never sees half an export. An existing ``out_dir`` is replaced
-    only if it is an earlier icetally export (has a manifest) or is empty.
+    only if it is empty or an earlier icetally export holding nothing but the files
+    that export wrote (listed in its ``.icetally-export.json``): nothing else is ever
+    deleted.
     """
     with Store.borrow(store) as s:
         return _export(s, Path(out_dir), overwrite=overwrite)
@@ -114,16 +120,12 @@ def _export(store: Store, out: Path, *, overwrite: bool) -> dict[str, Any]:
     con = store.duckdb  # no store there: StoreError, before anything is written
     path = store.path
     assert path is not None
+    if out.is_symlink():
+        raise ExportError(f"{out} is a symbolic link; give the real folder or a new one")
     if out.exists():
         if not out.is_dir():
-            raise ExportError(f"{out} exists and is not a directory")
-        is_export = (out / MANIFEST).is_file()
-        if any(out.iterdir()) and not (is_export and overwrite):
-            raise ExportError(
-                f"{out} is not empty"
-                + (" (an earlier export; pass overwrite)" if is_export else "")
-                + "; choose a new directory"
-            )
+            raise ExportError(f"{out} exists and is not a directory; choose a new directory")
+        _check_owned(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     stage.mkdir()
@@ -176,11 +178,65 @@ def _export(store: Store, out: Path, *, overwrite: bool) -> dict[str, Any]:
             "tables": tables,
         }
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        _write_marker(stage)
         _replace(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return manifest
+
+
+def _files_under(root: Path) -> list[str]:
+    """Every file (and symbolic link) under ``root``, relative, without following links."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        # a link to a folder is listed among dirnames but never walked into
+        links = [d for d in dirnames if (here / d).is_symlink()]
+        for name in [*filenames, *links]:
+            found.append((here / name).relative_to(root).as_posix())
+    return sorted(found)
+
+
+def _write_marker(stage: Path) -> None:
+    files = _files_under(stage)
+    marker = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "files": files}
+    (stage / OWNER_MARKER).write_text(json.dumps(marker, indent=1) + "\n")
+
+
+def _check_owned(out: Path, *, overwrite: bool) -> None:
+    """An existing ``out`` is replaced only when it is empty, or when every file in it
+    is one an icetally export wrote (listed in its marker): anything else there (a
+    forged ``manifest.json``, a file added later) means the folder is someone's."""
+    present = _files_under(out)
+    if not present and not any(out.iterdir()):
+        return
+    marker_path = out / OWNER_MARKER
+    written: set[str] = set()
+    if marker_path.is_file() and not marker_path.is_symlink():
+        try:
+            marker = json.loads(marker_path.read_text(encoding="utf-8"))
+            if isinstance(marker, dict) and marker.get("format") == FORMAT_NAME:
+                written = {str(f) for f in marker.get("files", []) if isinstance(f, str)}
+                written.add(OWNER_MARKER)
+        except (OSError, ValueError):
+            written = set()
+    if not written:
+        raise ExportError(
+            f"{out} is not empty and not an icetally export (no {OWNER_MARKER}); "
+            "choose a new or empty directory (nothing was written or deleted)"
+        )
+    foreign = [f for f in present if f not in written]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (
+            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        )
+        raise ExportError(
+            f"{out} holds files an icetally export did not write ({shown}); move them or "
+            "choose a new directory (nothing was written or deleted)"
+        )
+    if not overwrite:
+        raise ExportError(f"{out} holds an earlier export (pass overwrite); choose a new directory")
 
 
 def _replace(stage: Path, out: Path) -> None:

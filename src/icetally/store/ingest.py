@@ -32,6 +32,7 @@ from icetally.normalize.codes import CodeKey, code_keys, date_key
 from icetally.normalize.rules import OUT_OF_RANGE_FLAG
 from icetally.schema import raw_column_name, snake
 from icetally.sources.base import MAX_COLUMNS, FormatError, Part
+from icetally.sources.counts import AREA_FIELDS
 from icetally.store import coverage, official, stage
 from icetally.store.db import file_sha256, install_reference, quiet
 from icetally.store.handle import Store
@@ -220,6 +221,10 @@ def _plan(
         labels={v: k for k, v in safe.items()},
         view=view,
         raw_view=raw_view,
+        # the cells of one line of a wide count table are rows told apart by area
+        row_key=next((c for c, f in fields.items() if f in AREA_FIELDS.values()), None)
+        if "count" in fields.values()
+        else None,
     )
     return _Plan(
         width=len(part.columns),
@@ -507,12 +512,18 @@ def _load_part(
             result.fingerprint,
         ],
     )
+    spans = part.coverage_spans
+    if spans is None and "count" in part.fields.values():
+        # a count table covers the days it reports, per area: a cell not reported
+        # (NA) or a day without a row is a gap in coverage, never a zero
+        kinds = [k for k, f in AREA_FIELDS.items() if f in part.fields.values()]
+        spans = coverage.reported_spans(con, part.dataset, release_id, kinds)
     coverage.write_spans(
         con,
         release_id,
         # what the release covers: the reader's spans, else its stated coverage, else
         # its first and last plausible event; nothing when it has no rows
-        (part.coverage_spans or [(None, stated[0] or stats[0], stated[1] or stats[1])])
+        (spans or [(None, stated[0] or stats[0], stated[1] or stats[1])])
         if result.rows_read
         else [],
     )

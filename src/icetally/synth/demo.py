@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from icetally.errors import IcetallyError
 from icetally.synth.calibrated import (
     SEPTEMBER_2019_SURGE,
     SEPTEMBER_2019_WINDOW,
@@ -27,7 +28,7 @@ DEMO_CLAIMS = "demo-2019-09-enforcement-surge.yaml"
 ORIGINAL_CLAIMS = "2019-09-enforcement-surge.yaml"
 
 
-class DemoError(RuntimeError):
+class DemoError(IcetallyError, RuntimeError):
     pass
 
 
@@ -43,6 +44,7 @@ class DemoResult:
     claims: list[dict[str, Any]] = field(default_factory=list)
     original_claims: list[dict[str, Any]] = field(default_factory=list)
     claims_file: Path | None = None
+    pathways: dict[str, Any] | None = None  # the linked release's surge vs weeks before
 
     def planted_vs_found(self) -> list[dict[str, Any]]:
         """Per planted AOR of the September surge: what the detector found there."""
@@ -89,6 +91,7 @@ class DemoResult:
                 {k: r.get(k) for k in ("id", "verdict", "stated", "observed", "expected", "excess")}
                 for r in self.original_claims
             ],
+            "pathways": self.pathways,
         }
 
 
@@ -119,12 +122,16 @@ def run_demo(
     seed: int = 0,
     start: date | None = None,
     max_sheet_rows: int | None = None,
+    pathways: bool = True,
     say: Callable[[str], None] = print,
 ) -> DemoResult:
     """Write the synthetic release into ``out_dir``, load it into ``db`` (default
     ``out_dir/demo.duckdb``), find the September 2019 surge, check the article's claims
     and write ``out_dir/report.html``. ``max_sheet_rows`` splits the arrests workbook
-    into sheets earlier than Excel's limit (tests exercise the multi-sheet path with it)."""
+    into sheets earlier than Excel's limit (tests exercise the multi-sheet path with it).
+    ``pathways``: also write a linked release of the surge's months into
+    ``out_dir/linked`` with its own store, and show what happened to the surge's
+    arrests against the weeks before (``demo_pathways``)."""
     import icetally
     from icetally import report as report_mod
     from icetally.analysis.claims import check
@@ -213,6 +220,12 @@ def run_demo(
         metric="at_large",
     )
     seconds["report"] = round(time.perf_counter() - t, 2)
+
+    shown = None
+    if pathways:
+        t = time.perf_counter()
+        shown = demo_pathways(out, p, seed=seed, say=say)
+        seconds["pathways"] = round(time.perf_counter() - t, 2)
     return DemoResult(
         out_dir=out,
         db=store,
@@ -224,4 +237,102 @@ def run_demo(
         claims=claims,
         original_claims=original,
         claims_file=claims_file,
+        pathways=shown,
     )
+
+
+# The linked release starts this many weeks before the surge: the weeks-before group
+# (4 weeks) and the stays running into it, without the whole history's minutes.
+LINKED_WEEKS_BEFORE = 8
+COMPARE_WEEKS = 4
+
+
+def demo_pathways(
+    out: Path,
+    p: Any,
+    *,
+    seed: int = 0,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Write a SYNTHETIC linked release (arrests, stints, removals, detainers sharing an
+    identifier) of the plan's days from ``LINKED_WEEKS_BEFORE`` weeks before the
+    September 2019 surge, load it into ``out/linked.duckdb`` (a store of its own: its
+    arrests are other draws of the same days, and must not add to the workbook's), and
+    compare the pathways of the surge's arrests (its days, its ten AORs) with the same
+    AORs' arrests in the four weeks before -- as icetally.pathways finds them from the
+    files, beside what the generator planted."""
+    from datetime import timedelta
+
+    import duckdb
+
+    import icetally
+    from icetally.synth.linked import OUTCOMES, window_plan, write_linked_release
+
+    w0, w1 = SEPTEMBER_2019_WINDOW
+    aors = sorted(SEPTEMBER_2019_SURGE)
+    b0, b1 = w0 - timedelta(weeks=COMPARE_WEEKS), w0 - timedelta(days=1)
+    sub = window_plan(p, w0 - timedelta(weeks=LINKED_WEEKS_BEFORE))
+    linked_dir = out / "linked"
+    store = out / "linked.duckdb"
+    for old in (store, store.with_name(store.name + ".wal")):
+        old.unlink(missing_ok=True)
+    m = write_linked_release(linked_dir, sub, seed=seed)
+    icetally.ingest([m.out_dir], db=store)
+    say(
+        f"  linked release ({sub.start} to {sub.end}, {BANNER}): "
+        + ", ".join(f"{k} {v:,}" for k, v in m.rows.items())
+        + f" in {m.out_dir}, loaded into {store}"
+    )
+    groups = {
+        "surge": {"date_from": w0, "date_to": w1},
+        "weeks_before": {"date_from": b0, "date_to": b1},
+    }
+    plan = duckdb.connect()
+    plan.execute(f"CREATE VIEW ep AS SELECT * FROM read_parquet('{m.plan_files['episodes']}')")
+    aor_list = ", ".join(f"'{a}'" for a in aors)
+    shown: dict[str, Any] = {
+        "synthetic": True,
+        "db": str(store),
+        "release": str(m.out_dir),
+        "aors": aors,
+    }
+    for name, window in groups.items():
+        got = icetally.pathways(db=store, aor=aors, **window).to_dict()
+        n, *counts, median = plan.execute(
+            "SELECT count(*), "
+            + ", ".join(f"count(*) FILTER (WHERE outcome = '{o}')" for o in OUTCOMES)
+            + ", median(date_diff('day', stay_book_in::DATE, coalesce(stay_book_out::DATE, "
+            f"DATE '{m.extract_date}'))) FILTER (WHERE has_stay) FROM ep "
+            f"WHERE arrest_date BETWEEN DATE '{window['date_from']}' AND "
+            f"DATE '{window['date_to']}' AND aor IN ({aor_list})"
+        ).fetchone()
+        shown[name] = {
+            "from": window["date_from"].isoformat(),
+            "to": window["date_to"].isoformat(),
+            "episodes": got["episodes"],
+            "shares": {o: got["outcomes"][o]["share"] for o in OUTCOMES},
+            "median_days_detained": got["days_detained"]["median"],
+            "planted": {
+                "episodes": n,
+                "shares": {
+                    o: round(c / n, 4) if n else None for o, c in zip(OUTCOMES, counts, strict=True)
+                },
+                "median_days_detained": median,
+            },
+            "query": got.get("query"),
+        }
+    s, b = shown["surge"], shown["weeks_before"]
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.0f}%"
+
+    for label, g in (("surge 21-25 Sep 2019", s), (f"{COMPARE_WEEKS} weeks before", b)):
+        say(
+            f"  pathways, {label} ({len(aors)} AORs): {g['episodes']:,} arrests; "
+            + ", ".join(f"{o} {pct(g['shares'][o])}" for o in OUTCOMES)
+            + f"; median {g['median_days_detained']} days detained"
+            + " (planted: "
+            + ", ".join(f"{o} {pct(g['planted']['shares'][o])}" for o in OUTCOMES)
+            + f"; median {g['planted']['median_days_detained']})"
+        )
+    return shown

@@ -28,10 +28,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from icetally.errors import IcetallyError
 from icetally.schema import DATASETS
 
 __all__ = [
     "ADMINISTRATIONS",
+    "AREAS",
+    "DEFAULT_AREA",
+    "Area",
+    "parse_area",
     "ADMINISTRATION_STARTS",
     "CRIMINALITY",
     "DATASETS",
@@ -45,6 +50,7 @@ __all__ = [
     "Metric",
     "QueryError",
     "as_date",
+    "check_known",
     "dimension_names",
     "filter_names",
     "label_of",
@@ -54,7 +60,7 @@ __all__ = [
 ]
 
 
-class QueryError(ValueError):
+class QueryError(IcetallyError, ValueError):
     """A query parameter is not valid (a value outside the vocabulary, a malformed
     date...); the message says which and what is accepted."""
 
@@ -147,6 +153,33 @@ def _state(values: list[str]) -> list[str]:
     return out
 
 
+def _continent(values: list[str]) -> list[str]:
+    from icetally import reference
+
+    known = sorted({c.continent for c in reference.countries() if c.continent})
+    out = [" ".join(v.split()).title() for v in values]
+    bad = [v for v in out if v not in known]
+    if bad:
+        raise QueryError(f"unknown continent(s) {bad}; expected {', '.join(known)}")
+    return out
+
+
+def check_known(flt: Filter, values: Sequence[str], known: Iterable[str]) -> None:
+    """Refuse values a filter cannot match because the store holds none like them
+    (``--release`` ids, county names and FIPS codes): a typo would otherwise count 0
+    in silence. The message lists the known values (the first 30)."""
+    have = set(known)
+    bad = [v for v in values if v not in have]
+    if not bad:
+        return
+    shown = sorted(have)
+    listing = ", ".join(shown[:30]) + (f" … ({len(shown):,} in all)" if len(shown) > 30 else "")
+    raise QueryError(
+        f"unknown {flt.label} {bad} for {flt.option}; the store holds "
+        + (listing if shown else "none")
+    )
+
+
 def _fiscal_year(values: list[str]) -> list[int]:
     out = []
     for fy in values:
@@ -188,6 +221,9 @@ class Filter:
     param: str = ""
     in_claims: bool = True
     parse: Callable[[list[str]], list[Any]] = field(default=_as_given, repr=False, compare=False)
+    # Values known only to the store (release ids, county names): the query layer
+    # checks them against it (Slice.check_known) with ``check_known`` below.
+    known_in_store: bool = False
 
     def __post_init__(self) -> None:
         if not self.option:
@@ -254,7 +290,14 @@ FILTERS: dict[str, Filter] = _filters(
         parse=_aor,
     ),
     Filter("state", "state_abbr", "States, e.g. TX,IL", "state", example="TX", parse=_state),
-    Filter("county", "county_fips", "County FIPS or names", "county", match="county"),
+    Filter(
+        "county",
+        "county_fips",
+        "County FIPS or names",
+        "county",
+        match="county",
+        known_in_store=True,
+    ),
     Filter(
         "citizenship",
         "citizenship",
@@ -270,7 +313,7 @@ FILTERS: dict[str, Filter] = _filters(
         "Continents of citizenship, e.g. Africa",
         "citizenship (continent)",
         example="Africa",
-        parse=lambda vs: [c.title() for c in vs],
+        parse=_continent,
     ),
     Filter(
         "method_class",
@@ -314,7 +357,13 @@ FILTERS: dict[str, Filter] = _filters(
             lambda a: a.lower().replace("-", "").replace(" ", ""),
         ),
     ),
-    Filter("release", "release_id", "Release ids (see releases)", "release"),
+    Filter(
+        "release",
+        "release_id",
+        "Release ids (see releases)",
+        "release",
+        known_in_store=True,
+    ),
     Filter(
         "program",
         "program",
@@ -393,7 +442,8 @@ DIMENSIONS: dict[str, Dimension] = _dimensions(
         max_values=len(ADMINISTRATIONS) + 1,
     ),
     Dimension("aor", "aor", "AOR code", "area of responsibility", max_values=30),
-    Dimension("state", "state", "state as released", "state"),
+    Dimension("state", "state_abbr", "state (postal code, e.g. TX)", "state"),
+    Dimension("state_raw", "state", "state as released", "state (as released)"),
     Dimension("county", "county", "county as released", "county"),
     Dimension("county_fips", "county_fips", "county FIPS", "county"),
     Dimension("citizenship", "citizenship", "citizenship as released", "citizenship"),
@@ -462,6 +512,40 @@ def label_of(column: str) -> str:
         if d.column == column:
             return d.label
     return column
+
+
+# --------------------------------------------------------------------------- areas
+
+
+@dataclass(frozen=True)
+class Area:
+    """A kind of area a daily series is built per (``--area state``): the surge model
+    and the coverage (``Store.coverage(dataset, area_kind)``) work per area of a kind.
+    ``column`` holds the area's code; coverage rows name one area as ``name:code``."""
+
+    name: str
+    column: str
+    help: str
+    label: str
+    plural: str
+
+
+AREAS: dict[str, Area] = {
+    "aor": Area("aor", "aor", "ICE area of responsibility (AOR code)", "AOR", "AORs"),
+    "state": Area("state", "state_abbr", "state (postal code)", "state", "states"),
+    "county": Area("county", "county_fips", "county (5-digit FIPS code)", "county", "counties"),
+}
+DEFAULT_AREA = "aor"
+
+
+def parse_area(value: str | None) -> str:
+    """'state' -> 'state' (None -> the default, aor); QueryError for another word."""
+    if value is None or value == "":
+        return DEFAULT_AREA
+    name = str(value).strip().lower()
+    if name not in AREAS:
+        raise QueryError(f"unknown --area {value!r}; expected one of {', '.join(AREAS)}")
+    return name
 
 
 # --------------------------------------------------------------------------- metrics

@@ -11,7 +11,7 @@ A command says which words it takes; the options (names, help, defaults) come fr
 
 Words: any filter name (``aor``, ``date_from``...) or filter group (``window``,
 ``filters``, ``slice``, ``claims``; see ``icetally.vocabulary.filter_names``), and
-``dataset``, ``by``, ``metric``, ``db``, ``backend``, ``store`` (= ``db`` + ``backend``),
+``dataset``, ``by``, ``metric``, ``area``, ``db``, ``backend``, ``store`` (= ``db`` + ``backend``),
 ``json``. ``help={"date_from": "Report windows from this day"}`` rewords an option
 for one command; ``defaults={"by": "month"}`` changes a default.
 """
@@ -21,14 +21,25 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import click
 import typer
 
-from icetally.vocabulary import DATASETS, DIMENSIONS, FILTERS, METRICS, filter_names
+from icetally.errors import IcetallyError, UsageError, one_line
+from icetally.vocabulary import (
+    AREAS,
+    DATASETS,
+    DEFAULT_AREA,
+    DIMENSIONS,
+    FILTERS,
+    METRICS,
+    filter_names,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +54,13 @@ _OTHER: dict[str, tuple[str, Any, Any, tuple[str, ...], str]] = {
         "Dimensions: " + ", ".join(DIMENSIONS),
     ),
     "metric": ("metric", str, "all", ("--metric",), ", ".join(METRICS)),
+    "area": (
+        "area",
+        str,
+        DEFAULT_AREA,
+        ("--area",),
+        "Areas the daily series is per: " + ", ".join(AREAS),
+    ),
     "db": (
         "db",
         str | None,
@@ -71,6 +89,7 @@ class Given:
     dataset: str = "arrests"
     by: str | None = None
     metric: str = "all"
+    area: str = DEFAULT_AREA
     db: str | None = None
     backend: str | None = None
     as_json: bool = False
@@ -87,6 +106,33 @@ class Given:
             return False
         sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
         return True
+
+    def fail(self, exc: BaseException) -> None:
+        """The one way a command reports an error: one line on stderr (``error: …``),
+        or ``{"error": …}`` on stdout with --json; exit 2 for an ``IcetallyError``
+        (the command could not run as asked), 1 for anything else (a defect, said so
+        in one line; ICETALLY_DEBUG=1 shows the traceback instead)."""
+        if isinstance(exc, IcetallyError):
+            message, code = one_line(exc), exc.exit_code
+        elif isinstance(exc, OSError) and exc.filename is not None:
+            # a file named on the command line cannot be read or written
+            message, code = f"{exc.filename}: {exc.strerror or one_line(exc)}", 2
+        else:
+            message = (
+                f"unexpected {type(exc).__name__}: {one_line(exc)} (a defect in icetally: "
+                "please report it with the command; ICETALLY_DEBUG=1 shows the traceback)"
+            )
+            code = 1
+        kind = type(exc).__name__
+        if isinstance(exc, UsageError) and isinstance(exc.__context__, IcetallyError):
+            kind = type(exc.__context__).__name__  # a command's `_fail(str(exc))`
+        if self.as_json:
+            body = {"error": message, "kind": kind}
+            sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        else:
+            sys.stdout.flush()
+            sys.stderr.write(f"error: {message}\n")
+        raise typer.Exit(code)
 
 
 def _words(names: tuple[str, ...]) -> list[str]:
@@ -138,7 +184,14 @@ def options(
                         given.filters[name] = value
                 else:
                     setattr(given, name, value)
-            return fn(given, **kwargs)
+            try:
+                return fn(given, **kwargs)
+            except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+                raise  # typer.Exit and friends: the command chose its status itself
+            except Exception as exc:  # noqa: BLE001 - every error leaves through Given.fail
+                if os.environ.get("ICETALLY_DEBUG") and not isinstance(exc, IcetallyError):
+                    raise
+                given.fail(exc)
 
         # --help lists the vocabulary's words first, the command's own options next,
         # and where the store is and how to answer (--db, --backend, --json) last.

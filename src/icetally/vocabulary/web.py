@@ -9,7 +9,7 @@
 The parameters carry the CLI's names (``from``, ``to``, ``aor``, ``method_class``...),
 its help as their description, and their examples; list parameters take commas or a
 repeated parameter. The words are those of ``icetally.vocabulary.cli.options``
-(``dataset``, ``metric``, ``by``, filter names and groups). ``allowed_params(route)``
+(``dataset``, ``metric``, ``area``, ``by``, filter names and groups). ``allowed_params(route)``
 gives every parameter a route takes, so unknown ones can be refused.
 """
 
@@ -21,7 +21,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
-from icetally.vocabulary import DATASETS, DIMENSIONS, FILTERS, METRICS, filter_names
+from icetally.vocabulary import (
+    AREAS,
+    DATASETS,
+    DEFAULT_AREA,
+    DIMENSIONS,
+    FILTERS,
+    METRICS,
+    filter_names,
+)
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 LIST_NOTE = " Comma-separated, or the parameter repeated."
@@ -59,6 +67,12 @@ def _parameter(word: str, help: dict[str, str]) -> inspect.Parameter:
             Query(description=help.get(word, "all records, or one arrest method class")),
         ]
         return inspect.Parameter(word, kw, default="all", annotation=ann)
+    if word == "area":
+        ann = Annotated[
+            Literal[tuple(AREAS)],  # type: ignore[valid-type]
+            Query(description=help.get(word, "Areas the daily series is per")),
+        ]
+        return inspect.Parameter(word, kw, default=DEFAULT_AREA, annotation=ann)
     if word == "by":
         text = help.get(word, "Dimensions: " + ", ".join(DIMENSIONS))
         ann = Annotated[list[str] | None, _list(text, "aor,month")]
@@ -77,7 +91,7 @@ def query_params(*names: str, help: dict[str, str] | None = None) -> Callable[..
     ``{name: value}`` (Python names: ``date_from``, not ``from``)."""
     words: list[str] = []
     for n in names:
-        words.extend([n] if n in ("dataset", "metric", "by") else filter_names(n))
+        words.extend([n] if n in ("dataset", "metric", "area", "by") else filter_names(n))
     params = [_parameter(w, help or {}) for w in dict.fromkeys(words)]
 
     def dependency(**kwargs: Any) -> dict[str, Any]:

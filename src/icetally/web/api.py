@@ -3,7 +3,9 @@ parameters and the CLI's ``--json`` output as the body (docs/cli.md, docs/web.md
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,6 +29,7 @@ SurgeQuery = Annotated[
         query_params(
             "dataset",
             "metric",
+            "area",
             "window",
             "aor",
             help={
@@ -37,7 +40,37 @@ SurgeQuery = Annotated[
         )
     ),
 ]
+CampaignQuery = Annotated[
+    dict[str, Any],
+    Depends(
+        query_params(
+            "dataset",
+            "metric",
+            "area",
+            "window",
+            "filters",
+            help={
+                "dataset": "Dataset",
+                "date_from": "Report campaigns overlapping this day or later",
+                "date_to": "... up to this day, inclusive",
+            },
+        )
+    ),
+]
 ReportQuery = Annotated[dict[str, Any], Depends(query_params("dataset", "metric", "window", "aor"))]
+# icetally pathways: the slice filters the command takes, and --by
+PATHWAYS_WORDS = (
+    "window",
+    "aor",
+    "state",
+    "county",
+    "method_class",
+    "criminality",
+    "citizenship",
+    "release",
+    "by",
+)
+PathwaysQuery = Annotated[dict[str, Any], Depends(query_params(*PATHWAYS_WORDS))]
 REPORT_CSP = (
     # A report is self-contained HTML: it may style and script itself inline but can
     # load nothing from anywhere (no CDN, no beacon).
@@ -86,7 +119,7 @@ def build_router(limits: Limits) -> APIRouter:
 
     @router.get(
         "/health",
-        summary="Liveness and the store's path",
+        summary="Liveness and the store's file name",
         responses=problem_responses(503),
     )
     def health(request: Request) -> dict[str, Any]:
@@ -95,7 +128,7 @@ def build_router(limits: Limits) -> APIRouter:
         info = store.info()
         return {
             "status": "ok",
-            "store": info.path,
+            "store": Path(info.path).name,  # its name: where it lives is not public
             "releases": len(info.releases),
             "datasets": info.datasets,
             "synthetic": info.synthetic,
@@ -204,11 +237,66 @@ def build_router(limits: Limits) -> APIRouter:
             date_from=q["date_from"],
             date_to=q["date_to"],
             aor=service.join_param("aor", q["aor"], limits),
+            area=q["area"],
             min_excess=float(min_excess),
             threshold=float(threshold),
             max_window=int(max_window),
         )
         return json_response(request.app.state.surge_scans.get(request.app.state.store, p, limits))
+
+    @router.get(
+        "/campaigns",
+        summary="Find campaigns and level changes (icetally campaigns --json)",
+        description=(
+            "The same parameters as `icetally campaigns` and the same JSON: "
+            '`{"campaigns": [{"id", "area", "start", "end", "ongoing", "weeks", '
+            '"peak_week", "observed", "expected", "excess", "excess_low", "excess_high", '
+            '"ratio"}], "level_changes": [{"area", "date", "before", "after"}], '
+            '"query": {...}}` (docs/methods.md, "Campaign detection"). Each distinct '
+            "scan is computed once and cached."
+        ),
+        responses=problem_responses(400, 422, 503),
+    )
+    async def campaigns(
+        request: Request,
+        q: CampaignQuery,
+        min_weeks: Annotated[
+            int, Query(ge=1, le=52, description="Shortest campaign, in weeks")
+        ] = 2,
+        max_weeks: Annotated[
+            int, Query(ge=1, le=52, description="Longest campaign, in weeks")
+        ] = 26,
+    ) -> Response:
+        reject_unknown(request, "/api/campaigns")
+        store = request.app.state.store
+        filters = {k: v for k, v in q.items() if v is not None}
+        dataset, metric, area = filters.pop("dataset"), filters.pop("metric"), filters.pop("area")
+        filters = {
+            k: service.join_param(k, v, limits) if isinstance(v, list) else v
+            for k, v in filters.items()
+        }
+        key = (dataset, metric, area, min_weeks, max_weeks, tuple(sorted(filters.items())))
+        cache = store.cache("campaigns", limits.surge_cache_size)
+        body = cache.get(key)
+        if body is None:
+            result = await run_in_threadpool(
+                service.run_on_store,
+                store,
+                limits,
+                60.0,  # a scan is seconds of numpy; DuckDB work is bounded by this
+                lambda s: api.campaigns(
+                    dataset,
+                    s,
+                    metric=metric,
+                    area=area,
+                    min_weeks=min_weeks,
+                    max_weeks=max_weeks,
+                    **filters,
+                ).to_dict(),
+            )
+            body = json_body(result)
+            cache.put(key, body)
+        return Response(body, media_type="application/json")
 
     @router.post(
         "/check",
@@ -495,6 +583,51 @@ def build_router(limits: Limits) -> APIRouter:
             raise service.problem_of(exc) from exc
         return json_response(body)
 
+    # --- pathways (docs/methods.md "Pathways"): what happened to those arrested, in one
+    # linked release; the same parameters and JSON as `icetally pathways --json`.
+    @router.get(
+        "/pathways",
+        summary="What happened to the people arrested (icetally pathways --json)",
+        description=(
+            'The same parameters as `icetally pathways` and the same JSON: `{"persons", '
+            '"episodes", "outcomes", "days_detained", "days_to_removal", '
+            '"removal_countries", "criminality", "match_rates", "linked_release", '
+            '"query"}`; with `surge`, a `comparison` with the weeks before.'
+        ),
+        responses=problem_responses(400, 503),
+    )
+    def pathways(
+        request: Request,
+        q: PathwaysQuery,
+        surge: Annotated[
+            str | None, Query(max_length=120, description="A surge id: against the weeks before")
+        ] = None,
+        campaign: Annotated[
+            str | None, Query(max_length=120, description="A campaign id (not available yet)")
+        ] = None,
+        weeks_before: Annotated[
+            int, Query(ge=1, le=52, description="Weeks before the surge to compare with")
+        ] = 4,
+    ) -> Response:
+        reject_unknown(request, "/api/pathways")
+        store = request.app.state.store
+        store.info()  # 503 when there is no store
+        filters = {k: v for k, v in q.items() if v not in (None, "", [])}
+        by = filters.pop("by", None)
+
+        def answer(s: api.Store) -> Any:
+            return api.pathways(
+                s, by=by, surge=surge, campaign=campaign, weeks_before=weeks_before, **filters
+            ).to_dict()
+
+        try:
+            body = service.run_on_store(store, limits, limits.aggregate_timeout, answer)
+        except WebProblem:
+            raise
+        except Exception as exc:  # noqa: BLE001 - translated, or re-raised as a 500
+            raise service.problem_of(exc) from exc
+        return json_response(body)
+
     for route in router.routes:
         ALLOWED[route.path] = allowed_params(route)  # type: ignore[attr-defined]
     return router
@@ -534,14 +667,24 @@ async def read_body(request: Request, limits: Limits) -> str:
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limits.max_body_bytes:
-            raise WebProblem(
-                "request-too-large",
-                f"the body is larger than the {limits.max_body_bytes:,} bytes the server takes",
-            )
-        chunks.append(chunk)
+    try:
+        # a client sending its body slowly (or not at all) is cut off, not waited for
+        async with asyncio.timeout(limits.body_timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limits.max_body_bytes:
+                    raise WebProblem(
+                        "request-too-large",
+                        f"the body is larger than the {limits.max_body_bytes:,} bytes the "
+                        "server takes",
+                    )
+                chunks.append(chunk)
+    except TimeoutError:
+        raise WebProblem(
+            "request-timeout",
+            f"the body did not arrive within {limits.body_timeout:g} s ({size:,} bytes came)",
+            headers={"Connection": "close"},
+        ) from None
     try:
         return b"".join(chunks).decode("utf-8")
     except UnicodeDecodeError as exc:

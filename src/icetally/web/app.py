@@ -27,7 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from icetally.api import ClaimsError, QueryError
+from icetally.api import ClaimsError, IcetallyError, QueryError
 from icetally.web import api, pages
 from icetally.web.problems import PROBLEM_TYPES, WebProblem, fix_openapi
 from icetally.web.service import Budget, Limits, SurgeScans, problem_of
@@ -254,6 +254,7 @@ def _install_handlers(app: FastAPI) -> None:
         detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors)
         return _problem(request, WebProblem("invalid-parameter", detail, {"errors": errors}))
 
+    @app.exception_handler(IcetallyError)  # QueryError, ClaimsError, StoreError...
     @app.exception_handler(QueryError)
     @app.exception_handler(ClaimsError)
     @app.exception_handler(StoreUnavailable)

@@ -17,6 +17,7 @@ from icetally.vocabulary import TIME_BUCKETS
 
 ACCENT = "#c2410c"
 INK = "#1f4e79"
+CAMPAIGN = "#7c9cbf"  # campaigns: weeks to months, shaded lighter than surges
 
 
 def _base(width: int, height: int, title: str | None = None) -> dict[str, Any]:
@@ -56,6 +57,34 @@ def _surge_rows(surges: list[dict[str, Any]], link: str, per_aor: bool) -> list[
     return rows
 
 
+def _campaign_rows(campaigns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Campaign windows (icetally campaigns --json) as chart rows."""
+    return [
+        {
+            "kind": "campaign",
+            "aor": c["area"],
+            "start": c["start"],
+            "end": (date.fromisoformat(c["end"]) + timedelta(days=1)).isoformat(),
+            "label": f"campaign {c['id']}: {c['start']} to {c['end']}, "
+            f"excess {c['excess']:,.0f} ({c['ratio']}x normal)",
+        }
+        for c in campaigns
+    ]
+
+
+def _campaign_layer(mark: dict[str, Any]) -> dict[str, Any]:
+    """Campaign windows: a lighter band behind the surges."""
+    return {
+        "transform": [{"filter": "datum.kind == 'campaign'"}],
+        "mark": {"type": "rect", "color": CAMPAIGN, **mark},
+        "encoding": {
+            "x": {"field": "start", "type": "temporal"},
+            "x2": {"field": "end"},
+            "description": {"field": "label"},
+        },
+    }
+
+
 def series_with_surges(
     rows: list[dict[str, Any]],
     surges: list[dict[str, Any]],
@@ -65,13 +94,17 @@ def series_with_surges(
     bucket: str = "week",
     width: int = 720,
     height: int = 220,
+    campaigns: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A national series (rows: {bucket, n}) with each surge's window shaded."""
+    """A national series (rows: {bucket, n}) with each surge's window shaded (and each
+    campaign's, lighter, when given)."""
     data = [{"kind": "count", "t": r[bucket], "n": r["n"]} for r in rows]
     data += _surge_rows(surges, link, per_aor=False)
+    data += _campaign_rows(campaigns or [])
     spec = _base(width, height, title)
     spec["data"] = {"values": data}
     spec["layer"] = [
+        _campaign_layer({"opacity": 0.3}),
         _surge_layer({"opacity": 0.35, "cursor": "pointer"}),
         _count_layer(
             1.5,
@@ -89,11 +122,14 @@ def aor_small_multiples(
     link: str,
     bucket: str = "week",
     columns: int = 3,
+    campaigns: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """One small series per AOR (rows: {bucket, aor, n}), each with its own surges."""
+    """One small series per AOR (rows: {bucket, aor, n}), each with its own surges
+    (and campaigns, when given)."""
     data = [{"kind": "count", "t": r[bucket], "aor": r["aor"], "n": r["n"]} for r in rows]
     aors = {r["aor"] for r in rows}
     data += [s for s in _surge_rows(surges, link, per_aor=True) if s["aor"] in aors]
+    data += [c for c in _campaign_rows(campaigns or []) if c["aor"] in aors]
     spec = _base(0, 0)
     del spec["width"], spec["height"]
     spec["data"] = {"values": data}
@@ -109,6 +145,7 @@ def aor_small_multiples(
         "width": 220,
         "height": 70,
         "layer": [
+            _campaign_layer({"opacity": 0.35}),
             _surge_layer({"opacity": 0.45}),
             _count_layer(
                 1,

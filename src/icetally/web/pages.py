@@ -67,11 +67,12 @@ def render(
     store = request.app.state.store
     try:
         info = store.info()
-        synthetic, store_path = info.synthetic, info.path
+        synthetic = info.synthetic
     except WebProblem:
         raise
     except Exception:  # noqa: BLE001 - the error page itself must render without a store
-        synthetic, store_path = False, str(store.path)
+        synthetic = False
+    store_path = store.path.name  # the file's name only: its folder is not public
     html = ENV.get_template(template).render(
         title=title,
         synthetic=synthetic,
@@ -182,6 +183,28 @@ def _internal(limits: Limits) -> Limits:
     return dataclasses.replace(limits, max_rows=100_000, max_daily_span_days=100_000)
 
 
+def _campaigns(
+    request: Request, dataset: str, metric: str, limits: Limits
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The campaigns per AOR (icetally campaigns --json), once per open store."""
+    store = request.app.state.store
+    cache = store.cache("campaigns-overview", 8)
+    key = (dataset, metric)
+    hit = cache.get(key)
+    if hit is None:
+        try:
+            hit = service.run_on_store(
+                store,
+                limits,
+                60.0,
+                lambda s: api.campaigns(dataset, s, metric=metric).to_dict()["campaigns"],
+            )
+        except WebProblem as exc:
+            return [], exc.detail
+        cache.put(key, hit)
+    return hit, None
+
+
 def build_router(limits: Limits) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -207,6 +230,7 @@ def build_router(limits: Limits) -> APIRouter:
             surges = scan["surges"]
         except WebProblem as exc:
             surges, surge_error = [], exc.detail
+        campaigns, campaign_error = _campaigns(request, dataset, metric, limits)
         link = "/surges/{id}?" + urlencode(scan_params.query())
         # All surges would shade most of a four-year national chart; the largest
         # ones are the national story (every surge is in the per-AOR charts).
@@ -217,11 +241,14 @@ def build_router(limits: Limits) -> APIRouter:
                 top,
                 link=link,
                 title=f"{dataset} per week, all AORs ({metric}); "
-                f"shaded: the {len(top)} largest surges",
+                f"shaded: the {len(top)} largest surges, and campaigns (light)",
+                campaigns=campaigns,
             )
         )
         aor_rows = [r for r in per_aor["rows"] if r["week"] and r["aor"]]
-        aor_svg = render_svg(charts.aor_small_multiples(aor_rows, surges, link=link))
+        aor_svg = render_svg(
+            charts.aor_small_multiples(aor_rows, surges, link=link, campaigns=campaigns)
+        )
         recent = sorted(info.releases, key=lambda r: r.get("ingested_at") or "", reverse=True)
         return render(
             request,
@@ -237,6 +264,10 @@ def build_router(limits: Limits) -> APIRouter:
                 "surges": top[:10],
                 "n_surges": len(surges),
                 "surge_error": surge_error,
+                "campaigns": campaigns,
+                "campaign_error": campaign_error,
+                "campaigns_api": "/api/campaigns?"
+                + urlencode({"dataset": dataset, "metric": metric}),
                 "scan_query": scan_params.query(),
                 "releases": recent[:12],
                 "coverage": _coverage(store, limits),
@@ -455,6 +486,45 @@ def build_router(limits: Limits) -> APIRouter:
         service.run_on_store(store, limits, limits.aggregate_timeout, figures)
         return render(request, "detention.html", ctx, title="Detention")
 
+    @router.get("/pathways", response_class=HTMLResponse)
+    def pathways_page(request: Request) -> HTMLResponse:
+        """What happened to those arrested (analysis/pathways.py), as /api/pathways."""
+        import json
+
+        store = request.app.state.store
+        store.info()  # 503 when there is no store
+        names = ("from", "to", "aor", "criminality", "method_class", "release", "surge")
+        form = {k: _one(request, k) for k in names}
+        filters = {
+            "date_from": form["from"] or None,
+            "date_to": form["to"] or None,
+            "aor": _many(request, "aor") or None,
+            "criminality": _many(request, "criminality") or None,
+            "method_class": _many(request, "method_class") or None,
+            "release": form["release"] or None,
+        }
+        filters = {k: v for k, v in filters.items() if v}
+        ctx: dict[str, Any] = {"form": form, "result": None, "error": None}
+
+        def figures(st: Any) -> None:
+            try:
+                res = api.pathways(st, surge=form["surge"] or None, **filters).to_dict()
+            except api.LinkingError as exc:  # no linked records: say so on the page
+                ctx["error"] = str(exc)
+                return
+            ctx["result"] = res
+            steps = res["query"]["sql"]
+            ctx["query"] = {
+                "dataset": "arrests (episodes of one linked release)",
+                "filters_json": json.dumps(res["query"]["filters"]),
+                "releases_text": ", ".join(res["query"]["releases"]),
+                "sql": "\n\n".join(f"-- {k}\n{v}" for k, v in steps.items()),
+            }
+
+        service.run_on_store(store, limits, limits.aggregate_timeout, figures)
+        ctx["api_url"] = "/api/pathways?" + urlencode({k: v for k, v in form.items() if v})
+        return render(request, "pathways.html", ctx, title="Pathways")
+
     @router.get("/claims", response_class=HTMLResponse)
     def claims_form(request: Request) -> HTMLResponse:
         return render(
@@ -505,6 +575,8 @@ def build_router(limits: Limits) -> APIRouter:
                     source="pasted text",
                 )
             ctx["result"] = result
+            if result.get("extraction"):
+                ctx["highlighted"] = highlight_spans(form["text"], result["extraction"]["claims"])
         except WebProblem as exc:
             ctx["problem"] = exc.body(request.url.path)
             status = exc.status
@@ -516,4 +588,22 @@ def build_router(limits: Limits) -> APIRouter:
     return router
 
 
-__all__ = ["build_router", "error_page", "render", "PROBLEM_TYPES"]
+def highlight_spans(text: str, claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pasted text cut into pieces, each marked with the claims whose spans cover it
+    (the extractor's character offsets), for the claims page to highlight."""
+    cuts = {0, len(text)}
+    spans = []
+    for c in claims:
+        for a, b in c.get("spans") or []:
+            if 0 <= a < b <= len(text):
+                spans.append((a, b, c["id"]))
+                cuts |= {a, b}
+    points = sorted(cuts)
+    out = []
+    for a, b in zip(points, points[1:], strict=False):
+        ids = [cid for x, y, cid in spans if x <= a and b <= y]
+        out.append({"text": text[a:b], "claims": " ".join(dict.fromkeys(ids))})
+    return out
+
+
+__all__ = ["build_router", "error_page", "highlight_spans", "render", "PROBLEM_TYPES"]

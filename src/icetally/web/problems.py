@@ -6,6 +6,11 @@ saying what the problem means, so a client that meets a new type can look it up.
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +31,12 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
         405,
         "Method not allowed",
         "The resource exists but not with this HTTP method (GET for queries, POST for /api/check).",
+    ),
+    "request-timeout": (
+        408,
+        "Request timeout",
+        "The request's body did not arrive within the server's time limit (slow or "
+        "stalled connection). Send it again at once; see docs/web.md, limits.",
     ),
     "request-too-large": (
         413,
@@ -132,6 +143,34 @@ def fix_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# What no response may show (issue #13, row 17): the folders of the store and of the
+# ingested files, the interpreter's, home; process ids. Filled by each WebStore.
+_PRIVATE_DIRS: set[str] = set()
+_EXECUTABLES = {sys.executable, os.path.realpath(sys.executable)}
+_PID = re.compile(r"\s*\(?\bPID[:\s]*\d+\)?", re.IGNORECASE)
+
+
+def register_private(dirs: Iterable[str]) -> None:
+    """Folders whose names a problem's text must not show."""
+    _PRIVATE_DIRS.update(d.rstrip("/") for d in dirs if d and d.rstrip("/") not in ("", "."))
+
+
+def public_text(text: str) -> str:
+    """``text`` without the server's paths and process ids: an interpreter becomes
+    ``python``, a file under a private folder its name, the folder itself ``…``."""
+    for exe in sorted(_EXECUTABLES, key=len, reverse=True):
+        text = text.replace(exe, "python")
+    for d in sorted(_PRIVATE_DIRS, key=len, reverse=True):
+        text = text.replace(d + "/", "").replace(d, "…")
+    return _PID.sub("", text)
+
+
+def _public(value: Any) -> Any:
+    if isinstance(value, str):
+        return public_text(value)
+    return json.loads(public_text(json.dumps(value, default=str)))
+
+
 @dataclass
 class WebProblem(Exception):
     """Raised anywhere in the web layer; rendered as problem+json (API) or HTML (pages)."""
@@ -142,6 +181,10 @@ class WebProblem(Exception):
     headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Every problem is public: its words lose the server's paths and process ids
+        # here, whoever raised it with whatever message.
+        self.detail = public_text(self.detail)
+        self.extra = {k: _public(v) for k, v in self.extra.items()}
         super().__init__(self.detail)
         if self.slug not in PROBLEM_TYPES:  # pragma: no cover - programming error
             raise ValueError(f"unknown problem type {self.slug!r}")

@@ -8,19 +8,16 @@ Nothing here writes SQL from user input: filters become a ``Slice`` (validated b
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import duckdb
-import yaml
 
 from icetally import api
 from icetally.api import (
@@ -29,10 +26,12 @@ from icetally.api import (
     DEFAULT_THRESHOLD,
     BackendError,
     ClaimsError,
+    IcetallyError,
     NoClaimsFound,
     QueryError,
     Store,
     StoreError,
+    TextTooLong,
     TooManyClaims,
 )
 from icetally.vocabulary import DIMENSIONS, filter_names, parse_by
@@ -41,6 +40,19 @@ from icetally.web.store import QueryTimeout, StoreUnavailable, WebStore, run_lim
 
 # The list filters a count takes besides its window (icetally.vocabulary).
 FILTERS = filter_names("filters")
+
+
+CLIENT_TIMEOUT_ENV = "ICETALLY_WEB_CLIENT_TIMEOUT"
+DEFAULT_CLIENT_TIMEOUT = 10.0  # seconds for a request's headers, and for its body
+
+
+def client_timeout() -> float:
+    """Seconds a client has to send a request's headers, and its body
+    (``$ICETALLY_WEB_CLIENT_TIMEOUT``, set by ``icetally serve --client-timeout``)."""
+    try:
+        return float(os.environ.get(CLIENT_TIMEOUT_ENV) or DEFAULT_CLIENT_TIMEOUT)
+    except ValueError:
+        return DEFAULT_CLIENT_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class Limits:
     report_timeout: float = 180.0  # seconds, per HTML report (its own scan included)
     aggregate_timeout: float = 60.0  # seconds, per jurisdictions or official answer
     max_body_bytes: int = 200_000  # POST bodies (a press release is ~10 kB)
+    body_timeout: float = field(default_factory=client_timeout)  # seconds to send a body
     max_claims: int = 40  # claims checked in one request
     max_param_chars: int = 2000  # all values of one query parameter together
     surge_scans_per_minute: int = 6  # new (uncached) surge scans, server-wide
@@ -200,6 +213,8 @@ def problem_of(exc: Exception) -> WebProblem:
         return WebProblem("store-unavailable", str(exc))
     if isinstance(exc, BackendError) and "has no table" in str(exc):
         return WebProblem("invalid-parameter", f"the store holds no such dataset: {exc}")
+    if isinstance(exc, TextTooLong):
+        return WebProblem("request-too-large", str(exc), {"max_text_chars": exc.limit})
     if isinstance(exc, NoClaimsFound):
         return WebProblem(
             "no-claims-found",
@@ -214,6 +229,12 @@ def problem_of(exc: Exception) -> WebProblem:
         )
     if isinstance(exc, StoreError | FileNotFoundError):
         return WebProblem("store-unavailable", str(exc))
+    if isinstance(exc, IcetallyError) and not isinstance(exc, ClaimsError):
+        # every other error icetally words for a person: its own problem type
+        return WebProblem(exc.problem, str(exc).replace("--", ""))
+    if isinstance(exc, ClaimsError):
+        # a claims document posted to the server has no file name: say what it is
+        return bad(str(exc).replace("<claims>", "the request body", 1))
     if isinstance(exc, QueryError | ClaimsError | ValueError):
         return bad(str(exc).replace("--", ""))
     raise exc
@@ -304,13 +325,7 @@ def count(store: WebStore, p: CountParams, limits: Limits) -> dict[str, Any]:
 
 def count_csv(result: dict[str, Any]) -> str:
     """What ``icetally count --format csv`` prints."""
-    rows = result["rows"]
-    keys = list(rows[0]) if rows else ["n"]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
+    return api.rows_csv(result["rows"])  # formulas neutralized
 
 
 # --------------------------------------------------------------------------- surges
@@ -323,6 +338,7 @@ class SurgeParams:
     date_from: str | None = None
     date_to: str | None = None
     aor: str | None = None
+    area: str = "aor"  # the vocabulary's DEFAULT_AREA: series per AOR, state or county
     # The surge command's own defaults, so a bare /api/surges is `icetally surges`.
     min_excess: float = float(DEFAULT_MIN_EXCESS)
     threshold: float = DEFAULT_THRESHOLD
@@ -335,7 +351,7 @@ class SurgeParams:
             if getattr(self, k):
                 out[name] = getattr(self, k)
         defaults = SurgeParams()
-        for k in ("min_excess", "threshold", "max_window"):
+        for k in ("area", "min_excess", "threshold", "max_window"):
             if getattr(self, k) != getattr(defaults, k):
                 out[k] = getattr(self, k)
         return out
@@ -399,6 +415,7 @@ class SurgeScans:
                             date_from=p.date_from,
                             date_to=p.date_to,
                             aor=p.aor,
+                            area=p.area,
                             min_excess=p.min_excess,
                             threshold=p.threshold,
                             max_window=p.max_window,
@@ -421,9 +438,10 @@ def check_yaml(
     """Check a claims document (YAML, or JSON, which is YAML): ``icetally check --json``."""
     store.info()  # no store: 503 before any work on the body
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise bad(f"the request body is not valid YAML: {exc}") from None
+        # the bounded loader: no aliases, limited depth and size (icetally.safeyaml)
+        data = api.load_yaml(text, "the request body")
+    except api.YamlError as exc:
+        raise bad(str(exc)) from None
     try:
         with store.handle() as s:
             report = run_limited(

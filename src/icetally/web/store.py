@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import logging
 import os
 import threading
 import time
@@ -30,12 +31,16 @@ import ibis
 from icetally.api import Store
 from icetally.cache import LruCache
 from icetally.store.db import connect, resolve_db
+from icetally.web.problems import register_private
 
 T = TypeVar("T")
+log = logging.getLogger("icetally.web")
 
 
 class StoreUnavailable(RuntimeError):
-    """The store file is missing or cannot be opened (HTTP 503)."""
+    """The store file is missing or cannot be opened (HTTP 503). The message is for
+    the public: the store's file name and what to do, never its folder, DuckDB's own
+    words (they name the interpreter holding a lock and its process id) or a PID."""
 
 
 class QueryTimeout(RuntimeError):
@@ -46,8 +51,8 @@ class QueryTimeout(RuntimeError):
 class StoreInfo:
     """Facts about the open store that pages show on every request."""
 
-    path: str
-    releases: list[dict[str, Any]]
+    path: str  # the store's full path: for the server's log, never for a response
+    releases: list[dict[str, Any]]  # `icetally releases --json`, without the files' paths
     synthetic: bool
     datasets: list[str]
 
@@ -70,6 +75,8 @@ class WebStore:
         self.caches: dict[str, LruCache] = {}
         # Facts about the store (releases, coverage) that the pooled Stores share.
         self._facts: dict[Any, Any] = {}
+        # Folders no response may show (every problem's text is cut by them).
+        register_private(_private_paths(self.path, []))
 
     # ------------------------------------------------------------------ connections
 
@@ -78,9 +85,10 @@ class WebStore:
             if self._base is not None:
                 return self._base
             if not self.path.exists():
+                log.warning("no store at %s", self.path)
                 raise StoreUnavailable(
-                    f"no store at {self.path}: run `icetally ingest FILES --db {self.path}` "
-                    "and restart the server"
+                    f"no store {self.path.name} yet: run `icetally ingest FILES --db "
+                    f"{self.path.name}` and restart the server"
                 )
             try:
                 # No config= here: DuckDB refuses a second connection to the same file
@@ -91,7 +99,9 @@ class WebStore:
                 base.execute("SET memory_limit = ?", [self._memory_limit])
             except (duckdb.Error, OSError) as exc:
                 # Most often another process holds the write lock (an ingest running).
-                raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from exc
+                # DuckDB's message names that process's interpreter and PID: logged only.
+                log.warning("cannot open the store %s: %s", self.path, exc)
+                raise StoreUnavailable(_unavailable(self.path.name, exc)) from None
             for cache in self.caches.values():
                 cache.clear()
             self._facts.clear()
@@ -160,11 +170,41 @@ class WebStore:
                 datasets = [d for d in store.datasets if store.has_table(d)]
                 synthetic = store.synthetic
             except (duckdb.Error, BackendError) as exc:
-                raise StoreUnavailable(f"{self.path} is not an icetally store: {exc}") from exc
+                log.warning("%s is not an icetally store: %s", self.path, exc)
+                raise StoreUnavailable(f"{self.path.name} is not an icetally store") from None
+        # Where the files were read from is the operator's business, not the public's:
+        # the web's releases name each file, not its folder (issue #13, row 17).
+        public = [{k: v for k, v in r.items() if k != "path"} for r in rows]
+        register_private(_private_paths(self.path, [r.get("path") for r in rows]))
         self._info = StoreInfo(
-            path=str(self.path), releases=rows, synthetic=synthetic, datasets=datasets
+            path=str(self.path), releases=public, synthetic=synthetic, datasets=datasets
         )
         return self._info
+
+
+def _unavailable(name: str, exc: BaseException) -> str:
+    """Why the store cannot be opened, in words fit for a response."""
+    low = str(exc).lower()
+    if "lock" in low:
+        return (
+            f"the store {name} is in use by another process (an ingest?); retry when it "
+            "has finished, then restart the server"
+        )
+    if "not a valid duckdb" in low or ("database file" in low and "not" in low):
+        return f"{name} is not an icetally store (not a DuckDB database file)"
+    return f"the store {name} cannot be opened; the server's log says why"
+
+
+def _private_paths(store: Path, files: list[Any]) -> set[str]:
+    """Folders a response must not show: the store's, the ingested files', the
+    interpreter's, the home and working folders."""
+    import sys
+
+    dirs = {str(store.resolve().parent), str(store.parent.absolute()), sys.prefix,
+            sys.exec_prefix, sys.base_prefix, os.path.expanduser("~"), os.getcwd()}  # fmt: skip
+    dirs.update(str(Path(f).parent) for f in files if f)
+    dirs.update(str(Path(f).resolve().parent) for f in files if f)
+    return dirs
 
 
 class _Watch:

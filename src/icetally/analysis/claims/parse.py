@@ -8,6 +8,7 @@ are read here; every error names the file and the claim.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -16,9 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from icetally import reference
+from icetally import reference, safeyaml
+from icetally.errors import IcetallyError
 from icetally.query.filters import QueryError, Slice
 from icetally.schema import DATASETS
 from icetally.vocabulary import CRIMINALITY, METHOD_CLASSES, filter_names
@@ -53,11 +53,13 @@ NUMERATOR_KEYS = ("criminality", "citizenship", "continent", "method_class",
 CLAIM_KEYS = {
     "id", "source", "text", "dataset", "from", "to", "measure", "value", "qualifier",
     "tolerance", "numerator", "days", "exact_window", "place", "note", *FILTER_KEYS,
+    # written by the text extractor, kept for the reader (not used by the check):
+    "spans", "confidence", "part_of",
 }  # fmt: skip
-TOP_KEYS = {"claims", "source", "published", "skipped", "extracted_by"}
+TOP_KEYS = {"claims", "source", "published", "skipped", "extracted_by", "warnings"}
 
 
-class ClaimsError(ValueError):
+class ClaimsError(IcetallyError, ValueError):
     """A claims file or claim is not valid; the message names the file and the claim."""
 
 
@@ -142,7 +144,10 @@ def parse_number(value: Any) -> tuple[float, str]:
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {value!r}")
     if isinstance(value, int | float):
-        return float(value), "about"
+        try:
+            return _finite(float(value), value), "about"
+        except OverflowError:  # an int past a float's range
+            raise ValueError("expected a number a count can be, got a huge integer") from None
     if not isinstance(value, str):
         raise ValueError(f"expected a number, got {value!r}")
     text = value.strip()
@@ -159,7 +164,15 @@ def parse_number(value: Any) -> tuple[float, str]:
     num = float(m2.group(1).replace(",", ""))
     if m2.group(2):
         num *= _SCALE[m2.group(2).lower()]
-    return num, qual
+    return _finite(num, value), qual
+
+
+def _finite(num: float, value: Any) -> float:
+    """No infinity or NaN (``.inf``, a 400-digit number): no verdict can use them."""
+    if not math.isfinite(num):
+        shown = value if len(str(value)) <= 40 else f"{str(value)[:20]}… ({len(str(value))} chars)"
+        raise ValueError(f"expected a finite number, got {shown!r}")
+    return num
 
 
 def parse_share(value: Any) -> tuple[float, str, str]:
@@ -390,11 +403,12 @@ def parse_claims(data: Any, origin: str = "<claims>") -> list[Claim]:
 
 
 def loads_claims(text: str, origin: str = "<claims>") -> list[Claim]:
-    """Validate claims YAML given as a string (e.g. the body of ``POST /api/check``)."""
+    """Validate claims YAML given as a string (e.g. the body of ``POST /api/check``),
+    read by the bounded loader (icetally.safeyaml: no aliases, depth and size limits)."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ClaimsError(f"{origin}: not valid YAML: {exc}") from None
+        data = safeyaml.load(text, origin)
+    except safeyaml.YamlError as exc:
+        raise ClaimsError(str(exc)) from None
     return parse_claims(data, origin)
 
 
@@ -402,10 +416,12 @@ def load_claims(path: str | os.PathLike[str]) -> list[Claim]:
     """Read and validate a claims YAML file (errors name the file and the claim)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = safeyaml.load_file(p)
     except OSError as exc:
         raise ClaimsError(f"{p}: cannot read claims file: {exc.strerror or exc}") from None
-    return loads_claims(text, str(p))
+    except safeyaml.YamlError as exc:
+        raise ClaimsError(str(exc)) from None
+    return parse_claims(data, str(p))
 
 
 class NoClaimsFound(ClaimsError):

@@ -315,7 +315,7 @@ def _check_number(
         res["excess_low"] = round(total - base.high, 1)
         res["excess_high"] = round(total - base.low, 1)
         res["baseline"] = base.to_dict()
-        res["baseline_query"] = {
+        res["baseline_query"] = getattr(base, "query", None) or {
             "dataset": claim.dataset,
             "filters": _slice(claim, *_reference_days(claim, cov)).to_dict(),
             "by": ["date"],
@@ -367,6 +367,10 @@ def _baseline(
     if claim.measure == "count" and n_days > MAX_COUNT_BASELINE_DAYS:
         # A yearly total has no "normal week" to compare with; the count stands alone.
         return None, "window too long for a weekly baseline"
+    if claim.measure == "operation" and n_days >= CAMPAIGN_CLAIM_DAYS:
+        camp = _campaign_baseline(claim, store)
+        if camp is not None:
+            return camp, None
     lo, hi = reference_span(claim.date_from, claim.date_to)
     span = cov.containing(claim.date_from, claim.date_to)
     assert span
@@ -379,6 +383,41 @@ def _baseline(
     except BaselineError as exc:
         return None, f"no baseline: {exc}"
     return base, None
+
+
+# An operation claim over a window this long that overlaps a detected campaign is
+# judged against the campaign model's baseline: the area's level outside its campaigns.
+# The reference weeks of the weekly baseline would lie inside the campaign (and raise
+# the expected count); shorter windows are surges, for the weekly baseline.
+CAMPAIGN_CLAIM_DAYS = 14
+
+
+@dataclass(frozen=True)
+class CampaignBaseline(Baseline):
+    query: dict[str, Any] | None = None
+
+
+def _campaign_baseline(claim: Claim, store: Store) -> CampaignBaseline | None:
+    from icetally.analysis.campaigns_store import outside_campaigns
+    from icetally.analysis.windows import counterfactual_interval
+
+    assert claim.date_from and claim.date_to
+    area = next((k for k in ("county", "state") if claim.filters.get(k)), "aor")
+    slc = Slice.build(claim.dataset, **claim.filters)
+    r = outside_campaigns(store, slc, area, claim.date_from, claim.date_to)
+    if not r["campaigns"] or r["expected"] <= 0:
+        return None
+    lo, hi = counterfactual_interval(r["expected"], r["variance"], 0.95)
+    return CampaignBaseline(
+        expected=r["expected"],
+        low=lo,
+        high=hi,
+        method=f"outside campaigns ({', '.join(r['campaigns'])}): the {area}'s level on "
+        "the days around the window in no detected campaign, with weekday and holiday "
+        "effects",
+        days_used=int(r["days"]),
+        query=r["query"],
+    )
 
 
 def _numerator_pred(f: Any, num: Mapping[str, Any]) -> tuple[Any, Any]:

@@ -144,6 +144,9 @@ def share_of_unknown_days(claim: Claim) -> str:
 
 
 def unplaced(claim: Claim) -> str:
+    for part in (claim.note or "").split("; "):
+        if part.startswith("place not resolved:"):
+            return part  # the extractor's own words: which place, and why
     place = f"'{claim.place}'" if claim.place else "the claim's place"
     why = f": {claim.note}" if claim.note else ""
     return f"{place} maps to no ICE area of responsibility (aor is empty{why})"

@@ -24,6 +24,7 @@ import duckdb
 from icetally import __version__, reference
 from icetally.analysis.jurisdictions.g287 import Agreement, agency_key, read_list
 from icetally.analysis.jurisdictions.resolve import resolver
+from icetally.errors import IcetallyError
 from icetally.store.db import file_sha256
 from icetally.store.handle import Store
 
@@ -273,7 +274,7 @@ def load_lists(
 POLICY_COLUMNS = ("jurisdiction", "state", "policy", "start_date", "end_date", "source", "note")
 
 
-class PolicyError(ValueError):
+class PolicyError(IcetallyError, ValueError):
     """The policy table cannot be read; the message names the row and the problem."""
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from icetally.report.context import ReportContext
 from icetally.report.sections import (
     aors,
+    campaign,
     citizenship,
     claims,
     cooperation,
@@ -29,6 +30,7 @@ from icetally.report.sections import (
     headline,
     method,
     methods,
+    pathways,
     week,
 )
 
@@ -41,10 +43,14 @@ SECTIONS: list[Callable[[ReportContext], None]] = [
     citizenship.build,
     method.build,
     criminality.build,
+    pathways.build,
     claims.build,
     cooperation.build,
     detention.build,
     methods.build,
 ]
 
-__all__ = ["SECTIONS"]
+# `icetally report --campaign ID`: the campaign, then the methods and releases
+CAMPAIGN_SECTIONS: list[Callable[[ReportContext], None]] = [campaign.build, methods.build]
+
+__all__ = ["CAMPAIGN_SECTIONS", "SECTIONS"]

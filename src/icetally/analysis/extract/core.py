@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import functools
 import re
-from calendar import monthrange
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -59,17 +58,23 @@ from typing import Any
 import yaml
 
 from icetally import reference
+from icetally.analysis.extract import text as T
+from icetally.analysis.extract.dates import (
+    _D,
+    _MON,
+    DateExpr,
+    _month,
+    _safe,
+    find_dates,
+    find_duration,
+)
+from icetally.analysis.extract.numbers import word_numbers
 from icetally.reference import places
 
 __all__ = ["Extraction", "extract_claims", "claims_yaml", "detect_published"]
 
 # ----------------------------------------------------------------------------- text
 
-_ABBREV = {
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "mr", "mrs", "ms", "dr", "st", "no", "vs", "jr", "sr", "inc", "gov", "sen", "rep",
-    "lt", "gen", "col", "sgt", "u.s", "d.c", "e.g", "i.e", "a.m", "p.m", "ft", "mt",
-}  # fmt: skip
 _QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": " - "})
 
 
@@ -92,240 +97,15 @@ def _clean_lines(text: str) -> tuple[list[str], list[str]]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of the prose (lines joined first, so a paragraph broken mid-sentence
-    reads as one sentence)."""
-    prose, _ = _clean_lines(text)
-    joined = " ".join(prose)
-    out = []
-    start = 0
-    for m in re.finditer(r'[.!?]["\')]?\s+(?=["\'(]?[A-Z0-9$])', joined):
-        before = joined[start : m.start() + 1]
-        word = re.search(r"([\w.]+)\.$", before)
-        if word and (word.group(1).lower() in _ABBREV or re.fullmatch(r"[A-Z]", word.group(1))):
-            continue
-        out.append(joined[start : m.end()].strip())
-        start = m.end()
-    tail = joined[start:].strip()
-    if tail:
-        out.append(tail)
-    return out
-
-
-# ----------------------------------------------------------------------------- dates
-
-_MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
-    "sep": 9, "oct": 10, "nov": 11, "dec": 12,
-}  # fmt: skip
-_MON = (
-    r"(?:Jan(?:uary|\.)?|Feb(?:ruary|\.)?|Mar(?:ch|\.)?|Apr(?:il|\.)?|May|June?\.?|July?\.?|"
-    r"Aug(?:ust|\.)?|Sept?(?:ember|\.)?|Oct(?:ober|\.)?|Nov(?:ember|\.)?|Dec(?:ember|\.)?)"
-)
-_D = r"(\d{1,2})(?:st|nd|rd|th)?"
-_Y = r"(?:,?\s*((?:19|20)\d\d))"
-_TO = r"\s*(?:to|through|thru|until|-|and)\s*"
-_WORD_NUM = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "a": 1,
-}  # fmt: skip
-
-_P_RANGE2 = re.compile(rf"\b(?:from\s+|between\s+)?({_MON})\s+{_D}{_Y}?{_TO}({_MON})\s+{_D}{_Y}?")
-_P_RANGE1 = re.compile(rf"\b(?:from\s+|between\s+)?({_MON})\s+{_D}{_TO}{_D}\b{_Y}?")
-_P_DAY = re.compile(rf"\b({_MON})\s+{_D}\b{_Y}?")
-_P_DAY_UK = re.compile(rf"\b{_D}\s+({_MON}){_Y}")
-_P_SINCE_FY = re.compile(
-    r"\bsince\s+(?:the\s+(?:start|beginning)\s+of\s+)?(?:the\s+)?(?:fiscal\s+year\s+|FY\s*)?"
-    rf"((?:19|20)\d\d)(?:\s+fiscal\s+year)?(?:\s+(?:to|through|until)\s+({_MON})"
-    r"(?:\s+of\s+(this|last)\s+year|,?\s*((?:19|20)\d\d))?)?",
-    re.IGNORECASE,
-)
-_P_FY = re.compile(
-    r"\b(?:in\s+|during\s+)?(?:fiscal\s+year\s+|FY\s*)((?:19|20)\d\d)\b|"
-    r"\b(?:in\s+|during\s+)?the\s+((?:19|20)\d\d)\s+fiscal\s+year\b",
-    re.IGNORECASE,
-)
-_P_MONTH = re.compile(
-    rf"\b(?:(in|during|throughout|since|early|mid|late|last|this)[- ]\s*)?({_MON})"
-    r"(?:\s+of\s+(this|last)\s+year|,?\s*((?:19|20)\d\d))?(?!\s*\d)"
-)
-_P_YEAR = re.compile(r"\b(?:in|during|throughout)\s+((?:19|20)\d\d)\b(?!\s*fiscal)")
-_P_REL = re.compile(
-    r"\b(last|this|that|the\s+same|previous)\s+(week|month|year)\b|\bthe\s+week\s+before\b",
-    re.IGNORECASE,
-)
-_P_DURATION = re.compile(
-    r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-    r"fourteen)[- ]day\b|\b(?:spanning|over|lasting|for|in|during)\s+(\d+|two|three|four|"
-    r"five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen)\s+days\b|"
-    r"\b(week-?long|one-week|two-week)\b",
-    re.IGNORECASE,
-)
-_REPORTING = re.compile(
-    r"\b(?:published|released|announced|reported|issued|dated|posted|said)\s+(?:on\s+|in\s+)?$",
-    re.IGNORECASE,
-)
-
-
-@dataclass
-class DateExpr:
-    start: int
-    end: int
-    kind: str  # range | day | month | year | fiscal | since | week_anaphor | relative
-    date_from: date | None
-    date_to: date | None
-    text: str
-
-
-def _month(token: str) -> int:
-    return _MONTHS[token.lower()[:3]]
-
-
-def _year_for(month: int, day: int, published: date | None, explicit: str | None) -> int | None:
-    if explicit:
-        return int(explicit)
-    if published is None:
-        return None
-    y = published.year
-    try:
-        if date(y, month, day) > published:
-            y -= 1
-    except ValueError:
-        return None
-    return y
-
-
-def _safe(y: int | None, m: int, d: int) -> date | None:
-    if y is None:
-        return None
-    try:
-        return date(y, m, d)
-    except ValueError:
-        return None
-
-
-def _month_span(y: int | None, m: int) -> tuple[date | None, date | None]:
-    if y is None:
-        return None, None
-    return date(y, m, 1), date(y, m, monthrange(y, m)[1])
-
-
-def find_dates(sentence: str, published: date | None) -> list[DateExpr]:
-    """Date expressions in a sentence, non-overlapping, most specific first."""
-    found: list[DateExpr] = []
-
-    def add(m: re.Match[str], kind: str, lo: date | None, hi: date | None) -> None:
-        if _REPORTING.search(sentence[max(0, m.start() - 25) : m.start()]):
-            return  # "statistics published in July": when it was said, not when it happened
-        found.append(DateExpr(m.start(), m.end(), kind, lo, hi, m.group(0)))
-
-    for m in _P_SINCE_FY.finditer(sentence):
-        lo = date(int(m.group(1)) - 1, 10, 1)
-        hi: date | None = published
-        if m.group(2):
-            mon = _month(m.group(2))
-            if m.group(4):
-                y = int(m.group(4))
-            elif m.group(3) and published:
-                y = published.year - (m.group(3).lower() == "last")
-            else:
-                y = _year_for(mon, 1, published, None)
-            hi = _month_span(y, mon)[1]
-        add(m, "since", lo, hi)
-    for m in _P_FY.finditer(sentence):
-        fy = int(m.group(1) or m.group(2))
-        add(m, "fiscal", date(fy - 1, 10, 1), date(fy, 9, 30))
-    for m in _P_RANGE2.finditer(sentence):
-        m1, d1, y1, m2, d2, y2 = m.groups()
-        mo1, mo2 = _month(m1), _month(m2)
-        y_end = _year_for(mo2, int(d2), published, y2)
-        y_start = int(y1) if y1 else (y_end - (mo1 > mo2) if y_end else None)
-        add(m, "range", _safe(y_start, mo1, int(d1)), _safe(y_end, mo2, int(d2)))
-    for m in _P_RANGE1.finditer(sentence):
-        mon_t, d1, d2, y = m.groups()
-        mon = _month(mon_t)
-        if int(d2) <= int(d1):
-            continue
-        yy = _year_for(mon, int(d2), published, y)
-        add(m, "range", _safe(yy, mon, int(d1)), _safe(yy, mon, int(d2)))
-    for m in _P_DAY.finditer(sentence):
-        mon_t, d, y = m.groups()
-        mon = _month(mon_t)
-        yy = _year_for(mon, int(d), published, y)
-        day = _safe(yy, mon, int(d))
-        add(m, "day", day, day)
-    for m in _P_DAY_UK.finditer(sentence):
-        d, mon_t, y = m.groups()
-        day = _safe(int(y), _month(mon_t), int(d))
-        add(m, "day", day, day)
-    for m in _P_MONTH.finditer(sentence):
-        lead, mon_t, rel_year, y = m.groups()
-        if mon_t.lower().startswith("may") and not (lead or y or rel_year):
-            continue  # "may" the verb
-        if mon_t[0].islower():
-            continue
-        mon = _month(mon_t)
-        if y:
-            yy: int | None = int(y)
-        elif rel_year and published:
-            yy = published.year - (rel_year.lower() == "last")
-        else:
-            yy = _year_for(mon, 1, published, None)
-            if lead and lead.lower() == "last" and yy is not None and published:
-                # "last June" written in June means a year ago
-                yy = yy - 1 if (yy, mon) == (published.year, published.month) else yy
-        lo, hi = _month_span(yy, mon)
-        add(m, "month", lo, hi)
-    for m in _P_YEAR.finditer(sentence):
-        y = int(m.group(1))
-        add(m, "year", date(y, 1, 1), date(y, 12, 31))
-    for m in _P_REL.finditer(sentence):
-        which = (m.group(1) or "").lower().replace("  ", " ")
-        unit = (m.group(2) or "week").lower()
-        if which in ("that", "the same") and unit == "week":
-            add(m, "week_anaphor", None, None)
-            continue
-        if published is None or which in ("that", "the same"):
-            continue
-        if unit == "month":
-            y, mo = published.year, published.month
-            if which in ("last", "previous"):
-                y, mo = (y - 1, 12) if mo == 1 else (y, mo - 1)
-            lo, hi = _month_span(y, mo)
-            add(m, "month", lo, min(hi, published) if hi else hi)
-        elif unit == "year":
-            y = published.year - (which in ("last", "previous"))
-            add(m, "year", date(y, 1, 1), min(date(y, 12, 31), published))
-        else:
-            monday = published - timedelta(days=published.weekday())
-            if which in ("last", "previous"):
-                monday -= timedelta(days=7)
-            add(m, "relative", monday, monday + timedelta(days=6))
-    # Keep the longest expression where they overlap ("March of this year" inside a
-    # "since ... to March of this year" range).
-    order = {"since": 0, "fiscal": 1, "range": 2, "day": 3, "month": 4, "year": 5}
-    found.sort(key=lambda e: (-(e.end - e.start), order.get(e.kind, 9)))
-    chosen: list[DateExpr] = []
-    for e in found:
-        if all(e.end <= c.start or e.start >= c.end for c in chosen):
-            chosen.append(e)
-    return sorted(chosen, key=lambda e: e.start)
-
-
-def find_duration(sentence: str) -> int | None:
-    m = _P_DURATION.search(sentence)
-    if not m:
-        return None
-    if m.group(3):
-        return 14 if m.group(3).lower().startswith("two") else 7
-    tok = (m.group(1) or m.group(2)).lower()
-    return int(tok) if tok.isdigit() else _WORD_NUM.get(tok)
+    """Sentences of the prose and list items (icetally.analysis.extract.text)."""
+    return [x.text for x in T.sentences(text)]
 
 
 # ----------------------------------------------------------------------------- numbers
 
 _NUM = re.compile(
-    r"(?<![\w$.,/-])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s+(million|thousand|billion))?(?![\w%])"
+    r"(?<![\w$.,/-])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s+(million|thousand|billion))?"
+    r"(?![\w%]|,\d)"  # not a piece of "1,000th" or of a longer figure
 )
 _QUALIFIER_BEFORE = re.compile(
     r"(nearly|almost|about|around|approximately|roughly|some|more\s+than|over|at\s+least|"
@@ -338,22 +118,42 @@ _QUAL_MAP = {
     "up to": "fewer_than",
 }  # fmt: skip
 _ARREST_WORDS = re.compile(
-    r"\b(arrest\w*|apprehen\w*|detain\w*|custody|rounded\s+up|round-?up|booked|removed|"
+    r"\b(arrest\w*|apprehen\w*|detain\w*|captur\w*|custody|rounded\s+up|round-?up|booked|removed|"
     r"deported|removals?|deportations?|encounters?)\b",
     re.IGNORECASE,
 )
 _PEOPLE = re.compile(
     r"^(?:\W*\w+\W+){0,3}?\W*(immigrants?|people|persons?|individuals?|aliens?|noncitizens?|"
     r"non-citizens?|migrants?|foreign\s+nationals?|men|women|workers?|fugitives?|"
-    r"undocumented|adults?|children|detainees?|criminals?|others|arrests?|apprehensions?|"
-    r"removals?|deportations?|encounters?|detainers?)\b",
+    r"undocumented|adults?|children|detainees?|criminals|others|arrests?|apprehensions?|"
+    r"removals?|deportations?|encounters?|detainers?|defendants?|suspects?|employees?|"
+    r"offenders?|nationals?|protest[eo]rs?|members?|associates?|arrested|apprehended|"
+    r"detained|captured|taken\s+into\s+custody)\b",
     re.IGNORECASE,
 )
 _NON_COUNT = re.compile(
     r"^\W*(?:US\s+|U\.S\.\s+)?(states?|countries|continents?|days?|weeks?|months?|years?|"
     r"hours?|percent|per\s+cent|cities|counties|facilities|agencies|jurisdictions|times|"
     r"field\s+offices?|offices?|dollars|refugees|miles|plants?|sites?|locations?|"
-    r"businesses|companies|officers|agents|votes?)\b",
+    r"businesses|companies|officers|agents|votes?|kilo\w*|pounds?|grams?|ounces?|lbs?|"
+    r"doses|pills|firearms|guns|weapons|rounds|vehicles|cars|homes|addresses|warrants|"
+    r"charges|counts|murders|shootings|flights|times|minutes|feet|percent)\b",
+    re.IGNORECASE,
+)
+_VERB_JUST_BEFORE = re.compile(
+    r"\b(?:arrest(?:s|ed)?|apprehend(?:s|ed)?|detain(?:s|ed)?|captur(?:es|ed)|nets?|netted)\s+$",
+    re.IGNORECASE,
+)
+_BREAKDOWN_AFTER = re.compile(r"^\s*(?:were\s+|are\s+)?from\s+(?:the\s+)?[A-Z]")
+_RESTATED_BEFORE = re.compile(r"\b(?:all|the|those|these)\s+$", re.IGNORECASE)
+_SUBSET_AFTER = re.compile(r"^\s*of\s+(?:whom|them|those|the|these)\b", re.IGNORECASE)
+_SUBSET_BEFORE = re.compile(
+    r"\b(?:including|includes|included|among\s+(?:them|those|whom))\s+(?:\w+\s+)?$",
+    re.IGNORECASE,
+)
+_NOT_ARRESTED = re.compile(
+    r"^\s*(?:[\w-]+\s+){0,3}?(?:were|was|could\s+be|have\s+been)\s+(?:interviewed|seen|"
+    r"released|questioned|screened|identified\s+as\s+victims|rescued|fleeing|fled)\b",
     re.IGNORECASE,
 )
 _PLACE_PREP = re.compile(r"^\s*(?:in|across|from|at|throughout|within)\b", re.IGNORECASE)
@@ -362,7 +162,6 @@ _OPERATION = re.compile(
     r"\b(operations?|surges?|raids?|sweeps?|round-?ups?|crackdowns?|targeted\s+enforcement)\b",
     re.IGNORECASE,
 )
-_ERO_NAME = re.compile(r"Enforcement\s+and\s+Removal\s+Operations", re.IGNORECASE)
 _WEEK = re.compile(
     r"\b(that|this|the\s+same|a|per|each)\s+week\b|\bweekly\b|\bin\s+a\s+week\b", re.IGNORECASE
 )
@@ -383,28 +182,50 @@ class Number:
     value: float
     qualifier: str
     text: str
+    words: bool = False  # written in words ("seventy", "a dozen")
+    qual_text: str = ""  # "more than", "nearly" as written
+    paren: bool = False  # "Houston (20)": the place is before the figure
 
 
 def find_numbers(sentence: str, dates: Iterable[DateExpr]) -> list[Number]:
     spans = [(d.start, d.end) for d in dates]
     out = []
+    words = word_numbers(sentence)
+    in_words = [(w.start, w.end) for w in words]
     for m in _NUM.finditer(sentence):
-        if any(a <= m.start() < b for a, b in spans):
+        if any(a <= m.start() < b for a, b in spans) or any(
+            a <= m.start() < b for a, b in in_words
+        ):
             continue
+        if len(m.group(1)) > 15:
+            continue  # a 400-digit string is not a figure anyone stated
         raw = m.group(1).replace(",", "")
         value = float(raw + (m.group(2) or ""))
         if m.group(3):
             value *= {"thousand": 1e3, "million": 1e6, "billion": 1e9}[m.group(3).lower()]
         elif "," not in m.group(1) and 1900 <= value <= 2100 and not m.group(2):
             continue  # a year
-        qual = "about"
-        start = m.start()
-        q = _QUALIFIER_BEFORE.search(sentence[max(0, m.start() - 20) : m.start()])
-        if q:
-            qual = _QUAL_MAP.get(" ".join(q.group(1).lower().split()), "about")
-            start = m.start() - (len(q.group(0)))
-        out.append(Number(start, m.end(), value, qual, sentence[start : m.end()]))
+        out.append(_qualified(sentence, m.start(), m.end(), value, False))
+    for w in words:
+        if any(a <= w.start < b for a, b in spans):
+            continue
+        out.append(_qualified(sentence, w.start, w.end, float(w.value), True))
+    out.sort(key=lambda n: n.start)
     return out
+
+
+def _qualified(sentence: str, start: int, end: int, value: float, words: bool) -> Number:
+    qual = "about"
+    qual_text = ""
+    q = _QUALIFIER_BEFORE.search(sentence[max(0, start - 20) : start])
+    if q:
+        qual_text = " ".join(q.group(1).lower().split())
+        qual = _QUAL_MAP.get(qual_text, "about")
+        start = start - (len(q.group(0)))
+    if not qual_text and sentence[end : end + 1] == "+":
+        qual, qual_text = "more_than", "more than"  # "100+"
+    paren = sentence[max(0, start - 1) : start] == "(" and sentence[end : end + 1] == ")"
+    return Number(start, end, value, qual, sentence[start:end], words, qual_text, paren)
 
 
 # ----------------------------------------------------------------------------- shares
@@ -481,6 +302,7 @@ class Extraction:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     source: str | None = None
     published: date | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {}
@@ -489,6 +311,8 @@ class Extraction:
         if self.published:
             doc["published"] = self.published
         doc["extracted_by"] = "icetally check --text"
+        if self.warnings:
+            doc["warnings"] = list(self.warnings)
         doc["claims"] = self.claims
         if self.skipped:
             doc["skipped"] = self.skipped
@@ -574,10 +398,27 @@ def _clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
     return 0, len(sentence)
 
 
-def _dataset_for(head: str, sentence: str) -> str:
+_REMOVAL_HEAD = re.compile(
+    r"\b(?:removals?|deportations?|were\s+(?:removed|deported|repatriated)|"
+    r"(?:removal|deportation|charter)\s+flights?)\b",
+    re.IGNORECASE,
+)
+_VERB_BEFORE = re.compile(
+    r"\b(arrest\w*|apprehen\w*|detain\w*|captur\w*|deport\w*|remov\w*|repatriat\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def _dataset_for(head: str, sentence: str, pos: int | None = None) -> str:
+    """What a figure counts: the words after it ("528 removals"), else the nearest verb
+    before it ("deported 528 aliens" is a removals claim, not an arrests one)."""
     h = head.lower()
-    if re.search(r"remov|deport", h):
+    if _REMOVAL_HEAD.search(head):
         return "removals"
+    if pos is not None:
+        verbs = list(_VERB_BEFORE.finditer(sentence[max(0, pos - 50) : pos]))
+        if verbs and re.match(r"deport|remov|repatri", verbs[-1].group(1), re.IGNORECASE):
+            return "removals"
     if re.search(r"detainer", h):
         return "detainers"
     if re.search(r"apprehension|encounter", h) and re.search(
@@ -587,6 +428,17 @@ def _dataset_for(head: str, sentence: str) -> str:
     if re.search(r"encounter", h):
         return "encounters"
     return "arrests"
+
+
+def _claim_value(num: Number) -> Any:
+    """The value as the claims file takes it: a plain number, or the words with their
+    qualifier ("nearly 1,300", "more than 70") for the checker to read."""
+    v = int(num.value) if num.value == int(num.value) else num.value
+    if not num.qual_text:
+        return v
+    if num.words or not num.text.lower().startswith(num.qual_text.split()[0]):
+        return f"{num.qual_text} {v:,}"
+    return " ".join(num.text.split())
 
 
 @dataclass
@@ -603,8 +455,18 @@ def extract_claims(
 ) -> Extraction:
     """Claims found in ``text``; ``published`` (ISO date) supplies missing years and
     "last month"; without it a standalone dateline near the top is used."""
+    T.check_size(text)
     pub = date.fromisoformat(published) if isinstance(published, str) else published
     pub = pub or detect_published(text)
+    warnings: list[str] = []
+    if pub is None:
+        warnings.append(
+            "no dateline and no --published: dates without a year, weekdays and 'last "
+            "week' cannot be placed; claims that need them are marked 'needs a date'"
+        )
+    all_sentences = T.sentences(text, ero_short=True)
+    doc_states = _document_states(all_sentences)
+    headline_where = _headline_where(all_sentences, doc_states)
     claims: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     ids: set[str] = set()
@@ -612,26 +474,44 @@ def extract_claims(
     subject: _Op | None = None  # the last figure: "those arrested" in a share refers here
     mentions_immigration_crimes = bool(_IMMIGRATION_CRIMES.search(text.translate(_QUOTES)))
 
+    next_suffix: dict[str, int] = {}
+    body_values: set[Any] = set()  # figures stated in the body ("all eight" restates one)
+
     def new_id(base: str) -> str:
-        cid, k = base, 2
-        while cid in ids:
-            cid, k = f"{base}-{k}", k + 1
+        # one counter per base: a long text with many alike figures stays linear
+        cid, k = base, next_suffix.get(base, 2)
+        if cid in ids:
+            cid = f"{base}-{k}"
+            while cid in ids:
+                k += 1
+                cid = f"{base}-{k}"
+            next_suffix[base] = k + 1
         ids.add(cid)
         return cid
 
     def skip(sentence: str, number: str, reason: str) -> None:
         skipped.append({"text": sentence, "number": number, "reason": reason})
 
-    for sentence in split_sentences(text):
-        scan = _ERO_NAME.sub("ERO", sentence)
-        # Same length as `sentence` is not needed: all positions below are in `scan`.
+    for sent in all_sentences:
+        scan = sent.text  # "Enforcement and Removal Operations" already shortened to ERO
+        a0, b0 = sent.span(0, len(scan))
+        sentence = " ".join(text[a0:b0].split())
+        lead = all_sentences[sent.lead] if sent.lead is not None else None
+        context = f"{lead.text} {scan}" if lead is not None else scan
         dates = find_dates(scan, pub)
+        lead_dates = []
+        if lead is not None and not dates:
+            # a table row or bullet under "... June 9 to June 13:" takes its lead's days
+            lead_dates = [
+                d for d in find_dates(lead.text, pub) if d.kind in ("day", "range") and d.date_from
+            ]
         numbers = find_numbers(scan, dates)
-        is_op_sentence = bool(_OPERATION.search(scan))
-        refers_to_op = bool(_REFERS_TO_OP.search(scan))
-        duration = find_duration(scan)
+        is_op_sentence = bool(_OPERATION.search(context))
+        refers_to_op = bool(_REFERS_TO_OP.search(scan)) or lead is not None
+        duration = find_duration(scan) or (find_duration(lead.text) if lead else None)
         inference = _INFERENCE.search(scan)
         share_spans: list[tuple[int, int]] = []
+        sentence_claims: list[dict[str, Any]] = []
 
         # --- shares
         for m in _SHARE.finditer(scan):
@@ -681,7 +561,7 @@ def extract_claims(
             base["id"] = new_id(f"{start_txt}-share-criminality")
             claims.append(base)
 
-        if not _ARREST_WORDS.search(scan):
+        if not _ARREST_WORDS.search(context):
             continue
         # --- counts
         # figures of people separate the places of a list; "12 states" does not
@@ -692,14 +572,34 @@ def extract_claims(
             after = scan[num.end :]
             if _NON_COUNT.match(after):
                 continue
-            if not (_PEOPLE.match(after) or _PLACE_PREP.match(after)):
+            is_item_figure = (
+                sent.kind == "item"
+                or num.paren
+                or bool(_VERB_JUST_BEFORE.search(scan[max(0, num.start - 25) : num.start]))
+            )
+            if not (_PEOPLE.match(after) or _PLACE_PREP.match(after) or is_item_figure):
                 continue
+            if _SUBSET_AFTER.match(after) or _NOT_ARRESTED.match(after):
+                skip(sentence, num.text, "a part of another figure ('of whom', 'of those')")
+                continue
+            if num.words and num.value == 1:
+                continue  # "one of those arrested", "at least one offender": a person
+            if sentence_claims and _BREAKDOWN_AFTER.match(after):
+                skip(sentence, num.text, "a breakdown of the figure before it ('two from ...')")
+                continue
+            if (
+                _RESTATED_BEFORE.search(scan[max(0, num.start - 6) : num.start])
+                and _claim_value(num) in body_values
+            ):
+                skip(sentence, num.text, "restates a figure given before ('all eight')")
+                continue
+            subset = bool(_SUBSET_BEFORE.search(scan[max(0, num.start - 40) : num.start]))
             if inference and num.start > inference.start():
                 skip(sentence, num.text, "the writer's arithmetic ('meaning that'), not a "
                      "stated figure")  # fmt: skip
                 continue
             c_lo, c_hi = _clause_bounds(scan, num.start)
-            head = after[:60]
+            head = re.split(r"[,;]|\d", after[:60])[0]
             week = _WEEK.search(scan[num.start : min(c_hi, num.end + 60)])
             # date: own clause, else nearest before in the sentence
             in_clause = [d for d in dates if c_lo <= d.start < c_hi]
@@ -709,19 +609,24 @@ def extract_claims(
                 dexpr = min(in_clause, key=lambda d: abs(d.start - num.start))
             elif before:
                 dexpr = before[-1]
+            elif len(dates) == 1 and dates[0].kind in ("day", "range"):
+                dexpr = dates[0]  # "arrested 422 ..., during an operation from May 4 to 10"
             is_week = bool(week) or (dexpr is not None and dexpr.kind == "week_anaphor")
             measure = "count" if is_week else ("operation" if is_op_sentence else "count")
             claim: dict[str, Any] = {
                 "id": "",
                 "source": source,
                 "text": sentence,
-                "dataset": _dataset_for(head, scan),
+                "dataset": _dataset_for(head, scan, num.start),
             }
             notes: list[str] = []
+            spans = [sent.span(num.start, num.end)]
             inherit = False
-            d_from = d_to = None
+            d_from: date | None = None
+            d_to: date | None = None
             exact = True
             days = None
+            needs_date = ""
             if is_week:
                 if op is None:
                     skip(sentence, num.text, "'that week' with no operation dated before it")
@@ -732,11 +637,15 @@ def extract_claims(
                     "edit if the release means a calendar week"
                 )
             elif dexpr is not None and dexpr.kind != "week_anaphor":
+                spans.append(sent.span(dexpr.start, dexpr.end))
                 if dexpr.date_from is None or dexpr.date_to is None:
-                    skip(sentence, num.text, "the date has no year; give --published")
-                    continue
-                d_from, d_to = dexpr.date_from, dexpr.date_to
-                if measure == "operation":
+                    needs_date = (
+                        f"needs a date: '{dexpr.text}' cannot be placed without a dateline "
+                        "or --published"
+                    )
+                else:
+                    d_from, d_to = dexpr.date_from, dexpr.date_to
+                if measure == "operation" and d_from is not None and d_to is not None:
                     span = (d_to - d_from).days + 1
                     if duration and duration > 1 and span == 1:
                         d_from, d_to, days, exact, note = _operation_around(scan, dexpr, duration)
@@ -757,22 +666,57 @@ def extract_claims(
                         )
                 if dexpr.kind == "year" and measure == "count":
                     notes.append("'in YYYY' is read as the calendar year; edit for a fiscal year")
+            elif lead is not None and lead_dates:
+                d_from, d_to = lead_dates[0].date_from, lead_dates[0].date_to
+                spans.append(lead.span(lead_dates[0].start, lead_dates[0].end))
             elif op is not None and (refers_to_op or measure == "operation"):
                 d_from, d_to = op.start, op.end
                 inherit = True
+                if sent.kind == "item":
+                    measure = op.claim["measure"]
+            elif sent.kind == "item" and subject is not None:
+                d_from, d_to = subject.start, subject.end  # a list under its lead sentence
+                inherit = True
             else:
-                skip(sentence, num.text, "no date range for this figure")
-                continue
+                needs_date = "no date stated: fill in from/to to check it"
+                if sent.kind == "headline":
+                    # "ICE arrests 48 ..." over "The arrests occurred during a week-long
+                    # operation ending March 8": the body dates the headline's figure
+                    body = _body_date(all_sentences, pub)
+                    if body is not None:
+                        d_from, d_to, exact, days, body_note, body_span = body
+                        needs_date = ""
+                        notes.append(body_note)
+                        spans.append(body_span)
+            if needs_date:
+                notes.append(needs_date)
             claim["from"], claim["to"] = d_from, d_to
             if not exact:
                 claim["exact_window"] = False
                 if days:
                     claim["days"] = days
-            # place: own clause, else earlier in the sentence
-            where = _place_for(scan, num, figures, c_lo, c_hi)
+            # place: own clause, else earlier in the sentence, else the headline's
+            where = _place_for(scan, num, figures, c_lo, c_hi, doc_states, sent.kind == "item")
+            spans += [sent.span(a, b) for a, b in where.spans]
             aors, place_text = where.aors, where.text
+            if (
+                sent.kind == "headline"
+                and where.aors
+                and where.office_only
+                and (body_where := _body_where(all_sentences, doc_states, arrests_only=True))
+            ):
+                # "HSI Houston ... apprehend 2" over "... were arrested in Houston and
+                # Mesquite": the office and the places the body names
+                where.aors = sorted(set(where.aors) | set(body_where.aors))
+                where.text = f"{where.text}; {body_where.text}"
+                spans += [
+                    all_sentences[body_where.sentence].span(a, b) for a, b in body_where.spans
+                ]
+                aors, place_text = where.aors, where.text
             if where.unplaced:
                 claim["aor"] = []
+                if where.text:
+                    claim["place"] = where.text
                 notes.append(where.unplaced)
             elif aors:
                 claim["aor"] = aors
@@ -785,14 +729,27 @@ def extract_claims(
                 notes.append(where.note)
             elif inherit and op is not None and op.claim.get("aor"):
                 claim["aor"] = list(op.claim["aor"])
+            elif sent.kind == "headline" and (body_where := _body_where(all_sentences, doc_states)):
+                claim["aor"] = body_where.aors
+                claim["place"] = body_where.text
+                notes.append(f"place taken from the next sentences: {body_where.text}")
+                spans += [
+                    all_sentences[body_where.sentence].span(a, b) for a, b in body_where.spans
+                ]
+            elif headline_where is not None and sent.kind != "headline":
+                hw = headline_where
+                if hw.unplaced:
+                    claim["aor"] = []
+                    notes.append(hw.unplaced)
+                else:
+                    claim["aor"] = hw.aors
+                    claim["place"] = hw.text
+                    notes.append(f"place taken from the headline or dateline: {hw.text}")
+                spans += [all_sentences[hw.sentence].span(a, b) for a, b in hw.spans]
             else:
                 notes.append("no place named: checked nationwide")
             claim["measure"] = measure
-            if num.text[0].isdigit():
-                claim["value"] = int(num.value) if num.value == int(num.value) else num.value
-            else:
-                # "nearly 1,300", "more than 200": keep the words, the checker reads them
-                claim["value"] = " ".join(num.text.split())
+            claim["value"] = _claim_value(num)
             if notes:
                 claim["note"] = "; ".join(notes)
             if is_week:
@@ -801,12 +758,27 @@ def extract_claims(
                 role = _slug(place_text, 30)
             else:
                 role = "total" if measure == "operation" else "nationwide"
-            stem = d_from.isoformat() if exact else d_from.strftime("%Y-%m")
+            if d_from is None:
+                stem = "undated"
+            else:
+                stem = d_from.isoformat() if exact else d_from.strftime("%Y-%m")
             claim["id"] = new_id(f"{stem}-{measure}-{role}")
+            claim["_sent"] = sent.index
+            claim["_kind"] = sent.kind
+            claim["_num"] = num
+            claim["_spans"] = spans
+            claim["_needs_date"] = bool(needs_date)
+            claim["_where"] = where
+            if subset and sentence_claims:
+                claim["part_of"] = sentence_claims[-1]["id"]
             claims.append(claim)
+            if sent.kind != "headline" and isinstance(claim["value"], int | float):
+                body_values.add(claim["value"])
+            if not subset:
+                sentence_claims.append(claim)
             if inherit:
-                subject = op  # "The operation saw ...": back to that operation
-            elif not is_week and d_from and d_to:
+                subject = op if op is not None else subject  # back to that operation
+            elif not is_week and d_from and d_to and not subset:
                 subject = _Op(claim, d_from, d_to)
                 if (
                     measure == "operation"
@@ -815,6 +787,7 @@ def extract_claims(
                 ):
                     op = subject
     _finish_ops(claims)
+    _finish_document(claims)
     for c in claims:
         c.pop("_inherit", None)
         c.pop("_op", None)
@@ -824,8 +797,16 @@ def extract_claims(
     # statistics (analysis/official_claims.py)
     from icetally.analysis.official_claims import extract as extract_official
 
-    claims.extend(extract_official(text, pub, source))
-    return Extraction(claims, skipped, source, pub)
+    official = extract_official(text, pub, source)
+    if official:
+        where = {x.text.strip(): x for x in T.sentences(text)}
+        for c in official:
+            sent_of = where.get(str(c.get("text", "")).strip())
+            if sent_of is not None:
+                c["spans"] = [list(sent_of.span(0, len(sent_of.text)))]
+            c["confidence"] = 0.7  # the whole sentence: the figure's own words are not marked
+    claims.extend(official)
+    return Extraction(claims, skipped, source, pub, warnings)
 
 
 _ENDED = re.compile(
@@ -955,6 +936,71 @@ class _Where:
     note: str = ""
     unplaced: str = ""  # why the place maps to no AOR
     fips: list[str] = field(default_factory=list)  # counties, when only counties are named
+    spans: list[tuple[int, int]] = field(default_factory=list)  # in the sentence
+    sentence: int = 0
+    office_only: bool = False  # only a field office or agency unit is named
+
+
+_COURT_DATE = re.compile(r"convict|sentenc|plead|pleaded|indict|charged|born|removed", re.I)
+
+
+_SINCE_BEGAN = re.compile(
+    r"\b(?:began|begun|started|launched|kicked\s+off|since)\s+(?:on\s+)?$", re.IGNORECASE
+)
+
+
+def _body_date(
+    sentences: list[T.Sentence], pub: date | None
+) -> tuple[date, date, bool, int | None, str, tuple[int, int]] | None:
+    """The first exact day or range of the two sentences after the headline, as the
+    window of the headline's figure (an operation "ending March 8" of a "week-long"
+    operation ends there)."""
+    for s in sentences[1:3]:
+        for d in find_dates(s.text, pub):
+            if d.kind not in ("day", "range") or d.date_from is None or d.date_to is None:
+                continue
+            if _COURT_DATE.search(s.text[max(0, d.start - 50) : d.start]):
+                continue  # "convicted ... on May 13, 2024": a court date, not the arrests
+            lo, hi, exact, days = d.date_from, d.date_to, True, None
+            note = f"window from the release's body: '{d.text}'"
+            if (
+                lo == hi
+                and pub is not None
+                and lo < pub
+                and _SINCE_BEGAN.search(s.text[max(0, d.start - 30) : d.start])
+            ):
+                # "The operation, which began April 22, has led to ...": so far
+                hi = pub
+                note = f"window from the release's body: from '{d.text}' to the release date"
+            duration = find_duration(s.text)
+            if duration and duration > 1 and lo == hi:
+                lo, hi, days, exact, n2 = _operation_around(s.text, d, duration)
+                note = _join_notes(note, n2)
+            return lo, hi, exact, days, note, s.span(d.start, d.end)
+    return None
+
+
+def _body_where(
+    sentences: list[T.Sentence], doc_states: frozenset[str], arrests_only: bool = False
+) -> _Where | None:
+    """Places of the two sentences after the headline (with ``arrests_only``, only of a
+    sentence that speaks of arrests): where a headline figure that names no place, or
+    only an office, happened."""
+    for s in sentences[1:3]:
+        if s.kind == "headline":
+            continue
+        if arrests_only and not _ARREST_WORDS.search(s.text):
+            continue
+        if places.national_scope(s.text):
+            continue
+        matches = [m for m in places.find_places(s.text, doc_states) if m.place]
+        if arrests_only:
+            matches = [m for m in matches if m.place and m.place.kind != "field_office"]
+        if matches:
+            w = _where_of(matches)
+            w.sentence = s.index
+            return w
+    return None
 
 
 @functools.lru_cache(maxsize=64)
@@ -965,19 +1011,87 @@ def _sentence_states(scan: str) -> frozenset[str]:
     for m in places.find_places(scan):
         if m.place and len(m.place.states) == 1:
             out |= m.place.states
+        elif m.place and m.place.kind == "field_office":
+            out |= _aor_states().get(m.place.aors[0], set())
     return frozenset(out)
 
 
-def _place_for(scan: str, num: Number, numbers: list[Number], c_lo: int, c_hi: int) -> _Where:
+@functools.cache
+def _aor_states() -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for s in reference.aor_states():
+        out.setdefault(s.aor, set()).add(s.state_abbr)
+    return out
+
+
+def _document_states(sentences: list[T.Sentence]) -> frozenset[str]:
+    """States the whole text places itself in: a bare "Glendale" in a release from ICE
+    Los Angeles is Glendale, California."""
+    out: set[str] = set()
+    for s in sentences:
+        out |= _sentence_states(s.text)
+    return frozenset(out)
+
+
+_DATELINE = re.compile(r"^([A-Z][A-Z.' ]*[A-Z])(?:,\s*([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?))?\s+-\s")
+
+
+def _headline_where(sentences: list[T.Sentence], doc_states: frozenset[str]) -> _Where | None:
+    """The place a release's headline or dateline ("HOUSTON - ...") names: the place of
+    figures in its body that name none."""
+    if not sentences:
+        return None
+    first = sentences[0]
+    m = _DATELINE.match(first.text)
+    if m and m.group(1).strip() in ("WASHINGTON", "WASHINGTON D.C.", "WASHINGTON, D.C."):
+        m = None  # ICE headquarters' dateline: a national release, not Washington State
+    if m:
+        name = m.group(1).title()
+        states = set(doc_states)
+        if m.group(2):
+            st = reference.state_abbr(m.group(2).rstrip("."))
+            states = {st} if st else states
+        hit = places.resolve(name) or places.town_place(name, states)[0]
+        if hit is not None and hit.aors:
+            return _Where(aors=list(hit.aors), text=name, spans=[(m.start(1), m.end(1))])
+    if first.kind != "headline":
+        return None
+    found = places.find_places(first.text, doc_states)
+    matches = [x for x in found if x.place]
+    if matches:
+        return _where_of(matches)
+    unres = [x for x in found if x.place is None and x.note]
+    if unres:
+        return _Where(unplaced=unres[0].note, text=unres[0].text,
+                      spans=[(unres[0].start, unres[0].end)])  # fmt: skip
+    return None
+
+
+def _place_for(
+    scan: str,
+    num: Number,
+    numbers: list[Number],
+    c_lo: int,
+    c_hi: int,
+    doc_states: frozenset[str] = frozenset(),
+    item: bool = False,
+) -> _Where:
     """Where a figure is: the places between it and the next figure of its clause ("45 in
     Orange County and 12 in Riverside County"), else those just before it ("In Los
-    Angeles, officers arrested 212"), else those earlier in the sentence ("... Mississippi
-    poultry plants, which detained 680 workers")."""
+    Angeles, officers arrested 212"; "Houston (20)"), else those earlier in the sentence
+    ("... Mississippi poultry plants, which detained 680 workers"). A place named but not
+    resolved gives ``unplaced`` with the reason, never the whole country."""
     nxt = min([n.start for n in numbers if num.start < n.start < c_hi] + [c_hi])
+    colon = scan.find(":", num.end, nxt)
+    if colon >= 0:
+        nxt = colon  # "arrested 45 people in three cities: Houston (20), ...": a list follows
     prev = max([n.end for n in numbers if c_lo <= n.end <= num.start] + [c_lo])
-    segments = [scan[num.end : nxt], scan[prev : num.start]]
-    ctx = _sentence_states(scan)
-    for seg in segments:
+    segments = [(num.end, nxt), (prev, num.start)]
+    if num.paren:
+        segments.reverse()  # "Houston (20), Dallas (15)": the place comes first
+    ctx = _sentence_states(scan) or doc_states
+    for a, b in segments:
+        seg = scan[a:b]
         unnamed = places.unnamed_states(seg)
         if unnamed:
             return _Where(
@@ -985,22 +1099,56 @@ def _place_for(scan: str, num: Number, numbers: list[Number], c_lo: int, c_hi: i
             )
         if places.national_scope(seg):
             return _Where(note="the text says nationwide: no AOR filter")
-        matches = [m for m in places.find_places(seg, ctx) if m.place]
+        found = places.find_places(seg, ctx)
+        matches = [m for m in found if m.place]
         if matches:
-            return _where_of(matches)
+            return _where_of(matches, a)
+        unres = [m for m in found if m.place is None and m.note]
+        if unres:
+            u = unres[0]
+            return _Where(unplaced=u.note, text=u.text, spans=[(a + u.start, a + u.end)])
+        if num.paren and b == num.start:
+            bare = [m for m in places.bare_town_matches(seg, ctx) if m.place]
+            if bare:
+                return _where_of(bare[-1:], a)  # "..., Savannah (7)"
     earlier = scan[:c_lo]
     if earlier and not places.national_scope(earlier):
-        matches = [m for m in places.find_places(earlier) if m.place]
+        found = places.find_places(earlier, ctx)
+        matches = [m for m in found if m.place]
         if matches:
             return _where_of(matches)
+        unres = [m for m in found if m.place is None and m.note]
+        if unres:
+            u = unres[0]
+            return _Where(unplaced=u.note, text=u.text, spans=[(u.start, u.end)])
+    later = scan[nxt:c_hi]
+    if later and not item and not num.paren:
+        # "deported 528 people and arrested 61 in the Houston area": one place for both
+        found = places.find_places(later, ctx)
+        matches = [m for m in found if m.place]
+        if matches and not places.national_scope(later):
+            return _where_of(matches, nxt)
+    if item:
+        bare = places.bare_town_matches(scan, ctx)
+        matches = [m for m in bare if m.place]
+        if matches:
+            return _where_of(matches)
+        if bare:
+            return _Where(unplaced=bare[0].note, text=bare[0].text,
+                          spans=[(bare[0].start, bare[0].end)])  # fmt: skip
     return _Where()
 
 
-def _where_of(matches: list[places.PlaceMatch]) -> _Where:
+def _where_of(matches: list[places.PlaceMatch], base: int = 0) -> _Where:
     w = _Where(
+        office_only=all(
+            m.place and m.place.kind == "field_office" or re.match(r"(?:ICE|ERO|HSI)\s", m.text)
+            for m in matches
+        ),  # fmt: skip
         aors=sorted({a for m in matches for a in m.aors}),
         text=", ".join(m.text for m in matches),
         note="; ".join(m.note for m in matches if m.note),
+        spans=[(base + m.start, base + m.end) for m in matches],
     )
     if all(m.place and m.place.kind == "county" for m in matches):
         # A county is finer than an AOR: filter by county too, so a release without
@@ -1059,3 +1207,150 @@ def _move_after(d: dict[str, Any], key: str, after: str) -> None:
         if k == after:
             d[key] = val
     d.setdefault(key, val)
+
+
+def _numeric(c: dict[str, Any]) -> tuple[float, str] | None:
+    """A count claim's (value, qualifier), None for shares."""
+    if c.get("measure") not in ("count", "operation"):
+        return None
+    from icetally.analysis.claims.parse import parse_number
+
+    try:
+        return parse_number(c["value"])
+    except ValueError:
+        return None
+
+
+def _same_figure(headline: tuple[float, str], body: tuple[float, str], body_exact: bool) -> bool:
+    """A headline's "more than 200" and the body's "206" state one figure."""
+    hv, hq = headline
+    bv, _ = body
+    if hv == bv:
+        return True
+    if not body_exact:
+        return False
+    if hq == "more_than":
+        return bv >= hv and bv <= 1.5 * hv
+    if hq == "fewer_than":
+        return bv <= hv and bv >= 0.5 * hv
+    return abs(bv - hv) <= 0.1 * hv and hv != bv and hv % 10 == 0
+
+
+def _finish_document(claims: list[dict[str, Any]]) -> None:
+    """Across the text: a headline figure restated in the body is one claim (the body's
+    exact figure, both spans); figures that add up to an earlier one are its parts
+    (``part_of``); every claim gets ``spans`` and a ``confidence``."""
+    numbers = {id(c): _numeric(c) for c in claims}
+    # 1. headline + body
+    merged_into: dict[str, str] = {}
+    for h in [c for c in claims if c.get("_kind") == "headline" and numbers[id(c)]]:
+        hn = numbers[id(h)]
+        assert hn is not None
+        for b in claims:
+            bn = numbers[id(b)]
+            if (
+                b is h
+                or bn is None
+                or b.get("_kind") == "headline"
+                or b.get("part_of")
+                or b.get("dataset") != h.get("dataset")
+            ):
+                continue
+            if not _same_figure(hn, bn, isinstance(b["value"], int | float)):
+                continue
+            b["_spans"] = h["_spans"] + b["_spans"]
+            b["_confirmed"] = True
+            if b.get("from") is None and h.get("from") is not None:
+                for k in ("from", "to", "exact_window", "days"):
+                    if k in h:
+                        b[k] = h[k]
+                b["_needs_date"] = False
+                b["note"] = _drop_note(b.get("note"), "no date stated")
+            b_unplaced_note = "no place named" in (b.get("note") or "") or "headline" in (
+                b.get("note") or ""
+            )
+            if ("aor" not in b or b_unplaced_note) and "aor" in h:
+                b["aor"] = list(h["aor"])
+                if h.get("place"):
+                    b["place"] = h["place"]
+                b["note"] = _drop_note(b.get("note"), "no place named")
+            if b.get("measure") == "count" and h.get("measure") == "operation":
+                b["measure"] = "operation"
+            b["note"] = _join_notes(
+                b.get("note"), f"the headline states this figure as '{h['value']}'"
+            )
+            _reorder(b)
+            merged_into[h["id"]] = b["id"]
+            h["_merged"] = True
+            break
+    claims[:] = [c for c in claims if not c.get("_merged")]
+    for c in claims:
+        if c.get("part_of") in merged_into:
+            c["part_of"] = merged_into[c["part_of"]]
+    # 2. parts: a run of later figures adding up to a figure
+    for i, t in enumerate(claims):
+        tn = numbers.get(id(t))
+        if tn is None or t.get("part_of") or tn[1] != "about" or "_num" not in t:
+            continue
+        if t["_num"].paren or t.get("_kind") == "item":
+            continue  # an entry of a list is not the total of the entries after it
+        run: list[dict[str, Any]] = []
+        total = 0.0
+        for c in claims[i + 1 : i + 13]:
+            cn = numbers.get(id(c))
+            if cn is None or c.get("part_of") or c.get("dataset") != t.get("dataset"):
+                continue
+            run.append(c)
+            total += cn[0]
+            if total >= tn[0]:
+                break
+        if len(run) >= 2 and total == tn[0]:
+            for c in run:
+                c["part_of"] = t["id"]
+    # 3. spans and confidence
+    for c in claims:
+        if "_spans" not in c:
+            continue
+        spans = sorted({(a, b) for a, b in c.pop("_spans") if b > a})
+        conf = 0.9
+        num: Number = c.pop("_num")
+        if c.pop("_needs_date", False):
+            conf -= 0.3
+        if c.get("aor") == []:
+            conf -= 0.3
+        if "headline" in (c.get("note") or "") and "states this figure" not in c["note"]:
+            conf -= 0.1
+        if num.words:
+            conf -= 0.05
+        if c.get("exact_window") is False:
+            conf -= 0.1
+        if c.pop("_confirmed", False):
+            conf += 0.05
+        c["spans"] = [list(s) for s in spans]
+        c["confidence"] = round(max(0.1, min(1.0, conf)), 2)
+        for k in ("_sent", "_kind", "_where"):
+            c.pop(k, None)
+
+
+def _drop_note(note: str | None, starting: str) -> str | None:
+    if not note:
+        return note
+    kept = [p for p in note.split("; ") if not p.startswith(starting)]
+    return "; ".join(kept) or None
+
+
+_ORDER = ("id", "source", "text", "dataset", "from", "to", "exact_window", "days", "aor",
+          "county", "place", "measure", "value", "note")  # fmt: skip
+
+
+def _reorder(c: dict[str, Any]) -> None:
+    items = dict(c)
+    c.clear()
+    for k in _ORDER:
+        if k in items and (items[k] is not None or k in ("from", "to")):
+            c[k] = items[k]
+    for k, v in items.items():
+        if k not in c and v is not None:
+            c[k] = v
+    if c.get("note") is None:
+        c.pop("note", None)

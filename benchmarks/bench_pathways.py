@@ -1,0 +1,205 @@
+"""Pathways over a SYNTHETIC linked release of 10 million arrests (issue #15): seconds
+and peak memory of ``icetally.pathways`` on DuckDB with a memory limit, against a floor
+measured in the same run -- bare DuckDB over the same store tables (scan every linked
+table and join the arrests to their first stay and removal by identifier), under the
+same memory limit.
+
+The release (arrests, detention stints, removals, detainers: icetally.synth.linked)
+and its store are built once and kept in the cache folder (they take minutes); each
+measurement runs in a fresh process so its peak RSS is its own.
+
+    python -m benchmarks.bench_pathways --out bench-results [--arrests 10000000]
+
+Environment: ICETALLY_BENCH_PATHWAYS_ARRESTS (default 10,000,000),
+ICETALLY_BENCH_PATHWAYS_MEMORY (DuckDB memory_limit, default 4GB),
+ICETALLY_BENCH_CACHE (default bench-results/cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_SECONDS = 60
+DEFAULT_ARRESTS = 10_000_000
+DEFAULT_MEMORY = "4GB"
+REPEATS = 2
+
+# The floor: what any linking must at least do -- read every linked table once and
+# join each arrest to the person's first stay and removal.
+FLOOR_SQL = """
+WITH st AS (SELECT person_id, min(event_date) AS book_in, max(book_out_date) AS book_out,
+                   count(*) AS stints
+            FROM detention_stints GROUP BY person_id),
+     rm AS (SELECT person_id, min(event_date) AS departed FROM removals GROUP BY person_id),
+     dt AS (SELECT person_id, count(*) AS detainers FROM detainers GROUP BY person_id)
+SELECT count(*) AS arrests, count(st.person_id) AS with_stay, count(rm.person_id) AS removed,
+       count(dt.person_id) AS with_detainer,
+       median(date_diff('day', st.book_in, coalesce(st.book_out, st.book_in))) AS median_days
+FROM arrests a LEFT JOIN st USING (person_id) LEFT JOIN rm USING (person_id)
+     LEFT JOIN dt USING (person_id)
+"""
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _connect(db: Path, memory: str) -> Any:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    con.execute(f"SET memory_limit = '{memory}'")
+    con.execute(f"SET temp_directory = '{db.parent / 'duckdb-tmp'}'")
+    return con
+
+
+def child(kind: str, db: Path, memory: str) -> dict[str, Any]:
+    """One measurement in this process: 'pathways' or 'floor'."""
+    con = _connect(db, memory)
+    t0 = time.perf_counter()
+    if kind == "floor":
+        row = con.execute(FLOOR_SQL).fetchone()
+        seconds = time.perf_counter() - t0
+        result: dict[str, Any] = {
+            "arrests": row[0],
+            "with_stay": row[1],
+            "removed": row[2],
+            "with_detainer": row[3],
+        }
+    else:
+        from icetally import api
+        from icetally.store.handle import Store
+
+        with Store(db, connection=con) as store:
+            res = api.pathways(store).to_dict()
+        seconds = time.perf_counter() - t0
+        result = {
+            "persons": res.get("persons"),
+            "episodes": res.get("episodes"),
+            "outcomes": {k: v.get("n") for k, v in res.get("outcomes", {}).items()},
+            "match_rates": {k: v.get("rate") for k, v in res.get("match_rates", {}).items()},
+            "days_detained": res.get("days_detained"),
+        }
+    return {"kind": kind, "seconds": round(seconds, 3), "peak_rss_mb": _peak_rss_mb(), **result}
+
+
+def _run_child(kind: str, db: Path, memory: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_pathways",
+            "--child",
+            kind,
+            "--db",
+            str(db),
+            "--memory",
+            memory,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    if proc.returncode:
+        raise RuntimeError(f"{kind} run failed: {proc.stderr.strip()[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def build(arrests: int, cache: Path) -> dict[str, Any]:
+    """The synthetic linked release and its store, built once per size and kept."""
+    from icetally import api
+    from icetally.synth.linked import scaled_plan, write_linked_release
+
+    folder = cache / f"pathways-{arrests}"
+    db = folder / "linked.duckdb"
+    done = folder / "built.json"
+    if done.is_file() and db.is_file():
+        return json.loads(done.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    db.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    m = write_linked_release(folder / "synthetic", scaled_plan(arrests, seed=0), seed=0)
+    t_write = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    results = api.ingest([m.out_dir], db=db)
+    t_ingest = time.perf_counter() - t0
+    info = {
+        "rows": m.rows,
+        "planted": m.planted,
+        "write_seconds": round(t_write, 1),
+        "ingest_seconds": round(t_ingest, 1),
+        "loaded": {r.dataset: r.rows_loaded for r in results},
+        "db": str(db),
+        "db_bytes": db.stat().st_size,
+    }
+    done.write_text(json.dumps(info, indent=1) + "\n")
+    return info
+
+
+def run(out: Path, arrests: int | None = None) -> dict[str, Any]:
+    arrests = arrests or int(os.environ.get("ICETALLY_BENCH_PATHWAYS_ARRESTS", DEFAULT_ARRESTS))
+    memory = os.environ.get("ICETALLY_BENCH_PATHWAYS_MEMORY", DEFAULT_MEMORY)
+    cache = Path(os.environ.get("ICETALLY_BENCH_CACHE", out / "cache"))
+    built = build(arrests, cache)
+    db = Path(built["db"])
+    floors = [_run_child("floor", db, memory) for _ in range(REPEATS)]
+    runs = [_run_child("pathways", db, memory) for _ in range(REPEATS)]
+    best = min(runs, key=lambda r: r["seconds"])
+    floor = min(floors, key=lambda r: r["seconds"])
+    planted = built["planted"]
+    report = {
+        "benchmark": "pathways_synthetic_linked_release",
+        "synthetic": True,
+        "arrests": arrests,
+        "rows": built["rows"],
+        "build": {k: built[k] for k in ("write_seconds", "ingest_seconds", "db_bytes")},
+        "duckdb_memory_limit": memory,
+        "seconds": best["seconds"],
+        "seconds_all": [r["seconds"] for r in runs],
+        "target_seconds": TARGET_SECONDS,
+        "met": best["seconds"] < TARGET_SECONDS,
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "floor_seconds": floor["seconds"],
+        "floor_seconds_all": [r["seconds"] for r in floors],
+        "floor_peak_rss_mb": max(r["peak_rss_mb"] for r in floors),
+        "ratio_to_floor": round(best["seconds"] / max(floor["seconds"], 1e-9), 2),
+        "floor_query": FLOOR_SQL.strip(),
+        "result": {k: v for k, v in best.items() if k not in ("kind", "seconds", "peak_rss_mb")},
+        "planted": {"outcomes": planted["outcomes"]["all"], "match_rates": planted["match_rates"]},
+    }
+    (out / "bench-pathways.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="bench-results")
+    ap.add_argument("--arrests", type=int, default=None)
+    ap.add_argument("--child", choices=("pathways", "floor"))
+    ap.add_argument("--db")
+    ap.add_argument("--memory", default=DEFAULT_MEMORY)
+    args = ap.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, Path(args.db), args.memory), default=str))
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(json.dumps(run(out, args.arrests), indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

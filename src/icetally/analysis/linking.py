@@ -1,0 +1,686 @@
+"""Linking a person's records inside one release: stays, episodes and outcomes.
+
+The Deportation Data Project's releases carry an anonymized identifier
+(``person_id``) that links one person's arrests, detainers, encounters, detention
+stints and removals **within that release**; each release re-anonymizes it, so the
+same identifier in two releases is not the same person. This module groups the
+store's releases into *linked releases* and builds, from one of them, as Ibis
+expressions (the same on DuckDB and Spark):
+
+- ``stays``: detention stints merged into stays (a transfer is not a new stay);
+- ``departures``: every recorded departure of a person (removals table, and the
+  departed date the arrest, detention and detainer records carry);
+- ``episodes``: an arrest (arrests of one person a day apart collapse into one), the
+  stay that follows it, the departure after it, the detainers lodged before it and
+  its outcome: ``removed``, ``released``, ``detained`` or ``no_detention``.
+
+The rules, their windows and their failure modes are in docs/methods.md
+("Pathways"). Nothing here reads a raw column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import PurePath
+from typing import Any
+
+import ibis
+
+from icetally.store.handle import Store
+from icetally.vocabulary import QueryError
+
+__all__ = [
+    "COLLAPSE_DAYS",
+    "EPISODE_COLUMNS",
+    "LINKED_DATASETS",
+    "OUTCOMES",
+    "STAY_COLUMNS",
+    "STAY_WINDOW_DAYS",
+    "TRANSFER_GAP_DAYS",
+    "LinkedRelease",
+    "LinkingError",
+    "departures_expr",
+    "episode_rows",
+    "episodes_expr",
+    "linked",
+    "linked_releases",
+    "resolve_linked_release",
+    "stay_rows",
+    "stays_expr",
+]
+
+# The person-level tables a release links.
+LINKED_DATASETS = ("arrests", "detention_stints", "removals", "detainers", "encounters")
+# A stint that books in no later than this many days after the stay's last book-out
+# continues the stay (a transfer books out of one facility and in at the next, the
+# same day or, overnight, the next).
+TRANSFER_GAP_DAYS = 1
+# Arrest records of one person this many days apart or less are one arrest (the same
+# event recorded twice; dates carry no reliable time, so "within 24 hours" is "the
+# same or the next day").
+COLLAPSE_DAYS = 1
+# A stay follows an arrest when it books in on the arrest's day or up to this many
+# days after.
+STAY_WINDOW_DAYS = 7
+OUTCOMES = ("removed", "released", "detained", "no_detention")
+# Where departures are recorded, in the order their country is preferred: the
+# removals table, then the departed date every other table carries for the case.
+DEPARTURE_SOURCES = ("removals", "detention_stints", "arrests", "detainers", "encounters")
+# Release reasons that mean the stay ended in a removal (upper-cased, substring).
+REMOVAL_REASONS = ("REMOV", "DEPORT", "VOLUNTARY DEPARTURE", "VOLUNTARY RETURN", "EXCLU")
+_OPEN = date(9999, 12, 31)  # an open stint's book-out, for the running maximum
+
+# The shapes callers rely on (icetally.stays / icetally.episodes return these keys).
+STAY_COLUMNS = (
+    "person_id",
+    "stay",  # 1, 2, ... per person, in book-in order
+    "book_in",
+    "book_out",  # None while open at the extract date
+    "open",
+    "days_detained",  # to book_out, or to the extract date when open
+    "release_reason",  # the last stint's (None while open)
+    "stints",
+    "first_facility",
+    "last_facility",
+    "departed_date",  # the last stint's departed date, as released
+    "departure_country",
+)
+EPISODE_COLUMNS = (
+    "person_id",
+    "episode",  # 1, 2, ... per person, in arrest order
+    "arrest_date",
+    "arrest_records",  # arrest records collapsed into this episode
+    "collapsed",  # arrest_records > 1
+    "event_date",  # = arrest_date (so the vocabulary's filters apply)
+    "aor",
+    "state",
+    "state_abbr",
+    "county",
+    "county_fips",
+    "citizenship",
+    "country_iso3",
+    "continent",
+    "method",
+    "method_class",
+    "criminality",
+    "fiscal_year",
+    "administration",
+    "program",
+    "release_id",
+    "source_row",
+    "stay",  # the stay that follows (None: no stay within the window)
+    "book_in",
+    "book_out",
+    "stay_open",
+    "days_detained",
+    "release_reason",
+    "departed_date",  # the first departure after the arrest (before the next one)
+    "departure_country",
+    "days_to_removal",
+    "detainers_before",  # detainers lodged after the previous arrest, up to this one
+    "outcome",
+)
+_ARREST_CARRIED = EPISODE_COLUMNS[6:22]
+
+
+class LinkingError(QueryError):
+    """Linking asked across releases, or of a store without linked records; the
+    message says why."""
+
+
+@dataclass(frozen=True)
+class LinkedRelease:
+    """Releases whose identifiers link: the tables of one Deportation Data Project
+    release (one folder of files, or one pre-joined file)."""
+
+    id: str
+    label: str
+    release_ids: dict[str, list[str]]  # dataset -> release ids
+    extract_date: date | None
+    extract_date_source: str  # "stated coverage" or "latest date in the release"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def all_release_ids(self) -> list[str]:
+        return sorted(r for ids in self.release_ids.values() for r in ids)
+
+    def has(self, dataset: str) -> bool:
+        return bool(self.release_ids.get(dataset))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "releases": {k: sorted(v) for k, v in self.release_ids.items()},
+            "extract_date": self.extract_date.isoformat() if self.extract_date else None,
+            "extract_date_source": self.extract_date_source,
+        }
+
+
+def _group_key(release: dict[str, Any]) -> tuple[str, str]:
+    """(key, label) of the linked release a file belongs to: the one a reader stated
+    (a pre-joined file), else the folder it was ingested from."""
+    meta = release.get("metadata") or {}
+    stated = meta.get("linked_release") if isinstance(meta, dict) else None
+    if stated:
+        return str(stated), str(release.get("file_name") or stated)
+    folder = str(PurePath(str(release.get("path") or release.get("file_name") or "")).parent)
+    return "folder:" + folder, folder
+
+
+def _with_person_ids(s: Store) -> dict[str, dict[str, tuple[Any, Any]]]:
+    """dataset -> release id -> (first, last event date) of releases whose records
+    carry a person identifier."""
+
+    def compute() -> dict[str, dict[str, tuple[Any, Any]]]:
+        out: dict[str, dict[str, tuple[Any, Any]]] = {}
+        for ds in LINKED_DATASETS:
+            if not any(r.get("dataset") == ds for r in s.releases()):
+                continue
+            t = s.table(ds)
+            q = (
+                t.filter(t.person_id.notnull())
+                .group_by(t.release_id)
+                .aggregate(lo=t.event_date.min(), hi=t.event_date.max())
+            )
+            out[ds] = {r["release_id"]: (r["lo"], r["hi"]) for r in s.rows(q)}
+        return out
+
+    return s.cached(("linking", "with_person_ids"), compute)
+
+
+def linked_releases(s: Store) -> list[LinkedRelease]:
+    """The store's linked releases, latest extract date first."""
+
+    def compute() -> list[LinkedRelease]:
+        spans = _with_person_ids(s)
+        by_id = {r["release_id"]: r for r in s.releases()}
+        groups: dict[str, dict[str, Any]] = {}
+        for ds, rels in spans.items():
+            for rid, (lo, hi) in rels.items():
+                key, label = _group_key(by_id.get(rid, {"release_id": rid}))
+                g = groups.setdefault(key, {"label": label, "ids": {}, "spans": []})
+                g["ids"].setdefault(ds, []).append(rid)
+                g["spans"].append((ds, rid, lo, hi))
+        out = []
+        for key, g in groups.items():
+            stated = [by_id[r].get("coverage_end") for ids in g["ids"].values() for r in ids]
+            stated = [date.fromisoformat(d) for d in stated if d]
+            if stated:
+                extract, source = max(stated), "stated coverage"
+            else:
+                extract = _latest_date(s, g["ids"])
+                source = "latest date in the release"
+            lid = "L" + hashlib.sha1(key.encode()).hexdigest()[:10]
+            out.append(
+                LinkedRelease(
+                    id=lid,
+                    label=g["label"],
+                    release_ids={k: sorted(v) for k, v in g["ids"].items()},
+                    extract_date=extract,
+                    extract_date_source=source,
+                    notes=_overlaps(g["spans"]),
+                )
+            )
+        return sorted(out, key=lambda r: (r.extract_date or date.min, r.id), reverse=True)
+
+    return s.cached(("linking", "linked_releases"), compute)
+
+
+def _overlaps(spans: list[tuple[str, str, Any, Any]]) -> list[str]:
+    """Two tables of one dataset covering the same days in one linked release are two
+    releases put in one folder (or one release ingested twice): refuse to guess."""
+    out = []
+    ordered = sorted(spans, key=lambda x: (x[0], x[2] or date.min))
+    for (ds_a, ra, _, ahi), (ds_b, rb, blo, _) in zip(ordered, ordered[1:], strict=False):
+        if ds_a == ds_b and ahi and blo and blo <= ahi:
+            out.append(
+                f"{ds_a}: releases {ra} and {rb} cover the same days; two releases in one "
+                "folder cannot be linked (identifiers are re-anonymized in each release): "
+                "ingest each release from its own folder"
+            )
+    return out
+
+
+def _latest_date(s: Store, ids: dict[str, list[str]]) -> date | None:
+    """The last day any of the release's records mentions (its extract date, when the
+    release does not state its coverage)."""
+    best: date | None = None
+    for ds, rids in ids.items():
+        t = s.table(ds)
+        t = t.filter(t.release_id.isin(rids))
+        cols = [t.event_date.max(), t.departed_date.max()]
+        if ds == "detention_stints":
+            cols.append(t.book_out_date.max())
+        row = s.rows(t.aggregate(**{f"c{i}": c for i, c in enumerate(cols)}))[0]
+        for v in row.values():
+            if v is not None:
+                v = v.date() if hasattr(v, "date") and not isinstance(v, date) else v
+                best = v if best is None or v > best else best
+    return best
+
+
+def resolve_linked_release(s: Store, release: list[str] | str | None = None) -> LinkedRelease:
+    """The one linked release a question is about. ``release``: release ids (as
+    ``icetally releases`` lists them) or a linked release's id; none: the latest.
+    Ids from two linked releases are refused: identifiers do not link across them."""
+    found = linked_releases(s)
+    if not found:
+        raise LinkingError(
+            "no linked records in this store: pathways need a Deportation Data Project "
+            "release whose tables carry its anonymized identifier (unique_identifier)"
+        )
+    wanted = [release] if isinstance(release, str) else list(release or [])
+    wanted = [w.strip() for item in wanted for w in str(item).split(",") if w.strip()]
+    if not wanted:
+        chosen = found[0]
+    else:
+        hit: dict[str, LinkedRelease] = {}
+        for w in wanted:
+            owners = [lr for lr in found if w == lr.id or w in lr.all_release_ids]
+            if not owners:
+                raise LinkingError(
+                    f"release {w!r} holds no linked records (see `icetally releases`; linked "
+                    f"releases: {', '.join(lr.id for lr in found)})"
+                )
+            hit[w] = owners[0]
+        distinct = {lr.id: lr for lr in hit.values()}
+        if len(distinct) > 1:
+            named = "; ".join(f"{lr.id} ({lr.label}): {w}" for w, lr in hit.items())
+            raise LinkingError(
+                "cannot link across releases: each release re-anonymizes its identifiers, "
+                "so the same identifier in two releases is not the same person "
+                f"({named}); ask for one release at a time"
+            )
+        chosen = next(iter(distinct.values()))
+    if chosen.notes:
+        raise LinkingError(chosen.notes[0])
+    return chosen
+
+
+# ---------------------------------------------------------------------- expressions
+
+
+# The columns each step reads (a narrow selection keeps every step's SQL small).
+_COLUMNS = {
+    "detention_stints": (
+        "event_date",
+        "book_out_date",
+        "facility",
+        "release_reason",
+        "departed_date",
+        "departure_country",
+    ),
+    "arrests": ("event_date", "departed_date", "departure_country", *EPISODE_COLUMNS[6:22]),
+    "removals": ("event_date", "departed_date", "departure_country"),
+    "detainers": ("event_date", "departed_date", "departure_country"),
+    "encounters": ("event_date", "departed_date", "departure_country"),
+}
+
+
+def _records(s: Store, lr: LinkedRelease, dataset: str) -> Any:
+    t = s.table(dataset)
+    t = t.filter(t.release_id.isin(lr.release_ids[dataset]), t.person_id.notnull())
+    keep = dict.fromkeys(("person_id", "release_id", "source_row", *_COLUMNS[dataset]))
+    return t.select(*[c for c in keep if c in t.columns])
+
+
+def _days(later: Any, earlier: Any) -> Any:
+    return later.delta(earlier, unit="day").cast("int64")
+
+
+def stays_expr(s: Store, lr: LinkedRelease) -> Any:
+    """One row per stay (columns: STAY_COLUMNS), or None if the release has no
+    detention stints."""
+    if not lr.has("detention_stints"):
+        return None
+    t = _records(s, lr, "detention_stints")
+    t = t.filter(t.event_date.notnull())
+    t = t.mutate(_out=t.book_out_date.fill_null(ibis.date(_OPEN)))
+    order = ["event_date", "_out", "source_row", "release_id"]
+    running = ibis.window(group_by="person_id", order_by=order, rows=(None, 0))
+    t = t.mutate(_reach=t._out.max().over(running))
+    w = ibis.window(group_by="person_id", order_by=order)
+    t = t.mutate(_prev=t._reach.lag().over(w))
+    new = t._prev.isnull() | (
+        t.event_date > t._prev + ibis.interval(days=TRANSFER_GAP_DAYS)
+    ).fill_null(True)
+    t = t.mutate(_new=new.cast("int64"))
+    t = t.mutate(stay=t._new.sum().over(running).cast("int64"))
+    per_stay = ibis.window(group_by=["person_id", "stay"])
+    last_first = ibis.window(
+        group_by=["person_id", "stay"],
+        order_by=[ibis.desc("_out"), ibis.desc("event_date"), ibis.desc("source_row")],
+    )
+    first_first = ibis.window(group_by=["person_id", "stay"], order_by=order)
+    t = t.mutate(
+        _book_in=t.event_date.min().over(per_stay),
+        _reach_max=t._out.max().over(per_stay),
+        stints=t.event_date.count().over(per_stay).cast("int64"),
+        first_facility=t.facility.first().over(first_first),
+        _rn=ibis.row_number().over(last_first),
+    )
+    t = t.filter(t._rn == 0)
+    is_open = t._reach_max == ibis.date(_OPEN)
+    book_out = ibis.ifelse(is_open, ibis.null("date"), t._reach_max)
+    end = book_out.fill_null(ibis.date(lr.extract_date or _OPEN))
+    return t.select(
+        person_id=t.person_id,
+        stay=t.stay,
+        book_in=t._book_in,
+        book_out=book_out,
+        open=is_open,
+        days_detained=_days(end, t._book_in),
+        release_reason=ibis.ifelse(is_open, ibis.null("string"), t.release_reason),
+        stints=t.stints,
+        first_facility=t.first_facility,
+        last_facility=t.facility,
+        departed_date=t.departed_date,
+        departure_country=t.departure_country,
+    )
+
+
+def departures_expr(s: Store, lr: LinkedRelease) -> Any:
+    """Every recorded departure: one row per person and departure day, with the
+    country (the first source of DEPARTURE_SOURCES that names one), or None if the
+    release records none."""
+    parts = []
+    for rank, ds in enumerate(DEPARTURE_SOURCES):
+        if not lr.has(ds):
+            continue
+        t = _records(s, lr, ds)
+        day = t.event_date if ds == "removals" else t.departed_date
+        t = t.filter(day.notnull())
+        parts.append(
+            t.select(
+                person_id=t.person_id,
+                departed_date=day,
+                departure_country=t.departure_country,
+                from_removals=ibis.literal(ds == "removals"),
+                _rank=ibis.literal(rank),
+            )
+        )
+    if not parts:
+        return None
+    u = parts[0]
+    for p in parts[1:]:
+        u = u.union(p, distinct=False)
+    u = u.mutate(_no_country=u.departure_country.isnull())
+    w = ibis.window(
+        group_by=["person_id", "departed_date"],
+        order_by=["_no_country", "_rank", "departure_country"],
+    )
+    any_removal = ibis.window(group_by=["person_id", "departed_date"])
+    u = u.mutate(
+        _rn=ibis.row_number().over(w),
+        _removals=u.from_removals.cast("int64").max().over(any_removal),
+    )
+    u = u.filter(u._rn == 0)
+    return u.select(
+        person_id=u.person_id,
+        departed_date=u.departed_date,
+        departure_country=u.departure_country,
+        in_removals=u._removals == 1,
+    )
+
+
+def _removal_reason(reason: Any) -> Any:
+    up = reason.upper()
+    hit = None
+    for word in REMOVAL_REASONS:
+        cond = up.contains(word)
+        hit = cond if hit is None else (hit | cond)
+    return hit.fill_null(False)
+
+
+def _same(expr: Any, name: str) -> Any:
+    return expr
+
+
+def episodes_expr(
+    s: Store,
+    lr: LinkedRelease,
+    *,
+    keep: Callable[[Any, str], Any] = _same,
+    stays: Any = None,
+    departures: Any = None,
+) -> Any:
+    """One row per episode (columns: EPISODE_COLUMNS); see the module docstring.
+
+    ``keep(expr, name)`` is called on each intermediate table (``linked`` passes one
+    that materializes it, so no step's SQL repeats another's); ``stays`` and
+    ``departures``: the tables, when already built."""
+    if not lr.has("arrests"):
+        raise LinkingError(
+            f"linked release {lr.id} ({lr.label}) has no arrests with identifiers: "
+            "episodes start at an arrest"
+        )
+    a = _records(s, lr, "arrests")
+    a = a.filter(a.event_date.notnull())
+    order = ["event_date", "source_row", "release_id"]
+    w = ibis.window(group_by="person_id", order_by=order)
+    a = a.mutate(_prev=a.event_date.lag().over(w))
+    new = a._prev.isnull() | (_days(a.event_date, a._prev) > COLLAPSE_DAYS)
+    running = ibis.window(group_by="person_id", order_by=order, rows=(None, 0))
+    a = a.mutate(_new=new.cast("int64"))
+    a = a.mutate(episode=a._new.sum().over(running).cast("int64"))
+    per = ibis.window(group_by=["person_id", "episode"])
+    first = ibis.window(group_by=["person_id", "episode"], order_by=order)
+    a = a.mutate(arrest_records=a.event_date.count().over(per).cast("int64"))
+    a = a.mutate(_rn=ibis.row_number().over(first))
+    e = a.filter(a._rn == 0)
+    nxt = ibis.window(group_by="person_id", order_by="episode")
+    e = e.mutate(_next=e.event_date.lead().over(nxt), _before=e.event_date.lag().over(nxt))
+    e = e.select(
+        "person_id",
+        "episode",
+        "arrest_records",
+        "_next",
+        "_before",
+        *_ARREST_CARRIED,
+        arrest_date=e.event_date,
+        event_date=e.event_date,
+    )
+    e = keep(e, "arrest_episodes")
+
+    # the stay: book-in within the window after the arrest; a stay goes to its
+    # nearest earlier arrest, an arrest gets its first such stay
+    if stays is None:
+        stays = stays_expr(s, lr)
+    if stays is not None:
+        st = stays.select(
+            _sp=stays.person_id,
+            stay=stays.stay,
+            book_in=stays.book_in,
+            book_out=stays.book_out,
+            stay_open=stays.open,
+            days_detained=stays.days_detained,
+            release_reason=stays.release_reason,
+        )
+        ev = e.select(_ep=e.person_id, _eno=e.episode, _ad=e.event_date)
+        pairs = ev.join(
+            st,
+            [
+                ev._ep == st._sp,
+                st.book_in >= ev._ad,
+                st.book_in <= ev._ad + ibis.interval(days=STAY_WINDOW_DAYS),
+            ],
+        )
+        by_stay = ibis.window(group_by=["_sp", "stay"], order_by=[ibis.desc("_ad")])
+        pairs = pairs.mutate(_r1=ibis.row_number().over(by_stay))
+        pairs = pairs.filter(pairs._r1 == 0)
+        by_ep = ibis.window(group_by=["_ep", "_eno"], order_by=["book_in", "stay"])
+        pairs = pairs.mutate(_r2=ibis.row_number().over(by_ep))
+        pairs = pairs.filter(pairs._r2 == 0).drop("_r1", "_r2", "_sp", "_ad")
+        pairs = keep(pairs, "episode_stays")
+        e = e.left_join(pairs, [e.person_id == pairs._ep, e.episode == pairs._eno]).drop(
+            "_ep", "_eno"
+        )
+    else:
+        e = e.mutate(
+            stay=ibis.null("int64"),
+            book_in=ibis.null("date"),
+            book_out=ibis.null("date"),
+            stay_open=ibis.null("boolean"),
+            days_detained=ibis.null("int64"),
+            release_reason=ibis.null("string"),
+        )
+
+    # the departure: the first on or after the arrest and before the next arrest
+    deps = departures if departures is not None else departures_expr(s, lr)
+    if deps is not None:
+        d = deps.select(_dp=deps.person_id, _dd=deps.departed_date, _dc=deps.departure_country)
+        k = e.select(_kp=e.person_id, _ke=e.episode, _ka=e.arrest_date, _kn=e._next)
+        j = k.join(
+            d,
+            [
+                k._kp == d._dp,
+                d._dd >= k._ka,
+                k._kn.isnull() | (d._dd < k._kn),
+            ],
+        )
+        wj = ibis.window(group_by=["_kp", "_ke"], order_by=["_dd"])
+        j = j.mutate(_r=ibis.row_number().over(wj))
+        j = j.filter(j._r == 0).select("_kp", "_ke", departed_date=j._dd, departure_country=j._dc)
+        j = keep(j, "episode_departures")
+        e = e.left_join(j, [e.person_id == j._kp, e.episode == j._ke]).drop("_kp", "_ke")
+    else:
+        e = e.mutate(departed_date=ibis.null("date"), departure_country=ibis.null("string"))
+
+    # detainers lodged after the previous arrest, up to this one
+    if lr.has("detainers"):
+        dt = _records(s, lr, "detainers")
+        dt = dt.filter(dt.event_date.notnull()).select(_tp=dt.person_id, _td=dt.event_date)
+        k = e.select(_kp=e.person_id, _ke=e.episode, _ka=e.arrest_date, _kb=e._before)
+        j = k.join(
+            dt,
+            [k._kp == dt._tp, dt._td <= k._ka, k._kb.isnull() | (dt._td > k._kb)],
+        )
+        j = j.group_by([j._kp, j._ke]).aggregate(detainers_before=j._td.count().cast("int64"))
+        j = keep(j, "episode_detainers")
+        e = e.left_join(j, [e.person_id == j._kp, e.episode == j._ke]).drop("_kp", "_ke")
+        e = e.mutate(detainers_before=e.detainers_before.fill_null(0))
+    else:
+        e = e.mutate(detainers_before=ibis.literal(0, "int64"))
+
+    removed_stay = _removal_reason(e.release_reason) & e.stay.notnull()
+    removed = e.departed_date.notnull() | removed_stay
+    outcome = ibis.cases(
+        (removed, "removed"),
+        (e.stay.isnull(), "no_detention"),
+        (e.stay_open, "detained"),
+        else_="released",
+    )
+    removal_day = e.departed_date.fill_null(
+        ibis.ifelse(removed_stay, e.book_out, ibis.null("date"))
+    )
+    e = e.mutate(
+        outcome=outcome,
+        collapsed=e.arrest_records > 1,
+        days_to_removal=ibis.ifelse(removed, _days(removal_day, e.arrest_date), ibis.null("int64")),
+    )
+    return e.select(*EPISODE_COLUMNS)
+
+
+def stay_rows(s: Store, release: list[str] | str | None = None) -> list[dict[str, Any]]:
+    """A linked release's stays as dicts (STAY_COLUMNS plus ``facilities``: the
+    stints' facilities in book-in order, a facility repeated only when left and
+    re-entered)."""
+    lr = resolve_linked_release(s, release)
+    expr = stays_expr(s, lr)
+    if expr is None:
+        return []
+    rows = s.rows(expr.order_by(["person_id", "stay"]))
+    t = _records(s, lr, "detention_stints")
+    t = t.filter(t.event_date.notnull())
+    stints = s.rows(
+        t.select("person_id", "event_date", "book_out_date", "source_row", "facility").order_by(
+            ["person_id", "event_date", "source_row"]
+        )
+    )
+    by_person: dict[str, list[dict[str, Any]]] = {}
+    for st in stints:
+        by_person.setdefault(st["person_id"], []).append(st)
+    for r in rows:
+        end = r["book_out"] or date.max
+        names: list[str] = []
+        for st in by_person.get(r["person_id"], []):
+            inside = r["book_in"] <= st["event_date"] <= end and st["facility"]
+            if inside and (not names or names[-1] != st["facility"]):
+                names.append(st["facility"])
+        r["facilities"] = names
+    return rows
+
+
+def episode_rows(s: Store, **filters: Any) -> list[dict[str, Any]]:
+    """A linked release's episodes in a slice (``release`` picks the linked release;
+    the other filters are the vocabulary's, applied to the episode's arrest)."""
+    from icetally.query.filters import Slice
+
+    release = filters.pop("release", None)
+    slc = Slice.build("arrests", **filters)
+    lr = resolve_linked_release(s, release)
+    with linked(s, lr) as tables:
+        return s.rows(slc.apply(tables.episodes).order_by(["person_id", "episode"]))
+
+
+@dataclass
+class Linked:
+    """One linked release's tables, materialized for the duration of a question:
+    ``stays`` (None without stints), ``departures`` (None without any), ``episodes``;
+    ``sql``: the SQL of each step, each reading the steps before it by name."""
+
+    release: LinkedRelease
+    stays: Any
+    departures: Any
+    episodes: Any
+    sql: dict[str, str]
+
+
+@contextmanager
+def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
+    """Build the linked tables once as temporary tables (a DuckDB temp table; on
+    other backends Ibis's ``cache``) and drop them afterwards. Without this, every
+    query over episodes would repeat the whole chain of joins and windows."""
+    held: list[tuple[str, Any, str | None]] = []
+    sql: dict[str, str] = {}
+    tag = uuid.uuid4().hex[:8]
+
+    def keep(expr: Any, name: str) -> Any:
+        compiled = str(ibis.to_sql(expr))
+        text = compiled
+        for known, _, temp in held:  # readable names for the steps already built
+            if temp:
+                text = text.replace(temp, known)
+        sql[name] = text
+        if s.is_duckdb:
+            temp = f"_linked_{tag}_{name}"
+            s.duckdb.execute(f'CREATE TEMP TABLE "{temp}" AS {compiled}')
+            table = s.ibis.table(temp)
+        else:
+            table = expr.cache()
+            temp = table.get_name()
+        held.append((name, table, temp))
+        return table
+
+    try:
+        st = stays_expr(s, lr)
+        st = keep(st, "stays") if st is not None else None
+        dep = departures_expr(s, lr)
+        dep = keep(dep, "departures") if dep is not None else None
+        eps = keep(episodes_expr(s, lr, keep=keep, stays=st, departures=dep), "episodes")
+        yield Linked(release=lr, stays=st, departures=dep, episodes=eps, sql=sql)
+    finally:
+        for _, table, temp in reversed(held):
+            try:
+                if s.is_duckdb:
+                    s.duckdb.execute(f'DROP TABLE IF EXISTS "{temp}"')
+                else:
+                    table.release()
+            except Exception:  # noqa: BLE001, S110 - cleanup must not mask the real error
+                pass
