@@ -50,7 +50,14 @@ FROM arrests a LEFT JOIN st USING (person_id) LEFT JOIN rm USING (person_id)
 
 
 def _peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux
+    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries
+    ru_maxrss over exec, so a child would report its parent's peak (the build's)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
@@ -133,6 +140,7 @@ def build(arrests: int, cache: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     m = write_linked_release(folder / "synthetic", scaled_plan(arrests, seed=0), seed=0)
     t_write = time.perf_counter() - t0
+    write_peak = _peak_rss_mb()  # the generator's peak (chunked: it does not grow with N)
     t0 = time.perf_counter()
     results = api.ingest([m.out_dir], db=db)
     t_ingest = time.perf_counter() - t0
@@ -141,6 +149,7 @@ def build(arrests: int, cache: Path) -> dict[str, Any]:
         "planted": m.planted,
         "write_seconds": round(t_write, 1),
         "ingest_seconds": round(t_ingest, 1),
+        "write_peak_rss_mb": write_peak,
         "loaded": {r.dataset: r.rows_loaded for r in results},
         "db": str(db),
         "db_bytes": db.stat().st_size,
@@ -165,7 +174,10 @@ def run(out: Path, arrests: int | None = None) -> dict[str, Any]:
         "synthetic": True,
         "arrests": arrests,
         "rows": built["rows"],
-        "build": {k: built[k] for k in ("write_seconds", "ingest_seconds", "db_bytes")},
+        "build": {
+            k: built.get(k)
+            for k in ("write_seconds", "write_peak_rss_mb", "ingest_seconds", "db_bytes")
+        },
         "duckdb_memory_limit": memory,
         "seconds": best["seconds"],
         "seconds_all": [r["seconds"] for r in runs],

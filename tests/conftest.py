@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -134,3 +139,24 @@ def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     res = ingest([d / "a.csv", d / "b.csv"], db=db)
     assert [r.status for r in res] == ["loaded", "loaded"], res
     return db
+
+
+def run_limited(
+    code: str, limit_bytes: int = 1_500 << 20, args: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run Python code (dedented; ``sys.argv[1:]`` = ``args``) in a fresh interpreter
+    whose address space is capped at ``limit_bytes``: a test of bounded memory."""
+    pre = textwrap.dedent(
+        f"""
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, ({limit_bytes}, {limit_bytes}))
+        """
+    )
+    return subprocess.run(
+        [sys.executable, "-c", pre + textwrap.dedent(code), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )

@@ -472,3 +472,20 @@ def test_surges_per_state_cli_and_web_agree(five_db: Path) -> None:
         assert refused.status_code == 400 and "area" in refused.text
     bad = CliRunner().invoke(app, ["surges", "--area", "planet", "--db", str(five_db)])
     assert bad.exit_code == 2 and "planet" in bad.output
+
+
+def test_coverage_command_shows_each_state_s_unreported_days(five_db: Path) -> None:
+    res = CliRunner().invoke(app, ["coverage", "--area", "state", "--db", str(five_db), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["area"] == "state"
+    assert out["gaps"] == [{"from": "2026-03-11", "to": "2026-09-16"}]
+    with FIVE_STATES.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    days = [date.fromisoformat(r["apprehension_date"]) for r in rows]
+    span = (max(days) - min(days)).days + 1
+    for name, code in POSTAL.items():
+        reported = sum(1 for r in rows if r[name] != "NA")
+        assert out["areas"][code]["uncovered_days"] == span - reported, name
+    table = CliRunner().invoke(app, ["coverage", "--area", "state", "--db", str(five_db)])
+    assert table.exit_code == 0 and "2026-03-11" in table.output

@@ -7,11 +7,7 @@ claim (CLI: exit 2, JSON with --json) or a 400/413 problem (web): never a traceb
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +19,7 @@ from typer.testing import CliRunner
 from icetally import safeyaml
 from icetally.cli import app
 from icetally.web import Limits, create_app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_limited
 
 PROBLEM = "application/problem+json"
 
@@ -172,25 +168,14 @@ def test_row13_cli_alias_bomb_and_oversized_file_under_a_memory_limit(
         line = "  - {id: c, measure: count, value: 1, text: '" + "x" * 1000 + "'}\n"
         for _ in range(10_000):
             fh.write(line)
-    code = textwrap.dedent(
-        f"""
-        import resource, sys
-        limit = 1_500 << 20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    code = f"""
+        import sys
         from icetally.cli import app
         sys.argv = ["icetally", "check", sys.argv[1], "--db", {str(tiny_store)!r}]
         app()
         """
-    )
     for f in [tmp_path / n for n in files] + [big]:
-        proc = subprocess.run(
-            [sys.executable, "-c", code, str(f)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        )
+        proc = run_limited(code, args=[str(f)])
         assert proc.returncode == 2, (f, proc.stderr[-2000:])
         assert "Traceback" not in proc.stderr and "MemoryError" not in proc.stderr
         [line] = proc.stderr.strip().splitlines()
@@ -258,11 +243,9 @@ def test_row13_web_alias_bomb_under_a_memory_limit(tiny_store: Path) -> None:
     """The server in a fresh interpreter capped at 1.5 GB: the bomb and one level more
     are answered 400 at once, and the server still answers afterwards."""
     bigger = BOMB.replace("claims: *i", "j: &j [" + ",".join(["*i"] * 9) + "]\nclaims: *j")
-    code = textwrap.dedent(
+    proc = run_limited(
         f"""
-        import json, resource, sys
-        limit = 1_500 << 20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        import json
         from fastapi.testclient import TestClient
         from icetally.web import create_app
         out = []
@@ -273,14 +256,6 @@ def test_row13_web_alias_bomb_under_a_memory_limit(tiny_store: Path) -> None:
             out.append([c.get("/api/health").status_code, 0, ""])
         print(json.dumps(out))
         """
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])

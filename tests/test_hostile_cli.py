@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from icetally import api
@@ -129,3 +130,48 @@ def test_minor_unknown_release_continent_county_list_known_values(tiny_store: Pa
     assert code == 0 and json.loads(stdout)["total"] == 20
     code, stdout, _ = run_cli("count", "--continent", "north  AMERICA", "--db", str(tiny_store))
     assert code == 0
+
+
+# -- one error path: every error one line, exit 1/2, JSON with --json ---------------------
+
+
+def test_one_error_path_for_every_command(
+    tiny_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an IcetallyError from deep inside: exit 2, its words, JSON with --json
+    cases = [
+        (["count", "--from", "2019-02-30", "--db", str(tiny_store)], "--from must be an ISO date"),
+        (["count", "--db", str(tmp_path / "none.duckdb")], "no store at"),
+        (["surges", "--aor", "XYZ", "--db", str(tiny_store)], "unknown AOR code(s) ['XYZ']"),
+        (["releases", "--db", str(tmp_path / "none.duckdb")], "no store at"),
+        (["export", "--parquet", str(tmp_path / "x"), "--db", str(tmp_path / "n.duckdb")],
+         "no store at"),
+    ]  # fmt: skip
+    for argv, words in cases:
+        msg = one_error_line(*run_cli(*argv))
+        assert words in msg, (argv, msg)
+        if argv[0] != "serve":
+            assert words in json_error(*run_cli(*argv, "--json"))
+    # a defect (an exception icetally did not word): one line saying so, exit 1
+    import icetally.api
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(icetally.api, "count", broken)
+    msg = one_error_line(*run_cli("count", "--db", str(tiny_store)), expect=1)
+    assert "unexpected KeyError" in msg and "please report it" in msg
+    assert "surprise" in json_error(*run_cli("count", "--db", str(tiny_store), "--json"), expect=1)
+
+
+def test_a_status_a_command_chose_is_kept(tiny_store: Path, tmp_path: Path) -> None:
+    """`ingest` exits 1 when a file failed, with its own JSON and nothing else."""
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\x00\x01 not a release")
+    db = tmp_path / "s.duckdb"
+    code, stdout, stderr = run_cli("ingest", str(bad), "--db", str(db), "--json")
+    assert code == 1, (stdout, stderr)
+    [f] = json.loads(stdout)["files"]
+    assert f["status"] == "failed" and str(bad) in f["error"]
+    code, _, stderr = run_cli("ingest", str(bad), "--db", str(db))
+    assert code == 1 and "unexpected" not in stderr

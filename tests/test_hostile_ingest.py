@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from icetally import ingest
 from icetally.cli import app
-from tests.conftest import ROOT, store_fingerprint
+from tests.conftest import ROOT, run_limited, store_fingerprint
 
 HEADER = "apprehension_date,apprehension_aor,citizenship,apprehension_method"
 
@@ -227,22 +227,7 @@ def _patch_part(path: Path, member: str, fn) -> None:  # noqa: ANN001 - a str ->
             z.writestr(name, data)
 
 
-def _limited(code: str, limit_bytes: int = 1_500 << 20) -> subprocess.CompletedProcess[str]:
-    """Run Python code in a child whose address space is capped."""
-    pre = textwrap.dedent(
-        f"""
-        import resource
-        resource.setrlimit(resource.RLIMIT_AS, ({limit_bytes}, {limit_bytes}))
-        """
-    )
-    return subprocess.run(
-        [sys.executable, "-c", pre + textwrap.dedent(code)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )
+_limited = run_limited  # a child under an address-space cap (tests/conftest.py)
 
 
 def test_row7_xlsx_zip_bomb_refused_before_inflating(tmp_path: Path) -> None:

@@ -349,3 +349,24 @@ def test_row15_500_overlapping_releases_count_stays_small(store_500: Path) -> No
         assert r.status_code == 200 and len(r.content) < 30_000
         assert r.json()["warnings"] == out["warnings"]
         assert c.get("/api/releases").status_code == 200
+
+
+def test_unexpected_error_is_a_500_problem_naming_only_its_type(
+    tiny_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import icetally.api
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise RuntimeError(f"{tiny_store} exploded in {sys.executable}")
+
+    monkeypatch.setattr(icetally.api, "count", broken)
+    with TestClient(create_app(tiny_store), raise_server_exceptions=False) as c:
+        r = c.get("/api/count?by=aor&from=2019-01-01")
+        assert r.status_code == 500 and r.headers["content-type"].startswith(PROBLEM)
+        assert r.json()["type"] == "/problems/internal-error"
+        assert r.json()["detail"] == "RuntimeError while serving the request"
+        assert "exploded" not in r.text
+        assert_public(r.text, tiny_store.parent)
+        page = c.get("/explore?by=aor&from=2019-01-02")
+        assert page.status_code == 500 and "exploded" not in page.text
+        assert_public(page.text, tiny_store.parent)

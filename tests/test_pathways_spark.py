@@ -69,14 +69,14 @@ def _plain(d: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Spark runs each of a question's ~20 small queries as a job: a few questions suffice
 QUESTIONS: list[dict[str, Any]] = [
-    {},
     {"by": "month"},
-    {"criminality": "convicted", "by": "aor"},
-    {"date_from": "2024-03-01", "date_to": "2024-12-31"},
+    {"criminality": "convicted", "date_from": "2024-03-01", "date_to": "2024-12-31"},
 ]
 
 
+@pytest.mark.timeout(3000)
 def test_pathways_identical_on_spark(linked_db: Path, spark: Any) -> None:
     with Store.open(linked_db) as duck:
         releases = [lr.id for lr in linking.linked_releases(duck)]

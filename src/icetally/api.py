@@ -104,6 +104,7 @@ __all__ = [
     "check",
     "check_text",
     "count",
+    "coverage",
     "episodes",
     "linked_releases",
     "export",
@@ -162,6 +163,28 @@ def slice_of(dataset: str = "arrests", **filters: Any) -> Slice:
     from icetally.query.filters import Slice
 
     return Slice.build(dataset, **filters)
+
+
+def coverage(
+    dataset: str = "arrests",
+    store: Store | PathLike | None = None,
+    *,
+    db: PathLike | None = None,
+    backend: str | None = None,
+    area: str | None = None,
+) -> dict[str, Any]:
+    """The days the dataset's releases cover, with their gaps, overall and per area of
+    kind ``area`` (aor by default, state, county): ``{"dataset", "area", "start",
+    "end", "spans", "gaps", "releases", "areas": {code: {"start", "end", "runs",
+    "uncovered_days", "spans"}}}``. A day outside coverage is not a day of zero
+    records (docs/counts.md); see icetally.store.coverage."""
+    from icetally.store.handle import Store
+    from icetally.vocabulary import parse_area
+
+    kind = parse_area(area)
+    with Store.borrow(store, db=db, backend=backend) as s:
+        cov = s.coverage(dataset, kind)
+    return {"dataset": dataset, "area": kind, **cov.to_dict(), "areas": cov.areas_dict()}
 
 
 def surges(dataset: str = "arrests", **kwargs: Any) -> SurgesResult:

@@ -214,6 +214,29 @@ def releases(given: Given) -> None:
 
 
 @app.command()
+@options("dataset", "area", "store", "json")
+def coverage(given: Given) -> None:
+    """The days the releases cover, with their gaps, overall and per area.
+
+    Example: icetally coverage --area state
+    """
+    try:
+        result = api.coverage(given.dataset, db=given.db, backend=given.backend, area=given.area)
+    except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if given.emit(result):
+        return
+    spans = ", ".join(f"{s['from']} → {s['to']}" for s in result["spans"]) or "nothing"
+    out.print(f"{given.dataset}: covered {spans}")
+    for g in result["gaps"]:
+        out.print(f"[yellow]gap[/] {g['from']} → {g['to']} (not covered: no records, not zeros)")
+    t = Table(result["area"], "first", "last", "runs", "uncovered days", box=None)
+    for code, a in result["areas"].items():
+        t.add_row(code, a["start"], a["end"], f"{a['runs']:,}", f"{a['uncovered_days']:,}")
+    out.print(t)
+
+
+@app.command()
 @options("dataset", "slice", "by", "store", "json")
 def count(
     given: Given,
@@ -278,7 +301,8 @@ def _print_pathways(d: dict[str, Any]) -> None:
     )
     comp = d.get("comparison")
     if comp:
-        t = Table("", "surge", "weeks before", "difference", "95% interval", box=None)
+        group = "campaign" if "campaign" in comp else "surge"
+        t = Table("", group, "weeks before", "difference", "95% interval", box=None)
         for row in comp["differences"]:
             t.add_row(
                 row["figure"],
@@ -310,7 +334,7 @@ def pathways(
         None, "--surge", help="A surge id (see surges): against the weeks before"
     ),
     campaign: str | None = typer.Option(
-        None, "--campaign", help="A campaign id: against the weeks before"
+        None, "--campaign", help="A campaign id (see campaigns): against the weeks before"
     ),
     weeks_before: int = typer.Option(
         4, "--weeks-before", help="Weeks before the surge to compare with"

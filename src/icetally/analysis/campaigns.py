@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -116,13 +117,35 @@ class Campaign:
     peak_week: date
     z: float = 0.0
     variance: float = 0.0  # of the counterfactual count
-    # (day, observed or None outside coverage, expected) for every day of the window
-    daily: tuple[tuple[date, int | None, float], ...] = field(default=(), repr=False)
-    # the same for the weeks around it (8 before, 4 after), expected = the area's normal
-    # level there (before or after the campaign) times the day factors
-    context: tuple[tuple[date, int | None, float], ...] = field(default=(), repr=False)
+    # the days around the campaign (8 weeks before, 4 after): (first day number,
+    # counts, expected, covered); expected = the area's normal level (before, inside
+    # and after the campaign) times the day factors. Read through ``daily``/``context``.
+    series: Any = field(default=None, repr=False, compare=False)
     # the out-of-campaign days the baseline comes from
     baseline_spans: tuple[tuple[date, date], ...] = ()
+
+    def _days(self, lo: date | None, hi: date | None) -> tuple[tuple[date, int | None, float], ...]:
+        if self.series is None:
+            return ()
+        first, y, mu, cov = self.series
+        out = []
+        for k in range(len(y)):
+            d = _date(first + k)
+            if (lo is None or d >= lo) and (hi is None or d <= hi):
+                out.append(
+                    (d, int(y[k]) if cov[k] else None, round(float(mu[k]), 3) if cov[k] else 0.0)
+                )
+        return tuple(out)
+
+    @property
+    def daily(self) -> tuple[tuple[date, int | None, float], ...]:
+        """(day, observed or None outside coverage, expected) for every day of it."""
+        return self._days(self.start, self.end)
+
+    @property
+    def context(self) -> tuple[tuple[date, int | None, float], ...]:
+        """The same for the weeks around it (8 before, 4 after)."""
+        return self._days(None, None)
 
     @property
     def weeks(self) -> float:
@@ -223,10 +246,12 @@ class _Grid:
 
 def _grid(daily: Any, coverage: CoverageArg, areas: Iterable[str] | None) -> _Grid:
     area_col = "area" if "area" in daily else "aor"
-    a_raw = np.asarray(daily[area_col]).astype(str)
+    # factorize: one hash pass over millions of rows (county-days), not string sorts
+    codes, uniques = pd.factorize(np.asarray(daily[area_col]), sort=True)
+    uniques = np.asarray(uniques).astype(str)
     d_raw = _as_days(daily["date"])
     n_raw = np.asarray(daily["n"], dtype=float)
-    wanted = sorted(set(areas)) if areas is not None else sorted(set(a_raw.tolist()))
+    wanted = sorted(set(areas)) if areas is not None else uniques.tolist()
     lo_all, hi_all = int(d_raw.min()), int(d_raw.max())
     spans = {
         a: [(_day(s), _day(e)) for s, e in _spans_for(coverage, a, _date(lo_all), _date(hi_all))]
@@ -239,10 +264,10 @@ def _grid(daily: Any, coverage: CoverageArg, areas: Iterable[str] | None) -> _Gr
     n += (-n) % 7
     index = {a: i for i, a in enumerate(wanted)}
     y = np.zeros((len(wanted), n))
-    pos = np.searchsorted(np.array(wanted), a_raw)
-    pos = np.minimum(pos, len(wanted) - 1)
-    keep = np.array(wanted)[pos] == a_raw
-    np.add.at(y, (pos[keep], d_raw[keep] - day0), n_raw[keep])
+    row_of = np.array([index.get(u, -1) for u in uniques], dtype=np.int64)
+    rows = row_of[codes]
+    keep = rows >= 0
+    np.add.at(y, (rows[keep], d_raw[keep] - day0), n_raw[keep])
     cov = np.zeros_like(y, dtype=bool)
     for a, i in index.items():
         for s, e in spans[a]:
@@ -312,27 +337,34 @@ def _optimal_partition(z: np.ndarray, w: np.ndarray, beta: np.ndarray) -> list[l
     per segment): the exact optimum, computed for all rows at once. Returns, per row,
     segment start indices (the first is 0)."""
     a, n = z.shape
-    zero = np.zeros((a, 1))
-    cw = np.hstack([zero, np.cumsum(w, axis=1)])
-    c1 = np.hstack([zero, np.cumsum(w * z, axis=1)])
-    c2 = np.hstack([zero, np.cumsum(w * z * z, axis=1)])
-    best = np.zeros((a, n + 1))
-    best[:, 0] = -beta
-    last = np.zeros((a, n + 1), dtype=np.int64)
+    # (week, area) layout: the candidate starts of a segment ending at t are the first
+    # t rows, one contiguous block; every temporary is a preallocated buffer
+    zero = np.zeros((1, a))
+    cw = np.vstack([zero, np.cumsum(w.T, axis=0)])
+    c1 = np.vstack([zero, np.cumsum((w * z).T, axis=0)])
+    c2 = np.vstack([zero, np.cumsum((w * z * z).T, axis=0)])
+    best = np.zeros((n + 1, a))
+    best[0] = -beta
+    last = np.zeros((n + 1, a), dtype=np.int64)
+    b_w, b_1, b_2 = np.empty((n, a)), np.empty((n, a)), np.empty((n, a))
+    cols = np.arange(a)
     for t in range(1, n + 1):
-        sw = cw[:, t : t + 1] - cw[:, :t]
-        s1 = c1[:, t : t + 1] - c1[:, :t]
-        s2 = c2[:, t : t + 1] - c2[:, :t]
-        cost = s2 - np.divide(s1 * s1, sw, out=np.zeros_like(s1), where=sw > 1e-12)
-        tot = best[:, :t] + cost + beta[:, None]
-        j = np.argmin(tot, axis=1)
-        last[:, t] = j
-        best[:, t] = tot[np.arange(a), j]
+        sw = np.subtract(cw[t], cw[:t], out=b_w[:t])
+        s1 = np.subtract(c1[t], c1[:t], out=b_1[:t])
+        s2 = np.subtract(c2[t], c2[:t], out=b_2[:t])
+        np.multiply(s1, s1, out=s1)
+        np.maximum(sw, 1e-12, out=sw)  # an all-gap segment: s1 = s2 = 0, cost 0
+        np.divide(s1, sw, out=s1)
+        np.subtract(s2, s1, out=s2)  # the segment's weighted sum of squares
+        s2 += best[:t]
+        j = np.argmin(s2, axis=0)
+        last[t] = j
+        best[t] = s2[j, cols] + beta
     out = []
     for i in range(a):
         cps, t = [], n
         while t > 0:
-            s = int(last[i, t])
+            s = int(last[t, i])
             cps.append(s)
             t = s
         out.append(sorted(cps))
@@ -410,24 +442,20 @@ def detect_campaigns(
     pad = 4
     padded = np.pad(rate, ((0, 0), (pad, pad)), constant_values=np.nan)
     win = np.lib.stride_tricks.sliding_window_view(padded, 2 * pad + 1, axis=1)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            smooth = np.nanmedian(win, axis=2)
-            mu_w = np.where(valid, np.nan_to_num(smooth, nan=0.5) * exp_w, 1.0)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        smooth = np.nanmedian(win, axis=2)
+        mu_w = np.where(valid, np.nan_to_num(smooth, nan=0.5) * exp_w, 1.0)
     # extra week-to-week variance psi: robust variance of first differences of
     # consecutive valid weeks, less their count noise
-    psi = np.zeros(a)
-    for i in range(a):
-        idx = np.flatnonzero(valid[i])
-        if len(idx) < 4:
-            continue
-        d = np.diff(z[i, idx])
-        noise = 1.0 / np.maximum(mu_w[i, idx], 0.5)
-        mad = float(np.median(np.abs(d - np.median(d)))) * 1.4826
-        psi[i] = max(mad * mad / 2.0 - float(np.median(noise)), 0.002)
+    both = valid[:, 1:] & valid[:, :-1]  # consecutive covered weeks
+    d = np.where(both, np.diff(z, axis=1), np.nan)
+    noise = np.where(valid, 1.0 / np.maximum(mu_w, 0.5), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # areas with no pair: psi floor
+        mad = np.nanmedian(np.abs(d - np.nanmedian(d, axis=1, keepdims=True)), axis=1)
+        psi = np.nan_to_num((mad * 1.4826) ** 2 / 2.0 - np.nanmedian(noise, axis=1), nan=0.0)
+    psi = np.where(both.sum(axis=1) >= 3, np.maximum(psi, 0.002), 0.002)
     var_w = 1.0 / np.maximum(mu_w, 0.5) + psi[:, None]
     w = np.where(valid, 1.0 / var_w, 0.0)
     n_valid = np.maximum(valid.sum(axis=1), 2)
@@ -754,24 +782,17 @@ def _figures(
         wk_ex[int(d)] = wk_ex.get(int(d), 0.0) + float(o - e)
     peak = max(wk_ex, key=lambda d: wk_ex[d])
     sd, ed = _date(g.day0 + start), _date(g.day0 + end)
-    daily = tuple(
-        (
-            _date(g.day0 + int(d)),
-            int(y[d]) if cov[d] else None,
-            round(float(m_), 3) if cov[d] else 0.0,
-        )
-        for d, m_ in zip(idx, mu, strict=False)
-    )
     c_lo, c_hi = max(start - _CONTEXT_BEFORE, 0), min(end + _CONTEXT_AFTER, n - 1)
-    around = []
-    for d in range(c_lo, c_hi + 1):
-        if start <= d <= end:
-            e_ = float(mu[d - start])
-        else:
-            e_ = float(dfi[d]) * (rb if d < start else ra)
-        around.append(
-            (_date(g.day0 + d), int(y[d]) if cov[d] else None, round(e_, 3) if cov[d] else 0.0)
-        )
+    around = dfi[c_lo : c_hi + 1].copy()
+    around[: start - c_lo] *= rb
+    around[start - c_lo : end - c_lo + 1] = mu
+    around[end - c_lo + 1 :] *= ra
+    series = (
+        g.day0 + c_lo,
+        y[c_lo : c_hi + 1].copy(),
+        around,
+        cov[c_lo : c_hi + 1].copy(),
+    )
     return Campaign(
         id=f"{g.areas[i]}-{sd:%Y%m%d}",
         area=g.areas[i],
@@ -786,8 +807,7 @@ def _figures(
         variance=var,
         peak_week=_date(g.day0 + peak),
         z=z,
-        daily=daily,
-        context=tuple(around),
+        series=series,
         baseline_spans=tuple((_date(g.day0 + a), _date(g.day0 + b)) for a, b in spans),
     )
 

@@ -173,25 +173,49 @@ def _group_key(release: dict[str, Any]) -> tuple[str, str]:
     return "folder:" + folder, folder
 
 
-def _with_person_ids(s: Store) -> dict[str, dict[str, tuple[Any, Any]]]:
-    """dataset -> release id -> (first, last event date) of releases whose records
-    carry a person identifier."""
+def _with_person_ids(s: Store) -> dict[str, dict[str, tuple[Any, Any, Any]]]:
+    """dataset -> release id -> (first event, last event, last date of any kind) of
+    releases whose records carry a person identifier: one query over every table."""
 
-    def compute() -> dict[str, dict[str, tuple[Any, Any]]]:
-        out: dict[str, dict[str, tuple[Any, Any]]] = {}
+    def compute() -> dict[str, dict[str, tuple[Any, Any, Any]]]:
+        parts = []
         for ds in LINKED_DATASETS:
             if not any(r.get("dataset") == ds for r in s.releases()):
                 continue
             t = s.table(ds)
-            q = (
-                t.filter(t.person_id.notnull())
-                .group_by(t.release_id)
-                .aggregate(lo=t.event_date.min(), hi=t.event_date.max())
+            t = t.filter(t.person_id.notnull())
+            parts.append(
+                t.group_by(t.release_id).aggregate(
+                    dataset=ibis.literal(ds),
+                    lo=t.event_date.min(),
+                    hi=t.event_date.max(),
+                    departed=t.departed_date.max(),
+                    book_out=t.book_out_date.max(),
+                )
             )
-            out[ds] = {r["release_id"]: (r["lo"], r["hi"]) for r in s.rows(q)}
+        out: dict[str, dict[str, tuple[Any, Any, Any]]] = {}
+        if not parts:
+            return out
+        q = parts[0]
+        for p in parts[1:]:
+            q = q.union(p, distinct=False)
+        for r in s.rows(q):
+            days = [_as_date(r[k]) for k in ("hi", "departed", "book_out")]
+            latest = max((d for d in days if d is not None), default=None)
+            out.setdefault(r["dataset"], {})[r["release_id"]] = (
+                _as_date(r["lo"]),
+                _as_date(r["hi"]),
+                latest,
+            )
         return out
 
     return s.cached(("linking", "with_person_ids"), compute)
+
+
+def _as_date(v: Any) -> date | None:
+    if v is None or (isinstance(v, date) and not hasattr(v, "hour")):
+        return v
+    return v.date() if hasattr(v, "date") else v
 
 
 def linked_releases(s: Store) -> list[LinkedRelease]:
@@ -202,7 +226,7 @@ def linked_releases(s: Store) -> list[LinkedRelease]:
         by_id = {r["release_id"]: r for r in s.releases()}
         groups: dict[str, dict[str, Any]] = {}
         for ds, rels in spans.items():
-            for rid, (lo, hi) in rels.items():
+            for rid, (lo, hi, _) in rels.items():
                 key, label = _group_key(by_id.get(rid, {"release_id": rid}))
                 g = groups.setdefault(key, {"label": label, "ids": {}, "spans": []})
                 g["ids"].setdefault(ds, []).append(rid)
@@ -214,7 +238,15 @@ def linked_releases(s: Store) -> list[LinkedRelease]:
             if stated:
                 extract, source = max(stated), "stated coverage"
             else:
-                extract = _latest_date(s, g["ids"])
+                extract = max(
+                    (
+                        spans[ds][r][2]
+                        for ds, ids in g["ids"].items()
+                        for r in ids
+                        if spans[ds][r][2]
+                    ),
+                    default=None,
+                )
                 source = "latest date in the release"
             lid = "L" + hashlib.sha1(key.encode()).hexdigest()[:10]
             out.append(
@@ -245,24 +277,6 @@ def _overlaps(spans: list[tuple[str, str, Any, Any]]) -> list[str]:
                 "ingest each release from its own folder"
             )
     return out
-
-
-def _latest_date(s: Store, ids: dict[str, list[str]]) -> date | None:
-    """The last day any of the release's records mentions (its extract date, when the
-    release does not state its coverage)."""
-    best: date | None = None
-    for ds, rids in ids.items():
-        t = s.table(ds)
-        t = t.filter(t.release_id.isin(rids))
-        cols = [t.event_date.max(), t.departed_date.max()]
-        if ds == "detention_stints":
-            cols.append(t.book_out_date.max())
-        row = s.rows(t.aggregate(**{f"c{i}": c for i, c in enumerate(cols)}))[0]
-        for v in row.values():
-            if v is not None:
-                v = v.date() if hasattr(v, "date") and not isinstance(v, date) else v
-                best = v if best is None or v > best else best
-    return best
 
 
 def resolve_linked_release(s: Store, release: list[str] | str | None = None) -> LinkedRelease:

@@ -328,14 +328,22 @@ def _named(sql: str, tables: Linked) -> str:
 
 
 def _pathways(
-    s: Store, tables: Linked, slc: Slice, dims: list[str], where: Any = None
+    s: Store,
+    tables: Linked,
+    slc: Slice,
+    dims: list[str],
+    where: Any = None,
+    subset: Any = None,
 ) -> PathwaysResult:
     """The figures of one slice over the materialized tables; ``where(episodes)``: an
-    extra predicate (a surge's AOR windows)."""
+    extra predicate (a surge's AOR windows); ``subset(episodes)``: an extra filtered
+    table (a campaign's area and weeks)."""
     lr = tables.release
     e = slc.apply(tables.episodes)
     if where is not None:
         e = e.filter(where(e))
+    if subset is not None:
+        e = subset(e)
     groups = _grouped(s, e, dims)
     total = _combine(groups)
     summary = summarize(total["counts"], total["detained"], total["removal"], total["countries"], 0)
@@ -412,10 +420,9 @@ def run(
     if surge and campaign:
         raise QueryError("give --surge or --campaign, not both")
     if campaign:
-        raise QueryError(
-            "--campaign: campaigns are not available in this version of icetally; "
-            "use --surge ID (see `icetally surges`) or --from/--to with --aor"
-        )
+        from icetally.analysis.pathways_compare import compare_campaign
+
+        return compare_campaign(store, campaign, weeks_before=weeks_before, **kwargs)
     if surge:
         from icetally.analysis.pathways_compare import compare_surge
 

@@ -189,3 +189,76 @@ def compare_surge(
     result.query["surge"] = surge.id
     result.warnings.extend(f"weeks before: {w}" for w in prior.warnings)
     return result
+
+
+def compare_campaign(
+    store: Store | str | os.PathLike[str] | None,
+    campaign_id: str,
+    *,
+    weeks_before: int = 4,
+    db: str | os.PathLike[str] | None = None,
+    backend: str | None = None,
+    by: str | list[str] | None = None,
+    con: Any = None,
+    **filters: Any,
+) -> PathwaysResult:
+    """A campaign's pathways (icetally.campaigns: one area, weeks long) against the
+    same area's arrests in the ``weeks_before`` weeks before it; as compare_surge."""
+    from icetally.analysis.campaigns_store import area_kind_of
+    from icetally.analysis.campaigns_store import campaigns as find_campaigns
+
+    if not 1 <= weeks_before <= 52:
+        raise QueryError("--weeks-before must be between 1 and 52")
+    if filters.get("date_from") or filters.get("date_to"):
+        raise QueryError("--campaign sets the window: give no --from/--to with it")
+    release = filters.pop("release", None)
+    slc = Slice.build("arrests", **filters)
+    dims = pathway_dimensions(by)
+    try:
+        kind = area_kind_of(campaign_id)
+    except Exception as exc:  # noqa: BLE001 - a malformed id: say which
+        raise QueryError(f"no campaign {campaign_id!r}: {exc}") from exc
+    with Store.borrow(store, db=db, backend=backend, con=con) as s:
+        found = find_campaigns("arrests", area=kind, store=s).find(campaign_id)
+        if found is None:
+            raise QueryError(
+                f"no campaign {campaign_id!r} in the arrests records by {kind}; see "
+                "`icetally campaigns` for the ids"
+            )
+        area = Slice.build("arrests", **{kind: found.area})
+        b_from = found.start - timedelta(weeks=weeks_before)
+        b_to = found.start - timedelta(days=1)
+
+        def in_campaign(e: Any) -> Any:
+            return area.apply(e).filter(e.arrest_date.between(found.start, found.end))
+
+        def before(e: Any) -> Any:
+            return area.apply(e).filter(e.arrest_date.between(b_from, b_to))
+
+        lr = resolve_linked_release(s, release)
+        require_detention(lr)
+        with linked(s, lr) as tables:
+            result = _pathways(s, tables, slc, dims, subset=in_campaign)
+            prior = _pathways(s, tables, slc, dims, subset=before)
+    result.comparison = {
+        "campaign": {
+            "id": found.id,
+            "area": found.area,
+            "area_kind": kind,
+            "start": found.start.isoformat(),
+            "end": found.end.isoformat(),
+        },
+        "before": {
+            "from": b_from.isoformat(),
+            "to": b_to.isoformat(),
+            "weeks": weeks_before,
+            "area": found.area,
+            **prior.to_dict(),
+        },
+        "differences": _differences(result, prior),
+    }
+    result.comparison["before"].pop("linked_release", None)
+    result.comparison["before"].pop("rules", None)
+    result.query["campaign"] = found.id
+    result.warnings.extend(f"weeks before: {w}" for w in prior.warnings)
+    return result

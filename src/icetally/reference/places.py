@@ -124,6 +124,9 @@ REGIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "gulf coast": (("NOL", "HOU"), ("LA", "MS", "AL", "TX")),
     "new york metropolitan area": (("NYC", "NEW"), ("NY", "NJ")),
     "long island, new york": (("NYC",), ("NY",)),
+    # ERO's San Juan office is part of the Miami field office; Puerto Rico's municipios
+    # are not in the shipped county table, so the city is named here
+    "san juan": (("MIA",), ("PR",)),
     "northern california": (("SFR",), ("CA",)),
     "central california": (("SFR",), ("CA",)),
     "central valley": (("SFR",), ("CA",)),
@@ -300,7 +303,9 @@ def town_place(name: str, states: Iterable[str] = ()) -> tuple[Place | None, str
                 if fips and fips in aor_of:
                     chosen = _Town(st, name, 0, fips)
                     break
-    if chosen is None and towns and not (states and len(towns) > 1):
+    if chosen is None and states:
+        return None, ""  # no place of that name in the states the text names
+    if chosen is None and towns:
         top = towns[0]
         nxt = towns[1] if len(towns) > 1 else None
         same_aor = len({aor_of.get(t.fips, ("?",))[0] for t in towns}) == 1
@@ -643,6 +648,8 @@ def _town_list_matches(text: str) -> list[PlaceMatch]:
             a = pos - len(window) + lm.start(1)
             b = pos - len(window) + lm.end(1)
             name = text[a:b]
+            if names.get(_title(name)):
+                break  # "Mobile, Alabama, and Jackson, Mississippi": a state ends the list
             place, note = town_place(name, {abbr})
             if place is None:
                 region = _lookup_name(name)
@@ -700,7 +707,7 @@ def _preposition_town_matches(
                         r"Thu|Fri|Sat|Sun)", name):  # fmt: skip
                 continue
             place, note = town_place(name, states_in_text or context)
-            if place is None and (states_in_text or context) and note:
+            if place is None and (states_in_text or context):
                 place, note = town_place(name)
             if place is None and weak:
                 continue  # "of Smith", "at Acme": say nothing

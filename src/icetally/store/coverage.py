@@ -112,6 +112,23 @@ class Coverage:
     def describe(self) -> str:
         return ", ".join(f"{a} to {b}" for a, b in self.spans) or "nothing"
 
+    def areas_dict(self) -> dict[str, dict[str, Any]]:
+        """Per area: its first and last covered day, its covered runs and the days
+        between the dataset's first and last covered day it does not cover (a count
+        table's cells not reported, days without rows, gaps between releases)."""
+        span = (self.end - self.start).days + 1 if self.start and self.end else 0
+        out: dict[str, dict[str, Any]] = {}
+        for code, spans in self.by_area.items():
+            covered = sum((b - a).days + 1 for a, b in spans)
+            out[code] = {
+                "start": spans[0][0].isoformat() if spans else None,
+                "end": spans[-1][1].isoformat() if spans else None,
+                "runs": len(spans),
+                "uncovered_days": max(span - covered, 0),
+                "spans": [{"from": a.isoformat(), "to": b.isoformat()} for a, b in spans],
+            }
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "start": self.start.isoformat() if self.start else None,

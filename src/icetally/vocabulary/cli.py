@@ -78,6 +78,14 @@ _OTHER: dict[str, tuple[str, Any, Any, tuple[str, ...], str]] = {
     "json": ("as_json", bool, False, ("--json",), "Machine-readable JSON on stdout"),
 }
 _GROUPS = {"store": ("db", "backend")}
+# Exceptions by which a command ends with the status it chose (typer's are not click's).
+_CHOSEN_EXITS = (
+    typer.Exit,
+    typer.Abort,
+    click.exceptions.Exit,
+    click.exceptions.Abort,
+    click.ClickException,
+)
 _TAIL = ("db", "backend", "as_json")
 
 
@@ -186,7 +194,7 @@ def options(
                     setattr(given, name, value)
             try:
                 return fn(given, **kwargs)
-            except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            except _CHOSEN_EXITS:
                 raise  # typer.Exit and friends: the command chose its status itself
             except Exception as exc:  # noqa: BLE001 - every error leaves through Given.fail
                 if os.environ.get("ICETALLY_DEBUG") and not isinstance(exc, IcetallyError):

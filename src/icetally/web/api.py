@@ -592,9 +592,9 @@ def build_router(limits: Limits) -> APIRouter:
             'The same parameters as `icetally pathways` and the same JSON: `{"persons", '
             '"episodes", "outcomes", "days_detained", "days_to_removal", '
             '"removal_countries", "criminality", "match_rates", "linked_release", '
-            '"query"}`; with `surge`, a `comparison` with the weeks before.'
+            '"query"}`; with `surge` or `campaign`, a `comparison` with the weeks before.'
         ),
-        responses=problem_responses(400, 503),
+        responses=problem_responses(400, 422, 503),
     )
     def pathways(
         request: Request,
@@ -603,7 +603,7 @@ def build_router(limits: Limits) -> APIRouter:
             str | None, Query(max_length=120, description="A surge id: against the weeks before")
         ] = None,
         campaign: Annotated[
-            str | None, Query(max_length=120, description="A campaign id (not available yet)")
+            str | None, Query(max_length=120, description="A campaign id: against the weeks before")
         ] = None,
         weeks_before: Annotated[
             int, Query(ge=1, le=52, description="Weeks before the surge to compare with")

@@ -493,7 +493,7 @@ def build_router(limits: Limits) -> APIRouter:
 
         store = request.app.state.store
         store.info()  # 503 when there is no store
-        names = ("from", "to", "aor", "criminality", "method_class", "release", "surge")
+        names = ("from", "to", "aor", "criminality", "method_class", "release", "surge", "campaign")
         form = {k: _one(request, k) for k in names}
         filters = {
             "date_from": form["from"] or None,
@@ -508,7 +508,12 @@ def build_router(limits: Limits) -> APIRouter:
 
         def figures(st: Any) -> None:
             try:
-                res = api.pathways(st, surge=form["surge"] or None, **filters).to_dict()
+                res = api.pathways(
+                    st,
+                    surge=form["surge"] or None,
+                    campaign=form["campaign"] or None,
+                    **filters,
+                ).to_dict()
             except api.LinkingError as exc:  # no linked records: say so on the page
                 ctx["error"] = str(exc)
                 return

@@ -132,7 +132,8 @@ _PEOPLE = re.compile(
     re.IGNORECASE,
 )
 _NON_COUNT = re.compile(
-    r"^\W*(?:US\s+|U\.S\.\s+)?(states?|countries|continents?|days?|weeks?|months?|years?|"
+    # "12 states", "5 search warrants", "3 work sites": up to two words before the noun
+    r"^\W*(?:US\s+|U\.S\.\s+)?(?:[a-z][\w-]*\s+){0,2}?(states?|countries|continents?|days?|weeks?|months?|years?|"
     r"hours?|percent|per\s+cent|cities|counties|facilities|agencies|jurisdictions|times|"
     r"field\s+offices?|offices?|dollars|refugees|miles|plants?|sites?|locations?|"
     r"businesses|companies|officers|agents|votes?|kilo\w*|pounds?|grams?|ounces?|lbs?|"
@@ -235,13 +236,13 @@ _SHARE = re.compile(
     r"substantial|slim|narrow)\s+)?majority|most|nearly\s+all|almost\s+all|virtually\s+all|"
     r"(?:more|less|fewer)\s+than\s+half|half|two-thirds|two\s+thirds|a\s+third|a\s+quarter|"
     r"three-quarters|(?P<pct>\d+(?:\.\d+)?)\s*(?:%|percent|per\s+cent))\s+of\s+"
-    r"(?:those|the|them|these|all)\b(?P<rest>[^.;]*)",
+    r"(?:those|the|them|these|all)\b(?P<rest>[^.;\d]*)",
     re.IGNORECASE,
 )
 _SHARE_COUNT = re.compile(
     r"\b(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:of\s+(?:them|those|the\s+\w+)\s+)?"
     r"(?:had|have|were|are|with)\s+(?P<rest>(?:prior\s+|previous\s+)?(?:criminal\s+)?"
-    r"(?:convictions?|records?|histor(?:y|ies)|charges|convicted|pending)[^.;]*)",
+    r"(?:convictions?|records?|histor(?:y|ies)|charges|convicted|pending)[^.;,\d]*)",
     re.IGNORECASE,
 )
 _IMMIGRATION_CRIMES = re.compile(r"illegal\s+(?:entry|re-?entry)|re-?entry", re.IGNORECASE)
@@ -512,6 +513,8 @@ def extract_claims(
         inference = _INFERENCE.search(scan)
         share_spans: list[tuple[int, int]] = []
         sentence_claims: list[dict[str, Any]] = []
+        subset_end: int | None = None  # the end of the last "including ..." figure
+        subset_placed = False  # whether that figure was followed by its place
 
         # --- shares
         for m in _SHARE.finditer(scan):
@@ -568,6 +571,9 @@ def extract_claims(
         figures = [n for n in numbers if not _NON_COUNT.match(scan[n.end :])]
         for num in numbers:
             if any(a <= num.start < b for a, b in share_spans):
+                if _SUBSET_BEFORE.search(scan[max(0, num.start - 40) : num.start]):
+                    subset_end = num.end  # "including 296 with records, 10 gang members"
+                    subset_placed = False
                 continue
             after = scan[num.end :]
             if _NON_COUNT.match(after):
@@ -594,6 +600,18 @@ def extract_claims(
                 skip(sentence, num.text, "restates a figure given before ('all eight')")
                 continue
             subset = bool(_SUBSET_BEFORE.search(scan[max(0, num.start - 40) : num.start]))
+            placed = bool(_PLACE_PREP.match(after))
+            if subset:
+                subset_placed = placed
+            elif subset_end is not None:
+                # "including 296 criminal aliens, 10 gang members and 4 fugitives": the
+                # rest of an "including" list are parts too, when they read like its first
+                # entry ("45 in Orange County and 12 in Riverside County")
+                between = scan[subset_end : num.start]
+                subset = placed == subset_placed and not re.search(
+                    r"[;.]|\barrest|\bapprehen|\bdetain", between
+                )
+            subset_end = num.end if subset else None
             if inference and num.start > inference.start():
                 skip(sentence, num.text, "the writer's arithmetic ('meaning that'), not a "
                      "stated figure")  # fmt: skip
@@ -1287,6 +1305,28 @@ def _finish_document(claims: list[dict[str, Any]]) -> None:
     for c in claims:
         if c.get("part_of") in merged_into:
             c["part_of"] = merged_into[c["part_of"]]
+    # "arrested 422 ..., including 296 ... and 10 ..., in Houston": the place after the
+    # parts of a sentence is the total's too
+    parts_of: dict[str, list[dict[str, Any]]] = {}
+    for c in claims:
+        if c.get("part_of"):
+            parts_of.setdefault(c["part_of"], []).append(c)
+    for t in claims:
+        parts = parts_of.get(t["id"], [])
+        aor_sets = {tuple(c.get("aor") or ()) for c in parts}
+        if (
+            parts
+            and "aor" not in t
+            and "no place named" in (t.get("note") or "")
+            and len(aor_sets) == 1
+            and all(c.get("_sent") == t.get("_sent") for c in parts)
+            and next(iter(aor_sets))
+        ):
+            t["aor"] = list(next(iter(aor_sets)))
+            t["place"] = parts[0].get("place")
+            t["note"] = _drop_note(t.get("note"), "no place named")
+            t["_spans"] = t["_spans"] + [s for c in parts for s in c["_spans"][-1:]]
+            _reorder(t)
     # 2. parts: a run of later figures adding up to a figure
     for i, t in enumerate(claims):
         tn = numbers.get(id(t))

@@ -54,6 +54,8 @@ _P_MONTH = re.compile(
     rf"\b(?:(in|during|throughout|since|early|mid|late|last|this)[- ]\s*)?({_MON})(?![a-z])"
     r"(?:\s+of\s+(this|last)\s+year|,?\s*((?:19|20)\d\d))?(?!\s*\d)"
 )
+_P_SINCE_DAY = re.compile(rf"\b[Ss]ince\s+({_MON})\s+{_D}\b{_Y}?")
+_P_WEEK_OF = re.compile(rf"\b(?:the\s+)?week\s+of\s+({_MON})\s+{_D}\b{_Y}?", re.IGNORECASE)
 _P_YEAR = re.compile(r"\b(?:in|during|throughout)\s+((?:19|20)\d\d)\b(?!\s*fiscal)")
 _P_REL = re.compile(
     r"\b(last|this|that|the\s+same|previous)\s+(week|month|year)\b|\bthe\s+week\s+before\b",
@@ -180,7 +182,21 @@ def find_dates(sentence: str, published: date | None) -> list[DateExpr]:
                 # "last June" written in June means a year ago
                 yy = yy - 1 if (yy, mon) == (published.year, published.month) else yy
         lo, hi = _month_span(yy, mon)
+        if lead and lead.lower() == "since" and lo and published and lo <= published:
+            hi = published  # "since January": from its first day to the release date
+            add(m, "since", lo, hi)
+            continue
         add(m, "month", lo, hi)
+    for m in _P_SINCE_DAY.finditer(sentence):
+        mon = _month(m.group(1))
+        first = _safe(_year_for(mon, int(m.group(2)), published, m.group(3)), mon, int(m.group(2)))
+        if first and published and first <= published:
+            add(m, "since", first, published)  # "since Jan. 20": to the release date
+    for m in _P_WEEK_OF.finditer(sentence):
+        mon = _month(m.group(1))
+        first = _safe(_year_for(mon, int(m.group(2)), published, m.group(3)), mon, int(m.group(2)))
+        # "the week of March 10": the seven days from that day
+        add(m, "range", first, first + timedelta(days=6) if first else None)
     for m in _P_YEAR.finditer(sentence):
         y = int(m.group(1))
         add(m, "year", date(y, 1, 1), date(y, 12, 31))
