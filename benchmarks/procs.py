@@ -3,7 +3,11 @@ own interpreter, its wall time and peak memory (the kernel's ``ru_maxrss`` of th
 one child, from ``wait4``) are its own, and a command is always measured against its
 floor in the same run, the two interleaved (A B A B ...) so a ratio holds when the
 shared machine's speed drifts. Figures are medians; the ratio is the median of the
-pair-by-pair ratios."""
+pair-by-pair ratios.
+
+A child's ``ru_maxrss`` starts from its parent's resident size when it was started
+(the kernel carries the high-water mark across exec): keep the measuring process small
+(generate data in a child, as bench_release does)."""
 
 from __future__ import annotations
 
