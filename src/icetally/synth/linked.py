@@ -1093,7 +1093,7 @@ class LinkedRelease:
     # -- write
 
     def write(
-        self, out_dir: str | Path, *, fmt: str = "parquet", chunk_rows: int = 250_000
+        self, out_dir: str | Path, *, fmt: str = "parquet", chunk_rows: int = 100_000
     ) -> LinkedManifest:
         if fmt not in ("parquet", "csv"):
             raise ValueError(f"format must be parquet or csv, not {fmt!r}")
@@ -1197,7 +1197,7 @@ def write_linked_release(
     fmt: str = "parquet",
     seed: int = 0,
     extract_date: date | None = None,
-    chunk_rows: int = 250_000,
+    chunk_rows: int = 100_000,
 ) -> LinkedManifest:
     """Write a SYNTHETIC linked release (arrests, detention stints, removals, detainers
     sharing ``unique_identifier``) and its plan into ``out_dir``.
