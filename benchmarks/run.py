@@ -5,7 +5,7 @@ Figures are ratios against a baseline measured in the same run (machines here ar
 shared and noisy); absolute seconds are reported for context only.
 
     python -m benchmarks.run --out bench-results \
-        [--only ingest,official,workbook,surges,campaigns,spark,web]
+        [--only ingest_csv,ingest_xlsx,startup,release,official,workbook,surges,campaigns,...]
 """
 
 from __future__ import annotations
@@ -25,49 +25,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 NATIONAL = SHARED / "ice-national-fy2016-2019"
-
-
-def bench_ingest(out: Path) -> dict[str, Any]:
-    """Ingest rows/s of the national arrests, against DuckDB's bare read_csv of the same
-    files in the same run (the floor: no normalization, nothing written)."""
-    import duckdb
-
-    from icetally import ingest
-
-    files = sorted(NATIONAL.glob("EROArrests_FY20*.csv.gz"))
-    if not files:
-        return {"skipped": f"no national arrests at {NATIONAL}"}
-    runs = []
-    for _ in range(2):
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            res = ingest(files, db=Path(tmp) / "bench.duckdb")
-            runs.append(time.perf_counter() - t0)
-    rows = sum(r.rows_loaded for r in res)
-    t0 = time.perf_counter()
-    floor_rows = (
-        duckdb.connect()
-        .execute(
-            f"SELECT count(*) FROM read_csv({[str(f) for f in files]!r}, delim='|', skip=5, "
-            "header=true, all_varchar=true)"
-        )
-        .fetchall()[0][0]
-    )
-    floor = time.perf_counter() - t0
-    best = min(runs)
-    report = {
-        "benchmark": "ingest_national_arrests",
-        "files": [f.name for f in files],
-        "rows": rows,
-        "seconds": round(best, 3),
-        "seconds_all": [round(r, 3) for r in runs],
-        "rows_per_second": round(rows / best),
-        "duckdb_read_csv_seconds": round(floor, 3),
-        "duckdb_read_csv_rows": floor_rows,
-        "ratio_to_read_csv": round(best / floor, 2),
-    }
-    (out / "bench-ingest.json").write_text(json.dumps(report, indent=2) + "\n")
-    return report
 
 
 def bench_official(out: Path) -> dict[str, Any]:
@@ -151,13 +108,23 @@ def _optional(module: str) -> Callable[[Path], dict[str, Any]]:
     return run
 
 
+def _ingest(out: Path, kind: str) -> dict[str, Any]:
+    from benchmarks import bench_ingest
+
+    return bench_ingest.run(out, only=(kind,))[kind]
+
+
 BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
-    "ingest": bench_ingest,
     "official": bench_official,
     "workbook": bench_workbook,
     "surges": bench_surges,
     "campaigns": bench_campaigns,
     "spark": _optional("benchmarks.bench_spark"),
+    # issue #17: ingest and start-up against their floors (benchmarks/bench_*.py)
+    "ingest_csv": lambda out: _ingest(out, "csv"),
+    "ingest_xlsx": lambda out: _ingest(out, "xlsx"),
+    "startup": _optional("benchmarks.bench_startup"),
+    "release": _optional("benchmarks.bench_release"),
     "web": _optional("benchmarks.bench_web"),
     "pathways": _optional("benchmarks.bench_pathways"),
 }
@@ -185,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
         summary[name]["wall_seconds"] = round(time.perf_counter() - t0, 1)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    from benchmarks import perf_doc
+
+    summary["slower_than_recorded"] = perf_doc.warn(summary)  # docs/performance.md
     print(json.dumps(summary, indent=2, default=str))
     return 1 if failed else 0
 

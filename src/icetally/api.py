@@ -14,56 +14,81 @@ dimensions and metrics are the vocabulary's (``icetally.vocabulary``).
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from icetally.analysis.campaigns_store import CampaignsResult
-from icetally.analysis.campaigns_store import campaigns as _campaigns
-from icetally.analysis.claims import (
-    DEFAULT_TOLERANCE,
-    CheckReport,
-    ClaimsError,
-    NoClaimsFound,
-    TooManyClaims,
-)
-from icetally.analysis.claims import check as _check
-from icetally.analysis.claims import check_text as _check_text
-from icetally.analysis.extract.text import MAX_TEXT_CHARS, TextTooLong
-from icetally.analysis.jurisdictions import (
-    cooperation,
-    did,
-    g287_counts,
-    intensity,
-    jurisdictions,
-    load_287g,
-    load_policies,
-)
-from icetally.analysis.linking import LinkingError
-from icetally.analysis.operations import DEFAULT_MIN_EXCESS, SurgesResult
-from icetally.analysis.operations import surges as _surges
-from icetally.analysis.pathways import PathwaysResult
-from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
+from icetally.analysis.defaults import DEFAULT_MAX_WINDOW, DEFAULT_MIN_EXCESS, DEFAULT_THRESHOLD
 from icetally.errors import IcetallyError, UsageError
 from icetally.query.backend import BackendError
-from icetally.query.count import CountResult, count_groups, rows_csv
-from icetally.query.count import count as _count
-from icetally.query.filters import Slice
-from icetally.query.official import OfficialQueryError
-from icetally.report import ReportError
-from icetally.report import render as _render
-from icetally.report import write as _write
-from icetally.safeyaml import YamlError
-from icetally.safeyaml import load as load_yaml
-from icetally.store.export import ExportError, export_parquet
-from icetally.store.handle import Store, StoreError
-from icetally.store.ingest import FileResult, Progress
-from icetally.store.ingest import ingest as _ingest
-from icetally.synth.demo import BANNER as DEMO_BANNER
-from icetally.synth.demo import DemoError, DemoResult
-from icetally.synth.demo import run_demo as _run_demo
 from icetally.vocabulary import QueryError
+
+if TYPE_CHECKING:
+    from icetally.analysis.campaigns_store import CampaignsResult
+    from icetally.analysis.claims import CheckReport
+    from icetally.analysis.operations import SurgesResult
+    from icetally.analysis.pathways import PathwaysResult
+    from icetally.query.count import CountResult
+    from icetally.query.filters import Slice
+    from icetally.store.handle import Store
+    from icetally.store.ingest import FileResult, Progress
+    from icetally.synth.demo import DemoResult
+
+# Every other name is imported on first use (PEP 562), so `icetally --help` and a small
+# `count` never load scipy, pandas or the report (issue #17; tests/test_startup.py): add
+# a new re-exported name here, and import inside a new function's body.
+_LAZY: dict[str, tuple[str, str]] = {
+    "CampaignsResult": ("icetally.analysis.campaigns_store", "CampaignsResult"),
+    "DEFAULT_TOLERANCE": ("icetally.analysis.claims", "DEFAULT_TOLERANCE"),
+    "CheckReport": ("icetally.analysis.claims", "CheckReport"),
+    "ClaimsError": ("icetally.analysis.claims", "ClaimsError"),
+    "NoClaimsFound": ("icetally.analysis.claims", "NoClaimsFound"),
+    "TooManyClaims": ("icetally.analysis.claims", "TooManyClaims"),
+    "MAX_TEXT_CHARS": ("icetally.analysis.extract.text", "MAX_TEXT_CHARS"),
+    "TextTooLong": ("icetally.analysis.extract.text", "TextTooLong"),
+    "cooperation": ("icetally.analysis.jurisdictions", "cooperation"),
+    "did": ("icetally.analysis.jurisdictions", "did"),
+    "g287_counts": ("icetally.analysis.jurisdictions", "g287_counts"),
+    "intensity": ("icetally.analysis.jurisdictions", "intensity"),
+    "jurisdictions": ("icetally.analysis.jurisdictions", "jurisdictions"),
+    "load_287g": ("icetally.analysis.jurisdictions", "load_287g"),
+    "load_policies": ("icetally.analysis.jurisdictions", "load_policies"),
+    "LinkingError": ("icetally.analysis.linking", "LinkingError"),
+    "SurgesResult": ("icetally.analysis.operations", "SurgesResult"),
+    "PathwaysResult": ("icetally.analysis.pathways", "PathwaysResult"),
+    "CountResult": ("icetally.query.count", "CountResult"),
+    "count_groups": ("icetally.query.count", "count_groups"),
+    "rows_csv": ("icetally.query.count", "rows_csv"),
+    "Slice": ("icetally.query.filters", "Slice"),
+    "OfficialQueryError": ("icetally.query.official", "OfficialQueryError"),
+    "ReportError": ("icetally.report", "ReportError"),
+    "YamlError": ("icetally.safeyaml", "YamlError"),
+    "load_yaml": ("icetally.safeyaml", "load"),
+    "ExportError": ("icetally.store.export", "ExportError"),
+    "Store": ("icetally.store.handle", "Store"),
+    "StoreError": ("icetally.store.handle", "StoreError"),
+    "FileResult": ("icetally.store.ingest", "FileResult"),
+    "Progress": ("icetally.store.ingest", "Progress"),
+    "DemoError": ("icetally.synth.demo", "DemoError"),
+    "DemoResult": ("icetally.synth.demo", "DemoResult"),
+    "DEMO_BANNER": ("icetally.synth.demo", "BANNER"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value  # once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 PathLike = str | os.PathLike[str]
 
@@ -71,50 +96,20 @@ __all__ = [
     "DEFAULT_MAX_WINDOW",
     "DEFAULT_MIN_EXCESS",
     "DEFAULT_THRESHOLD",
-    "DEFAULT_TOLERANCE",
     "BackendError",
-    "CampaignsResult",
-    "CheckReport",
-    "ClaimsError",
-    "CountResult",
-    "DEMO_BANNER",
-    "DemoError",
-    "DemoResult",
-    "ExportError",
     "IcetallyError",
-    "LinkingError",
-    "NoClaimsFound",
-    "OfficialQueryError",
-    "PathwaysResult",
     "QueryError",
-    "ReportError",
-    "Store",
-    "StoreError",
-    "SurgesResult",
-    "TooManyClaims",
     "UsageError",
-    "YamlError",
     "campaigns",
-    "TextTooLong",
-    "MAX_TEXT_CHARS",
     "check",
     "check_text",
-    "cooperation",
     "count",
-    "count_groups",
     "coverage",
     "episodes",
     "linked_releases",
-    "did",
     "export",
     "extraction_dict",
-    "g287_counts",
     "ingest",
-    "intensity",
-    "jurisdictions",
-    "load_287g",
-    "load_policies",
-    "load_yaml",
     "official",
     "official_check",
     "official_revisions",
@@ -122,13 +117,14 @@ __all__ = [
     "reconcile",
     "releases",
     "render_report",
-    "rows_csv",
     "run_demo",
     "slice_of",
     "stays",
     "surges",
     "write_report",
 ]
+# re-exported, imported on first use
+__all__ += [name for name in _LAZY if name not in ("FileResult", "Progress", "Slice")]
 
 
 def ingest(
@@ -141,11 +137,15 @@ def ingest(
     progress: Progress | None = None,
 ) -> list[FileResult]:
     """Load release files/folders into the store; see icetally.store.ingest."""
+    from icetally.store.ingest import ingest as _ingest
+
     return _ingest(paths, store, db=db, dataset=dataset, mapping=mapping, progress=progress)
 
 
 def releases(store: Store | PathLike | None = None, *, db: PathLike | None = None) -> list[dict]:
     """The releases manifest, one dict per ingested file or sheet."""
+    from icetally.store.handle import Store
+
     with Store.borrow(store, db=db) as s:
         return s.releases()
 
@@ -153,11 +153,15 @@ def releases(store: Store | PathLike | None = None, *, db: PathLike | None = Non
 def count(dataset: str = "arrests", **kwargs: Any) -> CountResult:
     """Count records in a slice (filters: the vocabulary's; ``by``: dimensions);
     see icetally.query.count.count."""
+    from icetally.query.count import count as _count
+
     return _count(dataset, **kwargs)
 
 
 def slice_of(dataset: str = "arrests", **filters: Any) -> Slice:
     """Validate filters into a Slice without running anything (QueryError if not valid)."""
+    from icetally.query.filters import Slice
+
     return Slice.build(dataset, **filters)
 
 
@@ -174,6 +178,7 @@ def coverage(
     "end", "spans", "gaps", "releases", "areas": {code: {"start", "end", "runs",
     "uncovered_days", "spans"}}}``. A day outside coverage is not a day of zero
     records (docs/counts.md); see icetally.store.coverage."""
+    from icetally.store.handle import Store
     from icetally.vocabulary import parse_area
 
     kind = parse_area(area)
@@ -184,6 +189,8 @@ def coverage(
 
 def surges(dataset: str = "arrests", **kwargs: Any) -> SurgesResult:
     """Find surges (multi-day operations); see icetally.analysis.operations.surges."""
+    from icetally.analysis.operations import surges as _surges
+
     return _surges(dataset, **kwargs)
 
 
@@ -198,6 +205,8 @@ def campaigns(
 
     >>> icetally.campaigns("arrests", store, area="state", date_from="2025-08-01")
     """
+    from icetally.analysis.campaigns_store import campaigns as _campaigns
+
     return _campaigns(dataset, store=store, **kwargs)
 
 
@@ -214,6 +223,8 @@ def check(
     """Check a claims file (path, parsed YAML or list of claims) against the records;
     see icetally.analysis.claims and docs/claims.md. ``baseline``: any function with
     ``icetally.analysis.baseline.window_baseline``'s signature (the default)."""
+    from icetally.analysis.claims import check as _check
+
     extra = {"baseline": baseline} if baseline is not None else {}
     return _check(
         claims,
@@ -241,6 +252,8 @@ def check_text(
     """Extract claims from a press release's text and check them: (extraction, report).
     ``write_claims`` writes the extracted claims as editable YAML first; NoClaimsFound
     when the text holds none."""
+    from icetally.analysis.claims import check_text as _check_text
+
     return _check_text(
         text,
         published=published,
@@ -295,6 +308,7 @@ def official(
     >>> icetally.official("book_ins", fiscal_year=2019, by="arresting_agency,month")
     """
     from icetally.query import official as q
+    from icetally.store.handle import Store
 
     with Store.borrow(store, db=db) as st:
         if table is None:
@@ -345,21 +359,29 @@ def reconcile(db: str | os.PathLike[str] | None = None, *, store: Any = None, **
 
 def render_report(store: Store | PathLike | None = None, **kwargs: Any) -> str:
     """One self-contained HTML report of a window or a surge; see icetally.report."""
+    from icetally.report import render as _render
+
     return _render(store, **kwargs)
 
 
 def write_report(path: PathLike, store: Store | PathLike | None = None, **kwargs: Any) -> Path:
     """Render the report and write it to ``path`` (atomically); returns the path."""
+    from icetally.report import write as _write
+
     return _write(path, store=store, **kwargs)
 
 
 def export(out_dir: PathLike, store: Store | PathLike | None = None, **kwargs: Any) -> dict:
     """Export the store as Parquet for Spark; returns the manifest (docs/spark.md)."""
+    from icetally.store.export import export_parquet
+
     return export_parquet(store, out_dir, **kwargs)
 
 
 def run_demo(out_dir: PathLike = "icetally-demo", **kwargs: Any) -> DemoResult:
     """The SYNTHETIC end-to-end demo; see icetally.synth.demo.run_demo."""
+    from icetally.synth.demo import run_demo as _run_demo
+
     return _run_demo(out_dir, **kwargs)
 
 
@@ -403,6 +425,7 @@ def stays(
     """One linked release's detention stays (stints merged; keys: STAY_COLUMNS of
     icetally.analysis.linking, plus ``facilities`` in order), by person and stay."""
     from icetally.analysis import linking
+    from icetally.store.handle import Store
 
     with Store.borrow(store, db=db, backend=backend) as s:
         return linking.stay_rows(s, release)
@@ -418,6 +441,7 @@ def episodes(
     """One linked release's episodes (arrest, stay, departure, outcome; keys:
     EPISODE_COLUMNS of icetally.analysis.linking) in a slice, by person and episode."""
     from icetally.analysis import linking
+    from icetally.store.handle import Store
 
     with Store.borrow(store, db=db, backend=backend) as s:
         return linking.episode_rows(s, **filters)
@@ -428,6 +452,7 @@ def linked_releases(
 ) -> list[dict[str, Any]]:
     """The store's linked releases (releases whose identifiers link), latest first."""
     from icetally.analysis import linking
+    from icetally.store.handle import Store
 
     with Store.borrow(store, db=db) as s:
         return [lr.to_dict() for lr in linking.linked_releases(s)]

@@ -34,17 +34,22 @@ from icetally.api import (
 from icetally.schema import DATASETS
 from icetally.vocabulary.cli import Given, options
 
-# What a command reports as a plain error (exit 2) rather than a traceback.
-USER_ERRORS = (
-    api.QueryError,
-    api.BackendError,
-    api.ClaimsError,
-    api.ReportError,
-    api.ExportError,
-    api.DemoError,
-    api.StoreError,
-    FileNotFoundError,
-)
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """What a command reports as a plain error (exit 2) rather than a traceback. A
+    function, so the modules that define them load only when an error is caught (an
+    ``except`` clause evaluates its expression then): `icetally --help` stays fast."""
+    return (
+        api.QueryError,
+        api.BackendError,
+        api.ClaimsError,
+        api.ReportError,
+        api.ExportError,
+        api.DemoError,
+        api.StoreError,
+        FileNotFoundError,
+    )
+
 
 app = typer.Typer(
     help="Verifiable answers from US immigration-enforcement records released under FOIA.",
@@ -773,7 +778,7 @@ def check(
         else:
             assert claims_file is not None
             report = api.check(claims_file, db, backend=backend, tolerance=tolerance)
-    except USER_ERRORS as exc:
+    except user_errors() as exc:
         _fail(str(exc))
     if as_json:
         result = report.to_dict()
@@ -1050,7 +1055,7 @@ def export(
 
     try:
         manifest = api.export(parquet, given.db)
-    except (*USER_ERRORS, duckdb.Error) as exc:
+    except (*user_errors(), duckdb.Error) as exc:
         _fail(str(exc))
     if given.emit(manifest):
         return
@@ -1342,7 +1347,7 @@ def report(
             metric=given.metric,
             backend=given.backend,
         )
-    except USER_ERRORS as exc:
+    except user_errors() as exc:
         _fail(str(exc))
     if given.emit({"report": str(path), "bytes": path.stat().st_size}):
         return

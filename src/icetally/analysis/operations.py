@@ -9,17 +9,13 @@ from typing import Any
 
 import ibis
 
-from icetally.analysis.surges import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD, Surge, detect_surges
+from icetally.analysis.defaults import DEFAULT_MAX_WINDOW, DEFAULT_MIN_EXCESS, DEFAULT_THRESHOLD
+from icetally.analysis.surges import Surge, detect_surges
 from icetally.normalize.rules import EVENT_DATE_FIRST
 from icetally.query.filters import QueryError, Slice
 from icetally.query.series import daily_expr, daily_series, metric_slice, out_of_range_count
 from icetally.store.handle import Store
 from icetally.vocabulary import AREAS, DEFAULT_AREA, parse_area
-
-# Weekend at-large baselines can be near zero, where a handful of arrests is already
-# "significant"; an operation worth reporting stands at least this many records above
-# its baseline. Pass min_excess=0 to see every significant window.
-DEFAULT_MIN_EXCESS = 10
 
 
 @dataclass

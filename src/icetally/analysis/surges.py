@@ -39,6 +39,7 @@ import numpy as np
 from scipy import sparse, stats
 from scipy.interpolate import BSpline
 
+from icetally.analysis.defaults import DEFAULT_MAX_WINDOW, DEFAULT_THRESHOLD
 from icetally.analysis.windows import excess_interval, window_figures
 from icetally.reference import federal_holidays, nth_weekday
 
@@ -54,15 +55,10 @@ __all__ = [
     "DEFAULT_INCOMPLETE_TAIL_DAYS",
 ]
 
-# A window is reported when a null AOR would show a window this strong less than once in
-# 100 years (p <= 0.01 per AOR-year). Over 26 AORs x 4 years that is ~1 chance surge per
-# full national scan, against dozens of real ones; see docs/methods.md.
-DEFAULT_THRESHOLD = 0.01
 # ICE/ERO extracts are pulled shortly after the period they cover and arrests keep being
 # entered for weeks; the last two weeks before the coverage end are treated as lagged
 # (incomplete) data: not fitted, not scanned. Two weeks also equals the longest window.
 DEFAULT_INCOMPLETE_TAIL_DAYS = 14
-DEFAULT_MAX_WINDOW = 14
 DEFAULT_TREND_KNOT_DAYS = 42
 DEFAULT_N_SIM = 60
 # An AOR joins a multi-AOR window when its own LLR there exceeds 2 (a one-sided

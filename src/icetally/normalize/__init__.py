@@ -47,7 +47,6 @@ __all__ = [
     "select_sql",
     "canonical_fields",
     "clean_view_sql",
-    "cleaning_sql",
     "event_field",
     "keys_sql",
 ]
@@ -427,18 +426,6 @@ def select_sql(
         f"FROM p WHERE _bad IS NOT NULL"
     )
     return insert, quarantine
-
-
-def cleaning_sql(width: int) -> tuple[str, str]:
-    """(inner, outer) select lists that clean text columns c0..: the inner one tests
-    and trims each cell once (``r``, ``t``), the outer gives ``x0``.. cleaned and ``r0``..
-    (the cell was a redaction). Two projection layers because a nested macro would
-    repeat its argument."""
-    inner = ", ".join(f"it_redacted(c{i}) AS r{i}, it_trim(c{i}) AS t{i}" for i in range(width))
-    outer = ", ".join(
-        f"CASE WHEN r{i} THEN NULL ELSE it_tidy(t{i}) END AS x{i}, r{i}" for i in range(width)
-    )
-    return inner, outer
 
 
 def cleaned_sql(relation: str, width: int, *, precleaned: bool = False) -> str:

@@ -13,6 +13,21 @@ import pyarrow.compute as pc
 
 from icetally.normalize.rules import NULL_TOKENS, REDACTION_PATTERN
 
+
+def _fit_capped_address_space() -> None:
+    """Arrow's default allocator (mimalloc) reserves about 1 GB of address space on its
+    first allocation; under an address-space cap (``ulimit -v``) that reservation
+    leaves too little for DuckDB and the reader, and which of them fails depended on
+    import order. Under a cap, Arrow allocates with the system's malloc instead."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
+_fit_capped_address_space()  # before this module's first Arrow allocation, below
+
 # Arrow's RE2 takes no inline (?i) flag through match_substring_regex's ignore_case.
 _REDACTION = REDACTION_PATTERN.removeprefix("(?i)")
 # the tokens in the case variants releases use, so no upper-casing of every cell is needed

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from icetally import reference
 from icetally.reference.keys import county_key
@@ -44,6 +43,8 @@ def _map(col: pa.Array, fn: Callable[[str], str | None]) -> pa.Array:
     """fn applied to each distinct non-null value; nulls stay null."""
     if len(col) == 0 or col.null_count == len(col):
         return pa.nulls(len(col), pa.string())
+    import pyarrow.compute as pc  # here: a count never needs it (start-up, issue #17)
+
     enc = pc.dictionary_encode(col)
     mapped = pa.array([fn(v) for v in enc.dictionary.to_pylist()], type=pa.string())
     return mapped.take(enc.indices)
@@ -60,6 +61,8 @@ def _country_part(i: int) -> Callable[[str], str | None]:
 def code_columns(batch: pa.RecordBatch, fields: dict[str, str]) -> dict[str, pa.Array]:
     """``_code_*`` arrays for the fields present in ``fields`` (batch column ->
     canonical field) of a cleaned batch."""
+    import pyarrow.compute as pc
+
     by_field: dict[str, str] = {}
     for column, fld in fields.items():
         by_field.setdefault(fld, column)

@@ -177,6 +177,23 @@ class _Plan:
     quarantine_sql: str
 
 
+def _keys(part: Part) -> tuple[dict[str, str], list[CodeKey], str | None]:
+    """(batch column -> field, the lookups, the parsed event date's column or None)."""
+    # Columns are queried under positional names (c0, c1, ...): real headers can be
+    # empty, duplicated or full of punctuation.
+    safe = {h: f"c{i}" for i, h in enumerate(part.columns)}
+    fields = {safe[h]: f for h, f in part.fields.items()}
+    keys = code_keys(fields)
+    # the event date parsed once per distinct text (a year of arrests has 365)
+    event_ts = None
+    by_field = {f: c for c, f in reversed(fields.items())}
+    event_col = by_field.get(event_field(part.dataset, set(by_field)))
+    if event_col is not None and part.dataset != "cbp_encounters":
+        event_ts = "_event_ts"
+        keys.append(date_key(event_col, event_ts))
+    return fields, keys, event_ts
+
+
 def _plan(
     part: Part,
     *,
@@ -187,19 +204,9 @@ def _plan(
     raw_view: str,
 ) -> _Plan:
     raw_columns = _raw_columns(part)
-    # Columns are queried under positional names (c0, c1, ...): real headers can be
-    # empty, duplicated or full of punctuation.
     safe = {h: f"c{i}" for i, h in enumerate(part.columns)}
-    fields = {safe[h]: f for h, f in part.fields.items()}
-    keys = code_keys(fields)
-    codes = {c for k in keys for c in k.codes}
-    # the event date parsed once per distinct text (a year of arrests has 365)
-    event_ts = None
-    by_field = {f: c for c, f in reversed(fields.items())}
-    event_col = by_field.get(event_field(part.dataset, set(by_field)))
-    if event_col is not None and part.dataset != "cbp_encounters":
-        event_ts = "_event_ts"
-        keys.append(date_key(event_col, event_ts))
+    fields, keys, event_ts = _keys(part)
+    codes = {c for k in keys for c in k.codes if k.name != "event_ts"}
     insert, quarantine = select_sql(
         dataset=part.dataset,
         fields=fields,
@@ -253,10 +260,15 @@ def _load_chunk(
     unmapped: dict[str, dict[str, int]],
     content: list[int],
     precleaned: bool = False,
+    keyed: list[tuple] | None = None,
 ) -> None:
     """Group, look up, clean and write one staged chunk (rows that cannot be loaded go
-    to the quarantine): two passes over the stage, both in SQL on every core."""
-    keyed = con.execute(keys_sql(relation, plan.width, plan.keys, precleaned=precleaned)).fetchall()
+    to the quarantine): two passes over the stage, both in SQL on every core (the
+    first, ``keyed``, done already when the file was staged on the reading thread)."""
+    if keyed is None:
+        keyed = con.execute(
+            keys_sql(relation, plan.width, plan.keys, precleaned=precleaned)
+        ).fetchall()
     nkeys = len(plan.keys)
     groups: dict[str, list[tuple[tuple[str | None, ...], int]]] = {k.name: [] for k in plan.keys}
     widths = [len(k.key_parts()) for k in plan.keys]
@@ -327,7 +339,7 @@ def _stages(
     path: Path,
     prefix: str,
     staged: Staged | None,
-) -> Iterator[tuple[str, list[Reject], bool]]:
+) -> Iterator[tuple[str, list[Reject], bool, list[tuple] | None]]:
     """(relation, refused records) per chunk of the part: the text scan staged already
     (``staged``), staged now, or the reader's Arrow batches registered chunk by chunk."""
     if part.text_scan is not None:
@@ -337,14 +349,17 @@ def _stages(
                 staged = stage_part(cur, part, prefix)
             finally:
                 cur.close()
-        yield staged.relation, staged.rejects, staged.precleaned
+        yield staged.relation, staged.rejects, staged.precleaned, staged.keyed
         return
     for i, table in enumerate(stage.arrow_chunks(part, path)):
         name = f"{prefix}_arrow{i}"
         con.register(name, table)
         try:
-            yield name, [], False
+            # cleaned once per distinct value (store/stage.py), not once per cell
+            view = stage.cleaned_view(con, name, len(part.columns), name, table.num_rows)
+            yield view, [], True, None
         finally:
+            stage.drop(con, name, "temp")
             with contextlib.suppress(duckdb.Error):
                 con.unregister(name)
         del table
@@ -405,7 +420,7 @@ def _load_part(
     content = [0, 0]  # rows, sum of row hashes (mod 2**64): order-free
     bad_rows: list[Reject] = []
     raw_cols = ", ".join([*(f"c{i}" for i in range(plan.width)), "source_row"])
-    for relation, rejects, precleaned in _stages(
+    for relation, rejects, precleaned, keyed in _stages(
         con, part, path=path, prefix=prefix, staged=staged
     ):
         con.execute(f"CREATE OR REPLACE TEMP VIEW _raw_rows AS SELECT {raw_cols} FROM {relation}")
@@ -421,6 +436,7 @@ def _load_part(
                 unmapped=unmapped,
                 content=content,
                 precleaned=precleaned,
+                keyed=keyed,
             )
         finally:
             with contextlib.suppress(duckdb.Error):
@@ -609,7 +625,12 @@ def _prepare_on(
             _check_width(part, path)
         for i, part in enumerate(prep.parts):
             if part.text_scan is not None:
-                prep.staged[i] = stage_part(cur, part, f"{prefix}_{i}")
+                staged = prep.staged[i] = stage_part(cur, part, f"{prefix}_{i}")
+                # the grouping pass too, here: the writing thread then only writes
+                _, keys, _ = _keys(part)
+                staged.keyed = cur.execute(
+                    keys_sql(staged.relation, len(part.columns), keys, precleaned=True)
+                ).fetchall()
     except Exception as exc:  # noqa: BLE001 - reported for this file, in the main thread
         prep.error = exc
     return prep

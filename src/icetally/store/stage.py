@@ -32,7 +32,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from icetally.normalize import cleaning_sql
 from icetally.normalize.clean import as_text
 from icetally.sources.base import SOURCE_ROW, FormatError, Part, TextScan
 
@@ -59,6 +58,8 @@ class Staged:
     rejects: list[Reject] = field(default_factory=list)
     # the relation carries x0..xN (cleaned text) and r0..rN (redacted) too
     precleaned: bool = False
+    # the rows of normalize.keys_sql over it, when computed on the reading thread
+    keyed: list[tuple] | None = None
 
 
 def attach(con: duckdb.DuckDBPyConnection) -> None:
@@ -71,17 +72,17 @@ def attach(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ATTACH ':memory:' AS {STAGE_DB}")
 
 
-def drop(con: duckdb.DuckDBPyConnection, prefix: str) -> None:
+def drop(con: duckdb.DuckDBPyConnection, prefix: str, db: str = STAGE_DB) -> None:
     """Drop every staged table and view whose name starts with ``prefix``."""
     rows = con.execute(
         "SELECT table_name, table_type FROM information_schema.tables "
         "WHERE table_catalog = ? AND starts_with(table_name, ?)",
-        [STAGE_DB, prefix],
+        [db, prefix],
     ).fetchall()
     for name, kind in sorted(rows, key=lambda r: r[1] != "VIEW"):  # views first
         what = "VIEW" if kind == "VIEW" else "TABLE"
         with contextlib.suppress(duckdb.Error):
-            con.execute(f'DROP {what} IF EXISTS {STAGE_DB}."{name}"')
+            con.execute(f'DROP {what} IF EXISTS {db}."{name}"')
 
 
 def _fields_in(text: str, delimiter: str) -> int:
@@ -153,12 +154,11 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
             )
             cur.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
             raw = ", ".join(f"c{i}" for i in range(scan.width))
-            inner, outer = cleaning_sql(scan.width)
             try:
-                # cleaned here, on the reading thread, next to the text as read
+                # the text as read (cleaned below, once per distinct value)
                 cur.execute(
-                    f"CREATE TABLE {table} AS SELECT {raw}, {outer} FROM (SELECT {raw}, {inner} "
-                    f"FROM {segment.read_csv(skip, '_rejects', '_reject_scans')})"
+                    f"CREATE TABLE {table} AS SELECT {raw} "
+                    f"FROM {segment.read_csv(skip, '_rejects', '_reject_scans')}"
                 )
             except duckdb.Error as exc:
                 first = str(exc).strip().splitlines()[0]
@@ -198,7 +198,7 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
             # refused records in a row share a threshold: the last count wins
             thresholds = {int(b[0]) - first_record - i: i + 1 for i, b in enumerate(bad)}
             view = f'{STAGE_DB}."{prefix}_v{seg}"'
-            cols = ", ".join(f"s.c{i}, s.x{i}, s.r{i}" for i in range(scan.width))
+            cols, joins = cleaned_columns(cur, table, scan.width, f"{prefix}_seg{seg}", staged)
             base = line0 - 1 + first_record
             if thresholds:
                 values = ", ".join(f"({t}, {j})" for t, j in thresholds.items())
@@ -210,13 +210,13 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
                     f"CREATE VIEW {view} AS SELECT {cols}, "
                     f"CAST(s.rowid + {base} + coalesce(t.j, 0) AS BIGINT) AS {SOURCE_ROW} "
                     f'FROM {table} s ASOF LEFT JOIN {STAGE_DB}."{prefix}_t{seg}" t '
-                    f"ON s.rowid >= t.t WHERE s.rowid < {keep}"
+                    f"ON s.rowid >= t.t {joins} WHERE s.rowid < {keep}"
                 )
             else:
                 cur.execute(
                     f"CREATE VIEW {view} AS SELECT {cols}, "
                     f"CAST(s.rowid + {base} AS BIGINT) AS {SOURCE_ROW} "
-                    f"FROM {table} s WHERE s.rowid < {keep}"
+                    f"FROM {table} s {joins} WHERE s.rowid < {keep}"
                 )
             views.append(view)
             rows += keep
@@ -262,6 +262,72 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
         f"CREATE VIEW {relation} AS " + " UNION ALL ".join(f"SELECT * FROM {v}" for v in views)
     )
     return Staged(relation=relation, rows=rows, rejects=rejects, precleaned=True)
+
+
+# A column is cleaned once per distinct value (a dictionary joined back) unless it has
+# more distinct values than this share of its rows (ids, free text): then per cell.
+DICTIONARY_SHARE = 0.5
+
+
+def cleaned_columns(
+    cur: duckdb.DuckDBPyConnection,
+    relation: str,
+    width: int,
+    prefix: str,
+    rows: int,
+    db: str = STAGE_DB,
+) -> tuple[str, str]:
+    """(select list, joins) giving ``c0``.. as read, ``x0``.. cleaned and ``r0``.. (the
+    cell was a redaction) over ``relation`` aliased ``s``.
+
+    Why dictionaries: a release's columns repeat a few values (25 AORs, 365 dates, one
+    redaction code in every birth date), and cleaning a cell (trim, redaction pattern,
+    empty tokens: ``it_clean``) costs several times reading it; cleaning each distinct
+    value once (a table in ``db`` named after ``prefix``) and joining it back
+    costs a fraction. A column of mostly distinct values (identifiers) is cleaned per
+    cell. A NULL cell matches no entry: NULL, as cleaning NULL gives."""
+    if width == 0:
+        return "", ""
+    if rows >= 10_000:
+        estimates = cur.execute(
+            "SELECT "
+            + ", ".join(f"approx_count_distinct(c{i})" for i in range(width))
+            + f" FROM {relation}"
+        ).fetchall()[0]
+    else:
+        estimates = (0,) * width
+    select: list[str] = []
+    joins: list[str] = []
+    for i in range(width):
+        if int(estimates[i] or 0) > DICTIONARY_SHARE * rows:
+            select.append(f"s.c{i}, it_clean(s.c{i}) AS x{i}, it_redacted(s.c{i}) AS r{i}")
+            continue
+        d = f'{db}."{prefix}_d{i}"'
+        temp = "TEMP " if db == "temp" else ""
+        cur.execute(
+            f"CREATE {temp}TABLE {d} AS SELECT v, it_clean(v) AS x, it_redacted(v) AS r "
+            f"FROM (SELECT DISTINCT c{i} AS v FROM {relation} WHERE c{i} IS NOT NULL)"
+        )
+        select.append(f"s.c{i}, d{i}.x AS x{i}, d{i}.r AS r{i}")
+        joins.append(f"LEFT JOIN {d} d{i} ON d{i}.v = s.c{i}")
+    return ", ".join(select), " ".join(joins)
+
+
+def cleaned_view(
+    con: duckdb.DuckDBPyConnection, relation: str, width: int, prefix: str, rows: int
+) -> str:
+    """A temporary view over ``relation`` (``c0``.., ``source_row``: a reader's Arrow
+    chunk) with the cleaned columns ``x0``.. and ``r0``.. beside them (see
+    ``cleaned_columns``); ``drop(con, prefix, "temp")`` drops it and its dictionaries.
+    Temporary: it is made inside the file's transaction, which writes to the store (a
+    transaction writes to one attached database, and to temp)."""
+    cols, joins = cleaned_columns(con, relation, width, prefix, rows, db="temp")
+    view = f'temp."{prefix}_clean"'
+    sep = ", " if cols else ""
+    con.execute(
+        f"CREATE TEMP VIEW {view} AS SELECT {cols}{sep}s.{SOURCE_ROW} FROM {relation} s {joins}"
+    )
+    return view
 
 
 def _lit(text: str) -> str:

@@ -1,0 +1,78 @@
+"""Heavy imports only where they are used (issue #17): `icetally --help` loads none of
+scipy, pandas, Ibis or numpy, and a `count` loads neither scipy nor pandas. (The time
+itself is a benchmark, benchmarks/bench_startup.py, never asserted here.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# runs the CLI as its console script does, then prints the top-level modules loaded
+PROBE = """
+import json, sys
+from icetally.cli import app
+try:
+    app()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+sys.stderr.write("MODULES " + json.dumps(sorted({m.split('.')[0] for m in sys.modules})) + "\\n")
+sys.stderr.write(f"EXIT {code}\\n")
+"""
+
+
+def loaded_modules(*args: str) -> tuple[set[str], str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    lines = proc.stderr.splitlines()
+    mods = next(line for line in lines if line.startswith("MODULES "))
+    code = next(line for line in lines if line.startswith("EXIT "))
+    return set(json.loads(mods[len("MODULES ") :])), code, proc.stdout
+
+
+def test_help_loads_no_analysis_library() -> None:
+    mods, code, out = loaded_modules("--help")
+    assert code in ("EXIT 0", "EXIT None")
+    assert "count" in out and "ingest" in out  # the help was printed
+    assert not mods & {"scipy", "pandas", "ibis", "numpy", "sqlglot"}, mods
+
+
+def test_subcommand_help_loads_no_analysis_library() -> None:
+    mods, code, out = loaded_modules("surges", "--help")
+    assert code in ("EXIT 0", "EXIT None")
+    assert "--max-window" in out
+    assert not mods & {"scipy", "pandas", "ibis"}, mods
+
+
+def test_count_loads_neither_scipy_nor_pandas(synthetic_db: Path) -> None:
+    mods, code, out = loaded_modules(
+        "count", "--from", "2019-01-01", "--to", "2019-01-31", "--by", "aor", "--db",
+        str(synthetic_db), "--json",
+    )  # fmt: skip
+    assert code in ("EXIT 0", "EXIT None"), out
+    assert json.loads(out)["total"] > 0
+    assert not mods & {"scipy", "pandas"}, mods
+
+
+@pytest.mark.parametrize("name", ["ClaimsError", "ReportError", "StoreError", "DemoError"])
+def test_api_names_resolve_on_first_use(name: str) -> None:
+    import icetally.api as api
+
+    assert issubclass(getattr(api, name), Exception)
+    assert name in api.__all__
