@@ -32,6 +32,7 @@ from icetally.api import (
     QueryError,
 )
 from icetally.schema import DATASETS
+from icetally.vocabulary import PATHWAYS_WORDS
 from icetally.vocabulary.cli import Given, options
 
 
@@ -315,19 +316,7 @@ def _print_pathways(d: dict[str, Any]) -> None:
 
 
 @app.command()
-@options(
-    "window",
-    "aor",
-    "state",
-    "county",
-    "method_class",
-    "criminality",
-    "citizenship",
-    "release",
-    "by",
-    "store",
-    "json",
-)
+@options(*PATHWAYS_WORDS, "store", "json")
 def pathways(
     given: Given,
     surge: str | None = typer.Option(

@@ -568,3 +568,17 @@ METRICS: dict[str, Metric] = {
     "other": Metric("other", "other", "arrests by other methods", "arrests by other methods"),
 }
 assert all(m.method_class in (None, *METHOD_CLASSES) for m in METRICS.values())
+
+
+# The words `icetally pathways` and /api/pathways take: its slice filters and --by.
+PATHWAYS_WORDS: tuple[str, ...] = (
+    "window",
+    "aor",
+    "state",
+    "county",
+    "method_class",
+    "criminality",
+    "citizenship",
+    "release",
+    "by",
+)

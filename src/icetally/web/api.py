@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from icetally import api
 from icetally.schema import DATASETS
-from icetally.vocabulary import parse_date
+from icetally.vocabulary import PATHWAYS_WORDS, parse_date
 from icetally.vocabulary.web import DATE_PATTERN, allowed_params, query_params
 from icetally.web import service
 from icetally.web.problems import WebProblem, problem_responses
@@ -58,18 +58,6 @@ CampaignQuery = Annotated[
     ),
 ]
 ReportQuery = Annotated[dict[str, Any], Depends(query_params("dataset", "metric", "window", "aor"))]
-# icetally pathways: the slice filters the command takes, and --by
-PATHWAYS_WORDS = (
-    "window",
-    "aor",
-    "state",
-    "county",
-    "method_class",
-    "criminality",
-    "citizenship",
-    "release",
-    "by",
-)
 PathwaysQuery = Annotated[dict[str, Any], Depends(query_params(*PATHWAYS_WORDS))]
 REPORT_CSP = (
     # A report is self-contained HTML: it may style and script itself inline but can
