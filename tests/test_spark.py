@@ -74,7 +74,7 @@ def with_data(national_db: Path) -> dict[str, set[str]]:
         for ds in NATIONAL_DATASETS:
             dims = set()
             for d in BY_DIMENSIONS:
-                col = "event_date" if d in TIME_BUCKETS else d
+                col = DIMENSIONS[d].column
                 if con.execute(f'SELECT count("{col}") FROM "{ds}"').fetchall()[0][0]:
                     dims.add(d)
             out[ds] = dims
@@ -433,7 +433,7 @@ def test_count_by_every_dimension_synthetic(
     con = duckdb.connect(str(synthetic_db), read_only=True)
     try:
         for ds in SYNTHETIC_DATASETS:
-            col = "event_date" if dim in TIME_BUCKETS else dim
+            col = DIMENSIONS[dim].column
             if not con.execute(f'SELECT count("{col}") FROM "{ds}"').fetchall()[0][0]:
                 continue
             duck, spark = both(synthetic_db, ds, by=dim)
