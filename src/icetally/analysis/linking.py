@@ -357,15 +357,17 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
     t = _records(s, lr, "detention_stints")
     t = t.filter(t.event_date.notnull())
     t = t.mutate(_out=t.book_out_date.fill_null(ibis.date(_OPEN)))
+    # gaps and islands in two passes over one sort order: the latest book-out of the
+    # stints before (a running maximum, not the previous stint's: a long stint can
+    # cover shorter ones booked in after it), then a running count of new stays
     order = ["event_date", "_out", "source_row", "release_id"]
-    running = ibis.window(group_by="person_id", order_by=order, rows=(None, 0))
-    t = t.mutate(_reach=t._out.max().over(running))
-    w = ibis.window(group_by="person_id", order_by=order)
-    t = t.mutate(_prev=t._reach.lag().over(w))
+    before = ibis.window(group_by="person_id", order_by=order, rows=(None, -1))
+    t = t.mutate(_prev=t._out.max().over(before))
     new = t._prev.isnull() | (
         t.event_date > t._prev + ibis.interval(days=TRANSFER_GAP_DAYS)
     ).fill_null(True)
     t = t.mutate(_new=new.cast("int64"))
+    running = ibis.window(group_by="person_id", order_by=order, rows=(None, 0))
     t = t.mutate(stay=t._new.sum().over(running).cast("int64"))
     per_stay = ibis.window(group_by=["person_id", "stay"])
     last_first = ibis.window(
@@ -474,20 +476,29 @@ def episodes_expr(
         )
     a = _records(s, lr, "arrests")
     a = a.filter(a.event_date.notnull())
+    # one sort of the arrests: a record more than COLLAPSE_DAYS after the person's
+    # previous one starts an episode; its position and the person's record count
+    # give each episode's record count without another pass over every record
     order = ["event_date", "source_row", "release_id"]
     w = ibis.window(group_by="person_id", order_by=order)
-    a = a.mutate(_prev=a.event_date.lag().over(w))
-    new = a._prev.isnull() | (_days(a.event_date, a._prev) > COLLAPSE_DAYS)
-    running = ibis.window(group_by="person_id", order_by=order, rows=(None, 0))
-    a = a.mutate(_new=new.cast("int64"))
-    a = a.mutate(episode=a._new.sum().over(running).cast("int64"))
-    per = ibis.window(group_by=["person_id", "episode"])
-    first = ibis.window(group_by=["person_id", "episode"], order_by=order)
-    a = a.mutate(arrest_records=a.event_date.count().over(per).cast("int64"))
-    a = a.mutate(_rn=ibis.row_number().over(first))
-    e = a.filter(a._rn == 0)
-    nxt = ibis.window(group_by="person_id", order_by="episode")
-    e = e.mutate(_next=e.event_date.lead().over(nxt), _before=e.event_date.lag().over(nxt))
+    whole = ibis.window(group_by="person_id", order_by=order, rows=(None, None))
+    a = a.mutate(
+        _prev=a.event_date.lag().over(w),
+        _pos=ibis.row_number().over(w),
+        _records=a.event_date.count().over(whole),
+    )
+    e = a.filter(a._prev.isnull() | (_days(a.event_date, a._prev) > COLLAPSE_DAYS))
+    # the second sort is over the episodes' first records only
+    nxt = ibis.window(group_by="person_id", order_by=order)
+    e = e.mutate(
+        episode=(ibis.row_number().over(nxt) + 1).cast("int64"),
+        _next_pos=e._pos.lead().over(nxt),
+        _next=e.event_date.lead().over(nxt),
+        _before=e.event_date.lag().over(nxt),
+    )
+    e = e.mutate(
+        arrest_records=(e._next_pos.fill_null(e._records) - e._pos).cast("int64"),
+    )
     e = e.select(
         "person_id",
         "episode",
@@ -523,12 +534,20 @@ def episodes_expr(
                 st.book_in <= ev._ad + ibis.interval(days=STAY_WINDOW_DAYS),
             ],
         )
-        by_stay = ibis.window(group_by=["_sp", "stay"], order_by=[ibis.desc("_ad")])
-        pairs = pairs.mutate(_r1=ibis.row_number().over(by_stay))
-        pairs = pairs.filter(pairs._r1 == 0)
-        by_ep = ibis.window(group_by=["_ep", "_eno"], order_by=["book_in", "stay"])
-        pairs = pairs.mutate(_r2=ibis.row_number().over(by_ep))
-        pairs = pairs.filter(pairs._r2 == 0).drop("_r1", "_r2", "_sp", "_ad")
+        # grouped minima and maxima, not ranked windows: episodes are numbered in
+        # arrest order (their dates are days apart) and stays in book-in order
+        nearest = pairs.group_by(["_sp", "stay"]).aggregate(_eno=pairs._eno.max())
+        first = nearest.group_by(["_sp", "_eno"]).aggregate(_st=nearest.stay.min())
+        pairs = first.join(st, [first._sp == st._sp, first._st == st.stay]).select(
+            _ep=first._sp,
+            _eno=first._eno,
+            stay=st.stay,
+            book_in=st.book_in,
+            book_out=st.book_out,
+            stay_open=st.stay_open,
+            days_detained=st.days_detained,
+            release_reason=st.release_reason,
+        )
         pairs = keep(pairs, "episode_stays")
         e = e.left_join(pairs, [e.person_id == pairs._ep, e.episode == pairs._eno]).drop(
             "_ep", "_eno"
@@ -556,9 +575,11 @@ def episodes_expr(
                 k._kn.isnull() | (d._dd < k._kn),
             ],
         )
-        wj = ibis.window(group_by=["_kp", "_ke"], order_by=["_dd"])
-        j = j.mutate(_r=ibis.row_number().over(wj))
-        j = j.filter(j._r == 0).select("_kp", "_ke", departed_date=j._dd, departure_country=j._dc)
+        # the first departure's day, then its country (one departure per person and day)
+        j = j.group_by(["_kp", "_ke"]).aggregate(_first=j._dd.min())
+        j = j.join(d, [j._kp == d._dp, j._first == d._dd]).select(
+            _kp=j._kp, _ke=j._ke, departed_date=d._dd, departure_country=d._dc
+        )
         j = keep(j, "episode_departures")
         e = e.left_join(j, [e.person_id == j._kp, e.episode == j._ke]).drop("_kp", "_ke")
     else:
