@@ -424,22 +424,19 @@ def departures_expr(s: Store, lr: LinkedRelease) -> Any:
     u = parts[0]
     for p in parts[1:]:
         u = u.union(p, distinct=False)
-    u = u.mutate(_no_country=u.departure_country.isnull())
-    w = ibis.window(
-        group_by=["person_id", "departed_date"],
-        order_by=["_no_country", "_rank", "departure_country"],
+    # one grouped pass, not a ranked window: per source, its smallest country; the
+    # first source that names one wins
+    ranks = [rank for rank, ds in enumerate(DEPARTURE_SOURCES) if lr.has(ds)]
+    g = u.group_by(["person_id", "departed_date"]).aggregate(
+        _removals=u.from_removals.cast("int64").max(),
+        **{f"_c{r}": u.departure_country.min(where=u._rank == r) for r in ranks},
     )
-    any_removal = ibis.window(group_by=["person_id", "departed_date"])
-    u = u.mutate(
-        _rn=ibis.row_number().over(w),
-        _removals=u.from_removals.cast("int64").max().over(any_removal),
-    )
-    u = u.filter(u._rn == 0)
-    return u.select(
-        person_id=u.person_id,
-        departed_date=u.departed_date,
-        departure_country=u.departure_country,
-        in_removals=u._removals == 1,
+    named = [g[f"_c{r}"] for r in ranks]
+    return g.select(
+        person_id=g.person_id,
+        departed_date=g.departed_date,
+        departure_country=ibis.coalesce(*named) if len(named) > 1 else named[0],
+        in_removals=g._removals == 1,
     )
 
 
