@@ -369,18 +369,33 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
     t = t.mutate(_new=new.cast("int64"))
     running = ibis.window(group_by="person_id", order_by=order, rows=(None, 0))
     t = t.mutate(stay=t._new.sum().over(running).cast("int64"))
-    per_stay = ibis.window(group_by=["person_id", "stay"])
-    last_first = ibis.window(
-        group_by=["person_id", "stay"],
-        order_by=[ibis.desc("_out"), ibis.desc("event_date"), ibis.desc("source_row")],
+    # the stay's last stint (latest book-out, then book-in, then source row) by one
+    # grouped maximum of a struct that starts with those keys and carries the stint's
+    # fields (structs compare field by field on DuckDB and Spark alike): no third sort
+    last = ibis.struct(
+        {
+            "out": t._out,
+            "book_in": t.event_date,
+            "source_row": t.source_row,
+            "release_id": t.release_id,  # ties in all three: one, chosen the same way
+            "facility": t.facility,
+            "release_reason": t.release_reason,
+            "departed_date": t.departed_date,
+            "departure_country": t.departure_country,
+        }
     )
-    t = t.mutate(
-        _book_in=t.event_date.min().over(per_stay),
-        _reach_max=t._out.max().over(per_stay),
-        stints=t.event_date.count().over(per_stay).cast("int64"),
-        _rn=ibis.row_number().over(last_first),
+    g = t.group_by(["person_id", "stay"]).aggregate(
+        _book_in=t.event_date.min(),
+        _reach_max=t._out.max(),
+        stints=t.event_date.count().cast("int64"),
+        _last=last.max(),
     )
-    t = t.filter(t._rn == 0)
+    t = g.mutate(
+        release_reason=g._last["release_reason"],
+        facility=g._last["facility"],
+        departed_date=g._last["departed_date"],
+        departure_country=g._last["departure_country"],
+    )
     is_open = t._reach_max == ibis.date(_OPEN)
     book_out = ibis.ifelse(is_open, ibis.null("date"), t._reach_max)
     end = book_out.fill_null(ibis.date(lr.extract_date or _OPEN))
