@@ -44,7 +44,7 @@ DEFAULT_MEMORY = "4GB"
 DEFAULT_INGESTED = 1_000_000
 # The tables a linked release fills (tiled above DEFAULT_INGESTED).
 LINKED_TABLES = ("arrests", "detention_stints", "removals", "detainers")
-REPEATS = 2
+REPEATS = 2  # ICETALLY_BENCH_PATHWAYS_REPEATS (1 at 10M on a shared machine)
 
 # The floor: what any linking must at least do -- read every linked table once and
 # join each arrest to the person's first stay and removal.
@@ -86,7 +86,7 @@ def _connect(db: Path, memory: str) -> Any:
 def child(kind: str, db: Path, memory: str) -> dict[str, Any]:
     """One measurement in this process: 'pathways' or 'floor'."""
     con = _connect(db, memory)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if kind == "floor":
         row = con.execute(FLOOR_SQL).fetchone()
         seconds = time.perf_counter() - t0
@@ -110,7 +110,14 @@ def child(kind: str, db: Path, memory: str) -> dict[str, Any]:
             "match_rates": {k: v.get("rate") for k, v in res.get("match_rates", {}).items()},
             "days_detained": res.get("days_detained"),
         }
-    return {"kind": kind, "seconds": round(seconds, 3), "peak_rss_mb": _peak_rss_mb(), **result}
+    return {
+        "kind": kind,
+        "seconds": round(seconds, 3),
+        # all threads' CPU: steadier than wall time on a shared machine
+        "cpu_seconds": round(time.process_time() - c0, 3),
+        "peak_rss_mb": _peak_rss_mb(),
+        **result,
+    }
 
 
 def _run_child(kind: str, db: Path, memory: str) -> dict[str, Any]:
@@ -258,8 +265,9 @@ def run(out: Path, arrests: int | None = None) -> dict[str, Any]:
     cache = Path(os.environ.get("ICETALLY_BENCH_CACHE", out / "cache"))
     built = build(arrests, cache)
     db = Path(built["db"])
-    floors = [_run_child("floor", db, memory) for _ in range(REPEATS)]
-    runs = [_run_child("pathways", db, memory) for _ in range(REPEATS)]
+    repeats = int(os.environ.get("ICETALLY_BENCH_PATHWAYS_REPEATS", REPEATS))
+    floors = [_run_child("floor", db, memory) for _ in range(repeats)]
+    runs = [_run_child("pathways", db, memory) for _ in range(repeats)]
     best = min(runs, key=lambda r: r["seconds"])
     floor = min(floors, key=lambda r: r["seconds"])
     planted = built["planted"]
@@ -286,12 +294,24 @@ def run(out: Path, arrests: int | None = None) -> dict[str, Any]:
         "target_seconds": TARGET_SECONDS,
         "met": best["seconds"] < TARGET_SECONDS,
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "cpu_seconds": best.get("cpu_seconds"),
+        "load_average": os.getloadavg(),
         "floor_seconds": floor["seconds"],
         "floor_seconds_all": [r["seconds"] for r in floors],
         "floor_peak_rss_mb": max(r["peak_rss_mb"] for r in floors),
+        "floor_cpu_seconds": floor.get("cpu_seconds"),
         "ratio_to_floor": round(best["seconds"] / max(floor["seconds"], 1e-9), 2),
+        "cpu_ratio_to_floor": (
+            round(best["cpu_seconds"] / max(floor["cpu_seconds"], 1e-9), 2)
+            if best.get("cpu_seconds") and floor.get("cpu_seconds")
+            else None
+        ),
         "floor_query": FLOOR_SQL.strip(),
-        "result": {k: v for k, v in best.items() if k not in ("kind", "seconds", "peak_rss_mb")},
+        "result": {
+            k: v
+            for k, v in best.items()
+            if k not in ("kind", "seconds", "cpu_seconds", "peak_rss_mb")
+        },
         "planted": {"outcomes": planted["outcomes"]["all"], "match_rates": planted["match_rates"]},
     }
     (out / "bench-pathways.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
