@@ -216,6 +216,9 @@ def _tiled(base: dict[str, Any], copies: int, cache: Path) -> dict[str, Any]:
     con = duckdb.connect(str(db))
     try:
         con.execute("SET enable_progress_bar = false")
+        con.execute("SET memory_limit = '2GB'")  # a shared machine: spill, don't grow
+        con.execute(f"SET temp_directory = '{folder / 'duckdb-tmp'}'")
+        con.execute("SET preserve_insertion_order = false")
         con.execute(f"ATTACH '{base['db']}' AS base (READ_ONLY)")
         for (name,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'base'"
@@ -226,7 +229,7 @@ def _tiled(base: dict[str, Any], copies: int, cache: Path) -> dict[str, Any]:
                     f"CREATE TABLE {name} AS SELECT * REPLACE ("
                     "CASE WHEN j = 0 THEN person_id ELSE person_id || '~' || j END AS person_id,"
                     f" source_row + j * {int(top or 0)} AS source_row)"
-                    f" FROM base.{name}, range({copies}) AS copies(j) ORDER BY j, source_row"
+                    f" FROM base.{name}, range({copies}) AS copies(j)"
                 )
             else:
                 con.execute(f"CREATE TABLE {name} AS SELECT * FROM base.{name}")
