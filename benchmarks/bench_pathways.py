@@ -155,17 +155,24 @@ def build(arrests: int, cache: Path) -> dict[str, Any]:
     return _ingested(arrests, cache)
 
 
+def _cached(folder: Path) -> tuple[Path, Path, dict[str, Any] | None]:
+    """(store, its build record, the record when both are there: built before)."""
+    db, done = folder / "linked.duckdb", folder / "built.json"
+    if done.is_file() and db.is_file():
+        return db, done, json.loads(done.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    db.unlink(missing_ok=True)
+    return db, done, None
+
+
 def _ingested(arrests: int, cache: Path) -> dict[str, Any]:
     from icetally import api
     from icetally.synth.linked import scaled_plan, write_linked_release
 
     folder = cache / f"pathways-{arrests}"
-    db = folder / "linked.duckdb"
-    done = folder / "built.json"
-    if done.is_file() and db.is_file():
-        return json.loads(done.read_text())
-    folder.mkdir(parents=True, exist_ok=True)
-    db.unlink(missing_ok=True)
+    db, done, kept = _cached(folder)
+    if kept is not None:
+        return kept
     t0 = time.perf_counter()
     m = write_linked_release(folder / "synthetic", scaled_plan(arrests, seed=0), seed=0)
     t_write = time.perf_counter() - t0
@@ -206,12 +213,9 @@ def _tiled(base: dict[str, Any], copies: int, cache: Path) -> dict[str, Any]:
 
     arrests = base["rows"]["arrests"] * copies
     folder = cache / f"pathways-tiled-{copies}x{base['planted']['arrest_rows']}"
-    db = folder / "linked.duckdb"
-    done = folder / "built.json"
-    if done.is_file() and db.is_file():
-        return json.loads(done.read_text())
-    folder.mkdir(parents=True, exist_ok=True)
-    db.unlink(missing_ok=True)
+    db, done, kept = _cached(folder)
+    if kept is not None:
+        return kept
     t0 = time.perf_counter()
     con = duckdb.connect(str(db))
     try:

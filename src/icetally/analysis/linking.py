@@ -551,14 +551,7 @@ def episodes_expr(
         nearest = pairs.group_by(["_sp", "stay"]).aggregate(_eno=pairs._eno.max())
         first = nearest.group_by(["_sp", "_eno"]).aggregate(_st=nearest.stay.min())
         pairs = first.join(st, [first._sp == st._sp, first._st == st.stay]).select(
-            _ep=first._sp,
-            _eno=first._eno,
-            stay=st.stay,
-            book_in=st.book_in,
-            book_out=st.book_out,
-            stay_open=st.stay_open,
-            days_detained=st.days_detained,
-            release_reason=st.release_reason,
+            _ep=first._sp, _eno=first._eno, **{c: st[c] for c in st.columns if c != "_sp"}
         )
         pairs = keep(pairs, "episode_stays")
         e = e.left_join(pairs, [e.person_id == pairs._ep, e.episode == pairs._eno]).drop(
