@@ -32,7 +32,7 @@ from icetally.api import (
     QueryError,
 )
 from icetally.schema import DATASETS
-from icetally.vocabulary import PATHWAYS_WORDS
+from icetally.vocabulary import AREAS, PATHWAYS_WORDS
 from icetally.vocabulary.cli import Given, options
 
 
@@ -101,8 +101,6 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
         raw, fld = (s.strip() for s in item.split("=", 1))
         fld = aliases.get(fld, fld)
         if fld.startswith("count:"):  # a wide count table's column: count:state...
-            from icetally.vocabulary import AREAS
-
             if fld.split(":", 1)[1] not in AREAS:
                 _fail(f"--columns {raw}={fld}: expected count:KIND, KIND one of {', '.join(AREAS)}")
         elif fld not in FIELDS:
@@ -1190,7 +1188,7 @@ def surges(
     t = Table(
         "id",
         "window",
-        {"aor": "AORs", "state": "states", "county": "counties"}.get(result.area, "areas"),
+        AREAS[result.area].plural if result.area in AREAS else "areas",
         "observed",
         "expected",
         "excess (95%)",

@@ -67,6 +67,11 @@ REPORT_CSP = (
 )
 
 
+def _aor(description: str) -> Any:
+    """One AOR code (two or three letters), for the endpoints that take a single AOR."""
+    return Query(max_length=3, pattern=r"^[A-Za-z]{2,3}$", description=description)
+
+
 def _date(description: str, alias: str) -> Any:
     return Query(
         alias=alias,
@@ -416,9 +421,7 @@ def build_router(limits: Limits) -> APIRouter:
         facility: Annotated[
             str | None, Query(max_length=120, description="Facility name (or part of it)")
         ] = None,
-        aor: Annotated[
-            str | None, Query(max_length=3, pattern=r"^[A-Za-z]{2,3}$", description="AOR code")
-        ] = None,
+        aor: Annotated[str | None, _aor("AOR code")] = None,
         level: Annotated[
             Literal["facility", "county", "aor"] | None,
             Query(description="What each series row is about"),
@@ -449,9 +452,7 @@ def build_router(limits: Limits) -> APIRouter:
     def jurisdictions(
         request: Request,
         level: Annotated[Literal["county", "aor"], Query(description="Row level")] = "aor",
-        aor: Annotated[
-            str | None, Query(max_length=3, pattern=r"^[A-Za-z]{2,3}$", description="Only this AOR")
-        ] = None,
+        aor: Annotated[str | None, _aor("Only this AOR")] = None,
         state: Annotated[str | None, Query(max_length=40, description="Only this state")] = None,
         on: Annotated[str | None, _date("Read 287(g) lists and policies on this day", "on")] = None,
     ) -> Response:
@@ -479,9 +480,7 @@ def build_router(limits: Limits) -> APIRouter:
             Literal["fiscal_year", "year", "quarter", "month", "none"], Query(description="Period")
         ] = "fiscal_year",
         dataset: Annotated[DatasetName, Query(description="Dataset")] = "arrests",
-        aor: Annotated[
-            str | None, Query(max_length=3, pattern=r"^[A-Za-z]{2,3}$", description="Only this AOR")
-        ] = None,
+        aor: Annotated[str | None, _aor("Only this AOR")] = None,
         date_from: Annotated[str | None, _date("First day", "from")] = None,
         date_to: Annotated[str | None, _date("Last day", "to")] = None,
     ) -> Response:
