@@ -213,6 +213,11 @@ def _fetch(s: Store, detail_sql: str, slc: Slice) -> list[dict[str, Any]]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
+def _columns(s: Store, dataset: str) -> list[tuple[str, str]]:
+    """The table's columns, read once per open store (part of a shape's key)."""
+    return s.cached(("columns", dataset), lambda: stored.columns_of(s.duckdb, dataset))
+
+
 _kept: set[str] = set()  # shapes this process has written to disk already
 
 
@@ -220,7 +225,7 @@ def _keep(s: Store, slc: Slice, dims: list[str], prepared: Any) -> None:
     """Keep a compiled shape on disk for the next process (icetally.query.stored)."""
     if stored.cache_dir() is None:
         return
-    name = stored.key(slc.dataset, dims, stored.columns_of(s.duckdb, slc.dataset), slc)
+    name = stored.key(slc.dataset, dims, _columns(s, slc.dataset), slc)
     if name in _kept:
         return
     _kept.add(name)
@@ -237,7 +242,7 @@ def _stored_detail(
         return None
     if sum(n for _, n in stored.sizes_of(slc)) >= stored.MAX_VALUES:
         return None
-    columns = stored.columns_of(s.duckdb, slc.dataset)
+    columns = _columns(s, slc.dataset)
     if not columns:
         return None
     shape = stored.load(stored.key(slc.dataset, dims, columns, slc))
