@@ -49,6 +49,13 @@ AOR_NAMES = {
 }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _count_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Compiled counts kept on disk (icetally.query.stored) go to a folder of this run,
+    never the user's cache (subprocesses inherit it)."""
+    os.environ["ICETALLY_CACHE_DIR"] = str(tmp_path_factory.mktemp("icetally-cache"))
+
+
 def need_shared() -> None:
     if not NATIONAL.is_dir():
         pytest.skip(f"real data not found at {SHARED}; clone the project beside ../shared")

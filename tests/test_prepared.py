@@ -1,6 +1,7 @@
-"""Counts compiled once per query shape (icetally.query.prepared) answer exactly as the
-Ibis expressions compiled per query: same rows, total, releases, warnings and SQL
-text, on random slices of a real and a synthetic store."""
+"""Counts compiled once per query shape (icetally.query.prepared), and the shapes kept
+on disk for the next process (icetally.query.stored), answer exactly as the Ibis
+expressions compiled per query: same rows, total, releases, warnings and SQL text, on
+random slices of a real and a synthetic store."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ def _by_ibis(monkeypatch: pytest.MonkeyPatch, **kw: Any) -> dict[str, Any]:
     """The count with every query compiled by Ibis as it stands."""
     with monkeypatch.context() as m:
         m.setattr(count_module, "prepare", lambda *a, **k: None)
+        m.setenv("ICETALLY_CACHE_DIR", "")  # nothing from disk either
         return icetally.count(**kw).to_dict()
 
 
@@ -100,8 +102,9 @@ def _slices(values: dict[str, list[Any]]) -> st.SearchStrategy[dict[str, Any]]:
 
 def _compare(db: Path, dataset: str, monkeypatch: pytest.MonkeyPatch, examples: int) -> None:
     values = _values(db, dataset)
-    con = Store.open(db).ibis
-    used = 0
+    store = Store.open(db)
+    con = store.ibis
+    used = stored_used = 0
 
     @settings(
         max_examples=examples,
@@ -111,7 +114,7 @@ def _compare(db: Path, dataset: str, monkeypatch: pytest.MonkeyPatch, examples: 
     )
     @given(_slices(values))
     def check(kw: dict[str, Any]) -> None:
-        nonlocal used
+        nonlocal used, stored_used
         # a value the store does not hold (a --release typo) is refused the same way
         # by both paths, before either runs a query
         try:
@@ -126,9 +129,21 @@ def _compare(db: Path, dataset: str, monkeypatch: pytest.MonkeyPatch, examples: 
         slc = Slice.build(dataset, **{k: v for k, v in kw.items() if k != "by"})
         if prepared.prepare(con, con.table(dataset), slc, kw["by"]) is not None:
             used += 1
+        # the shape is on disk now (kept by the first count): what a new process
+        # would answer from it, without Ibis, is the same
+        if isinstance(slow, dict):
+            from_disk = count_module._stored_detail(store, slc, kw["by"])
+            if from_disk is not None:
+                stored_used += 1
+                assert from_disk[1] == slow["query"]["sql"]
+                again = count_module.count(dataset, con=con, **kw).to_dict()
+                assert again == slow
 
     check()
     assert used >= examples * 0.9  # the compiled path was the one compared
+    # and the shapes kept on disk (not those with a quote in a value, or whose SQL
+    # breaks its lines differently as values grow: compiled per process)
+    assert stored_used >= examples * 0.3
 
 
 def test_prepared_equals_ibis_national(national_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -70,6 +70,24 @@ def test_count_loads_neither_scipy_nor_pandas(synthetic_db: Path) -> None:
     assert not mods & {"scipy", "pandas"}, mods
 
 
+def test_second_count_of_a_shape_loads_no_ibis(synthetic_db: Path) -> None:
+    """The first count of a shape compiles it with Ibis and keeps it on disk
+    (icetally.query.stored); the next process answers from it without Ibis or sqlglot,
+    with the same output."""
+    args = ["count", "--from", "2019-02-01", "--to", "2019-02-28", "--by", "aor"]
+    args += ["--aor", "LOS,SEA", "--db", str(synthetic_db), "--json"]
+    first_mods, code, first = loaded_modules(*args)
+    assert code in ("EXIT 0", "EXIT None"), first
+    mods, code, out = loaded_modules(*args)
+    assert code in ("EXIT 0", "EXIT None"), out
+    assert json.loads(out) == json.loads(first) and json.loads(out)["total"] > 0
+    assert not mods & {"ibis", "sqlglot", "scipy", "pandas"}, mods
+    # other values in the same shape are served from disk too
+    mods, code, out = loaded_modules(*[a.replace("2019-02-28", "2019-03-15") for a in args])
+    assert code in ("EXIT 0", "EXIT None") and json.loads(out)["total"] > 0, out
+    assert not mods & {"ibis", "sqlglot"}, mods
+
+
 @pytest.mark.parametrize("name", ["ClaimsError", "ReportError", "StoreError", "DemoError"])
 def test_api_names_resolve_on_first_use(name: str) -> None:
     import icetally.api as api

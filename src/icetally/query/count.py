@@ -8,11 +8,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import ibis
-
+from icetally.query import stored
 from icetally.query.expr import count_expr, detail_expr, jsonable
 from icetally.query.filters import Slice
-from icetally.query.prepared import prepare
 from icetally.store.handle import Store
 from icetally.vocabulary import parse_by
 
@@ -134,8 +132,11 @@ def count(
     dims = parse_by(by)
     with Store.borrow(store, db=db, backend=backend, con=con) as s:
         slc.check_known(s)  # an unknown --release or county is an error, not 0
-        t = s.table(dataset)
-        detail, sql = _run_detail(s, t, slc, dims)
+        # a shape compiled by an earlier process: no Ibis, no sqlglot (issue #17)
+        found = _stored_detail(s, slc, dims) if s.is_duckdb else None
+        if found is None:
+            found = _run_detail(s, s.table(dataset), slc, dims)
+        detail, sql = found
         backend_name = s.backend_name
     sums: dict[tuple[Any, ...], int] = {}
     spans: dict[str, tuple[Any, Any]] = {}
@@ -195,12 +196,64 @@ def _run_detail(s: Store, t: Any, slc: Slice, dims: list[str]) -> tuple[list[dic
     prepared = prepare(s.ibis, t, slc, dims) if s.is_duckdb else None
     if prepared is None:
         return _detail_by_ibis(t, slc, dims)
-    cur = s.duckdb.execute(prepared.detail_sql, prepared.params(slc))
+    _keep(s, slc, dims, prepared)
+    return _fetch(s, prepared.detail_sql, slc), prepared.shown_sql(slc)
+
+
+def prepare(con: Any, t: Any, slc: Slice, dims: list[str]) -> Any:
+    """``icetally.query.prepared.prepare``, imported on first use (it needs sqlglot)."""
+    from icetally.query.prepared import prepare as compiled
+
+    return compiled(con, t, slc, dims)
+
+
+def _fetch(s: Store, detail_sql: str, slc: Slice) -> list[dict[str, Any]]:
+    cur = s.duckdb.execute(detail_sql, stored.params(slc))
     names = [d[0] for d in cur.description]
-    detail = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    return detail, prepared.shown_sql(slc)
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _columns(s: Store, dataset: str) -> list[tuple[str, str]]:
+    """The table's columns, read once per open store (part of a shape's key)."""
+    return s.cached(("columns", dataset), lambda: stored.columns_of(s.duckdb, dataset))
+
+
+_kept: set[str] = set()  # shapes this process has written to disk already
+
+
+def _keep(s: Store, slc: Slice, dims: list[str], prepared: Any) -> None:
+    """Keep a compiled shape on disk for the next process (icetally.query.stored)."""
+    if stored.cache_dir() is None:
+        return
+    name = stored.key(slc.dataset, dims, _columns(s, slc.dataset), slc)
+    if name in _kept:
+        return
+    _kept.add(name)
+    shape = prepared.stored()
+    if shape is not None:
+        stored.save(name, shape)
+
+
+def _stored_detail(
+    s: Store, slc: Slice, dims: list[str]
+) -> tuple[list[dict[str, Any]], str] | None:
+    """The detail rows and the count's SQL from a shape kept on disk, or None."""
+    if stored.cache_dir() is None or not stored.supported(slc):
+        return None
+    if sum(n for _, n in stored.sizes_of(slc)) >= stored.MAX_VALUES:
+        return None
+    columns = _columns(s, slc.dataset)
+    if not columns:
+        return None
+    shape = stored.load(stored.key(slc.dataset, dims, columns, slc))
+    sql = shape.shown_sql(slc) if shape is not None else None
+    if shape is None or sql is None:
+        return None
+    return _fetch(s, shape.detail_sql, slc), sql
 
 
 def _detail_by_ibis(t: Any, slc: Slice, dims: list[str]) -> tuple[list[dict[str, Any]], str]:
+    import ibis
+
     detail = detail_expr(t, slc, dims).to_pyarrow().to_pylist()
     return detail, str(ibis.to_sql(count_expr(t, slc, dims)))

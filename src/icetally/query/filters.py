@@ -13,8 +13,6 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any
 
-import ibis
-
 from icetally.schema import DATASETS
 from icetally.vocabulary import FILTERS, QueryError, check_known, parse_date
 
@@ -71,6 +69,8 @@ class Slice:
     def apply(self, t: Any) -> Any:
         """Filter an Ibis table expression by this slice: one predicate per set filter,
         in the vocabulary's order."""
+        import ibis  # here: a count served from icetally.query.stored needs no Ibis
+
         preds = []
         for name, flt in FILTERS.items():
             value = getattr(self, name)

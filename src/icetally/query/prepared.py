@@ -26,27 +26,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import sqlglot.expressions as sge
 
 from icetally.cache import LruCache
+from icetally.query import stored
 from icetally.query.expr import count_expr, detail_expr
 from icetally.query.filters import Slice
-from icetally.vocabulary import FILTERS
 
-# Slice fields whose values reach the SQL as given, through ``column IN (...)``, and
-# the kind of their values, from the vocabulary. (county's are rewritten, zfill and
-# upper: such slices are compiled per query.)
-LIST_FILTERS = {n: f.kind for n, f in FILTERS.items() if f.prepared}
-_OTHER_FIELDS = tuple(
-    f.name
-    for f in fields(Slice)
-    if f.name not in LIST_FILTERS and f.name not in ("dataset", "date_from", "date_to")
-)
-MAX_VALUES = 1000  # slots per query (the web server allows far fewer values)
+# the slots of a compiled count (what the values of a slice fill), shared with the
+# counts kept on disk (icetally.query.stored), which need no sqlglot
+LIST_FILTERS = stored.LIST_FILTERS
+_OTHER_FIELDS = stored.OTHER_FIELDS
+MAX_VALUES = stored.MAX_VALUES
 
 # Placeholder k (k < MAX_VALUES): values no real filter holds, each numbered so that
 # the compiled SQL says which value goes where.
@@ -98,28 +93,9 @@ def _literal(kind: str, value: Any) -> sge.Expression:
     )
 
 
-# Every filter a compiled count can hold, in slot order: filter i's single placeholder
-# in a template is slot i.
-FILTER_SLOTS: tuple[tuple[str, str], ...] = tuple(
-    (n, f.kind) for n, f in FILTERS.items() if f.is_window or f.prepared
-)
-
-
-def _filters_of(slc: Slice) -> list[tuple[int, str, list[Any]]]:
-    """(template slot, kind, values) of every set filter, in slot order."""
-    out: list[tuple[int, str, list[Any]]] = []
-    for k, (name, kind) in enumerate(FILTER_SLOTS):
-        value = getattr(slc, name)
-        if kind == "date":
-            if value is not None:
-                out.append((k, kind, [value]))
-        elif value:
-            out.append((k, kind, list(value)))
-    return out
-
-
-def _supported(slc: Slice) -> bool:
-    return not any(getattr(slc, name) for name in _OTHER_FIELDS)
+FILTER_SLOTS = stored.FILTER_SLOTS
+_filters_of = stored.filters_of
+_supported = stored.supported
 
 
 @dataclass(frozen=True)
@@ -136,9 +112,12 @@ class PreparedCount:
     """One shape with so many values per filter: the SQL that runs (parameters) and the
     count SQL that is shown (a tree with numbered placeholders)."""
 
-    def __init__(self, detail_sql: str, shown: sge.Expression, dialect: Any) -> None:
+    def __init__(
+        self, detail_sql: str, shown: sge.Expression, dialect: Any, kinds: list[str] | None = None
+    ) -> None:
         self.detail_sql = detail_sql
         self.dialect = dialect
+        self.kinds = kinds or []
         self._shown = shown
         # where each value goes: (placeholder number, parent node, arg, index)
         self._places = [
@@ -150,8 +129,52 @@ class PreparedCount:
 
     @staticmethod
     def params(slc: Slice) -> dict[str, Any]:
-        values = [v for _, _, vs in _filters_of(slc) for v in vs]
-        return {f"p{k}": v for k, v in enumerate(values)}
+        return stored.params(slc)
+
+    def stored(self) -> stored.StoredCount | None:
+        """This shape as kept on disk (icetally.query.stored): the shown SQL as text
+        around its literals, kept for the values whose literals are no longer than the
+        longest with which that text is the same as with every value at its shortest
+        (found by bisection: the printer's line breaks only depend on how wide a list
+        grows); None when no such text exists (compiled per process)."""
+        kinds = self.kinds
+
+        def render(values: list[Any]) -> str:
+            for k, parent, arg, index in self._places:
+                parent.set(arg, _literal(kinds[k], values[k]), index)
+            return self._shown.sql(dialect=self.dialect, pretty=True)
+
+        with self._lock:
+            marked = render([_placeholder(kind, j) for j, kind in enumerate(kinds)])
+            pieces: list[str] = []
+            rest = marked
+            for j, kind in enumerate(kinds):
+                mark = stored.literal(kind, _placeholder(kind, j))
+                if mark is None or rest.count(mark) != 1:
+                    return None
+                before, rest = rest.split(mark)
+                pieces.append(before)
+            pieces.append(rest)
+
+            def holds(which: int, str_longest: int) -> bool:
+                values = [stored.extremes(kind, str_longest)[which] for kind in kinds]
+                literals = [stored.literal(k, v) for k, v in zip(kinds, values, strict=True)]
+                if any(lit is None for lit in literals):
+                    return False
+                joined = pieces[0] + "".join(
+                    f"{lit}{after}" for lit, after in zip(literals, pieces[1:], strict=True)
+                )
+                return joined == render(values)
+
+            lo, hi = stored.STR_SHORTEST, stored.STR_LONGEST
+            if not holds(0, hi) or not holds(1, lo):
+                return None
+            while lo < hi:  # the longest string literal that keeps the text
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if holds(1, mid) else (lo, mid - 1)
+        return stored.StoredCount(
+            detail_sql=self.detail_sql, shown=pieces, kinds=list(kinds), str_longest=lo
+        )
 
     def shown_sql(self, slc: Slice) -> str:
         """The count SQL with this slice's values written in, as Ibis writes them. The
@@ -274,7 +297,7 @@ def _instance(template: _Template, slc: Slice) -> PreparedCount | None:
         f"$p{j}" not in detail_sql for j in range(len(kinds))
     ):
         return None
-    return PreparedCount(detail_sql=detail_sql, shown=shown, dialect=d)
+    return PreparedCount(detail_sql=detail_sql, shown=shown, dialect=d, kinds=kinds)
 
 
 def prepare(con: Any, t: Any, slc: Slice, dims: list[str]) -> PreparedCount | None:

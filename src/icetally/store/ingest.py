@@ -342,13 +342,13 @@ def _stages(
 ) -> Iterator[tuple[str, list[Reject], bool, list[tuple] | None]]:
     """(relation, refused records) per chunk of the part: the text scan staged already
     (``staged``), staged now, or the reader's Arrow batches registered chunk by chunk."""
-    if part.text_scan is not None:
-        if staged is None:
-            cur = con.cursor()
-            try:
-                staged = stage_part(cur, part, prefix)
-            finally:
-                cur.close()
+    if staged is None and part.text_scan is not None:
+        cur = con.cursor()
+        try:
+            staged = stage_part(cur, part, prefix, path)
+        finally:
+            cur.close()
+    if staged is not None:
         yield staged.relation, staged.rejects, staged.precleaned, staged.keyed
         return
     for i, table in enumerate(stage.arrow_chunks(part, path)):
@@ -365,14 +365,21 @@ def _stages(
         del table
 
 
-def stage_part(cur: duckdb.DuckDBPyConnection, part: Part, prefix: str) -> Staged:
-    """Stage a part's text scan on ``cur``: a cursor of the store's connection in
-    auto-commit mode, used by one thread only."""
-    assert part.text_scan is not None
+def stage_part(cur: duckdb.DuckDBPyConnection, part: Part, prefix: str, path: Path) -> Staged:
+    """Stage a part's text scan (or, for ``stage.STAGED_FORMATS``, its Arrow batches)
+    on ``cur``: a cursor of the store's connection in auto-commit mode, used by one
+    thread only."""
     quiet(cur)
     stage.attach(cur)
     install_normalize(cur)
+    if part.text_scan is None:
+        return stage.stage_arrow(cur, part, path, prefix)
     return stage.stage_text(cur, part.text_scan, prefix)
+
+
+def _staged_ahead(part: Part) -> bool:
+    """Whether a part is staged on the reading thread, ahead of its write."""
+    return part.text_scan is not None or part.format in stage.STAGED_FORMATS
 
 
 def _check_width(part: Part, path: Path) -> None:
@@ -624,8 +631,8 @@ def _prepare_on(
         for part in prep.parts:
             _check_width(part, path)
         for i, part in enumerate(prep.parts):
-            if part.text_scan is not None:
-                staged = prep.staged[i] = stage_part(cur, part, f"{prefix}_{i}")
+            if _staged_ahead(part):
+                staged = prep.staged[i] = stage_part(cur, part, f"{prefix}_{i}", path)
                 # the grouping pass too, here: the writing thread then only writes
                 _, keys, _ = _keys(part)
                 staged.keyed = cur.execute(

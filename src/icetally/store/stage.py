@@ -264,6 +264,10 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
     return Staged(relation=relation, rows=rows, rejects=rejects, precleaned=True)
 
 
+# A column whose values cleaning changes are this few is cleaned by a CASE over them
+# instead of a join.
+INLINE_CHANGES = 16
+
 # A column is cleaned once per distinct value (a dictionary joined back) unless it has
 # more distinct values than this share of its rows (ids, free text): then per cell.
 DICTIONARY_SHARE = 0.5
@@ -284,8 +288,12 @@ def cleaned_columns(
     redaction code in every birth date), and cleaning a cell (trim, redaction pattern,
     empty tokens: ``it_clean``) costs several times reading it; cleaning each distinct
     value once (a table in ``db`` named after ``prefix``) and joining it back
-    costs a fraction. A column of mostly distinct values (identifiers) is cleaned per
-    cell. A NULL cell matches no entry: NULL, as cleaning NULL gives."""
+    costs a fraction. Most of a release's values are clean as read: a column whose
+    dictionary changes nothing is taken as it is (no join), one where cleaning changes
+    a few values (``INLINE_CHANGES``: a redaction code in every birth date) gets a
+    CASE over those, and only the others are joined to their dictionary. A column of
+    mostly distinct values (identifiers) is cleaned per cell. A NULL cell stays NULL,
+    as cleaning NULL gives."""
     if width == 0:
         return "", ""
     if rows >= 10_000:
@@ -304,13 +312,77 @@ def cleaned_columns(
             continue
         d = f'{db}."{prefix}_d{i}"'
         temp = "TEMP " if db == "temp" else ""
+        # only the values cleaning changes (most of a release's are clean already)
         cur.execute(
             f"CREATE {temp}TABLE {d} AS SELECT v, it_clean(v) AS x, it_redacted(v) AS r "
             f"FROM (SELECT DISTINCT c{i} AS v FROM {relation} WHERE c{i} IS NOT NULL)"
         )
-        select.append(f"s.c{i}, d{i}.x AS x{i}, d{i}.r AS r{i}")
+        # (counted apart: a filter in the statement above would be pushed below the
+        # DISTINCT, cleaning every cell instead of every value)
+        changed = cur.execute(
+            f"SELECT count(*) FILTER (WHERE r OR x IS DISTINCT FROM v) FROM {d}"
+        ).fetchall()[0][0]
+        if not changed:  # every value as read: nothing to join
+            select.append(f"s.c{i}, s.c{i} AS x{i}, false AS r{i}")
+            continue
+        pairs = (
+            cur.execute(
+                f"SELECT v, x, r FROM {d} WHERE r OR x IS DISTINCT FROM v ORDER BY v"
+            ).fetchall()
+            if changed <= INLINE_CHANGES
+            else []
+        )
+        if pairs and all(v.isprintable() for v, _, _ in pairs):
+            # a few values (a redaction code in every birth date): a CASE, no join
+            cases = " ".join(f"WHEN {_lit(v)} THEN {_lit_or_null(x)}" for v, x, _ in pairs)
+            redacted = [_lit(v) for v, _, r in pairs if r]
+            red = f"s.c{i} IN ({', '.join(redacted)})" if redacted else "false"
+            select.append(
+                f"s.c{i}, CASE s.c{i} {cases} ELSE s.c{i} END AS x{i}, "
+                f"coalesce({red}, false) AS r{i}"
+            )
+            continue
+        select.append(
+            f"s.c{i}, CASE WHEN d{i}.v IS NULL THEN s.c{i} ELSE d{i}.x END AS x{i}, "
+            f"coalesce(d{i}.r, false) AS r{i}"
+        )
         joins.append(f"LEFT JOIN {d} d{i} ON d{i}.v = s.c{i}")
     return ", ".join(select), " ".join(joins)
+
+
+# Readers whose Arrow batches are staged whole on the reading thread, like a text scan
+# (so a file is staged while the one before it is written): parquet, whose rows take
+# memory no different from a delimited file's. A workbook's sheets are streamed chunk
+# by chunk instead, to keep its peak memory near a bare parse's (docs/performance.md).
+STAGED_FORMATS = frozenset({"ddp_clean_parquet"})
+
+
+def stage_arrow(cur: duckdb.DuckDBPyConnection, part: Part, path: Path, prefix: str) -> Staged:
+    """Load a reader's Arrow batches into ``ingest_stage`` (on ``cur``) and return the
+    view over them with the cleaned columns beside (see ``cleaned_columns``)."""
+    table = f'{STAGE_DB}."{prefix}_arrow"'
+    width = len(part.columns)
+    names = ", ".join([*(f"c{i}" for i in range(width)), SOURCE_ROW])
+    cur.execute(
+        f"CREATE TABLE {table} AS SELECT * FROM (VALUES "
+        f"({', '.join(['CAST(NULL AS VARCHAR)'] * width + ['CAST(NULL AS BIGINT)'])})) t({names}) "
+        "WHERE false"
+    )
+    rows = 0
+    chunk = f"{prefix}_chunk"
+    for data in arrow_chunks(part, path):
+        cur.register(chunk, data)
+        try:
+            cur.execute(f"INSERT INTO {table} SELECT * FROM {chunk}")
+        finally:
+            cur.unregister(chunk)
+        rows += data.num_rows
+        del data
+    cols, joins = cleaned_columns(cur, table, width, f"{prefix}_arrow", rows)
+    view = f'{STAGE_DB}."{prefix}_rows"'
+    sep = ", " if cols else ""
+    cur.execute(f"CREATE VIEW {view} AS SELECT {cols}{sep}s.{SOURCE_ROW} FROM {table} s {joins}")
+    return Staged(relation=view, rows=rows, precleaned=True)
 
 
 def cleaned_view(
@@ -332,6 +404,10 @@ def cleaned_view(
 
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _lit_or_null(text: str | None) -> str:
+    return "CAST(NULL AS VARCHAR)" if text is None else _lit(text)
 
 
 def arrow_chunks(part: Part, path: Path) -> Iterator[pa.Table]:
