@@ -22,7 +22,8 @@ scale by k (counts) or stay (rates). The JSON's ``build.method`` says which was 
 Environment: ICETALLY_BENCH_PATHWAYS_ARRESTS (default 1,000,000; the issue's size is
 10,000,000), ICETALLY_BENCH_PATHWAYS_INGESTED (largest size built by ingest, default
 1,000,000), ICETALLY_BENCH_PATHWAYS_MEMORY (DuckDB memory_limit, default 4GB),
-ICETALLY_BENCH_CACHE (default bench-results/cache).
+ICETALLY_BENCH_PATHWAYS_REPEATS (runs of each, default 2), ICETALLY_BENCH_CACHE (default
+bench-results/cache).
 """
 
 from __future__ import annotations
