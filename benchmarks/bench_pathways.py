@@ -40,6 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 60
+TARGET_ARRESTS = 10_000_000  # the size the issue sets the target for
 DEFAULT_ARRESTS = 1_000_000
 DEFAULT_MEMORY = "4GB"
 DEFAULT_INGESTED = 1_000_000
@@ -300,7 +301,9 @@ def run(out: Path, arrests: int | None = None) -> dict[str, Any]:
         "seconds": best["seconds"],
         "seconds_all": [r["seconds"] for r in runs],
         "target_seconds": TARGET_SECONDS,
-        "met": best["seconds"] < TARGET_SECONDS,
+        "target_arrests": TARGET_ARRESTS,
+        # a smaller release says nothing about the target: met is only judged at its size
+        "met": (best["seconds"] < TARGET_SECONDS) if arrests >= TARGET_ARRESTS else None,
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         "cpu_seconds": best.get("cpu_seconds"),
         "load_average": os.getloadavg(),
