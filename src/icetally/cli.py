@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -64,6 +65,12 @@ err = Console(stderr=True)
 
 def _emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def _notes(notes: Iterable[str]) -> None:
+    """A result's notes, on stderr so that the table on stdout stays clean."""
+    for note in notes:
+        err.print(f"[yellow]note:[/] {note}")
 
 
 def _fail(message: str) -> NoReturn:
@@ -502,8 +509,7 @@ def jurisdictions(
         )
     except (QueryError, BackendError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    for w in res["warnings"]:
-        err.print(f"[yellow]note:[/] {w}")
+    _notes(res["warnings"])
     if as_json:
         _emit_json(
             {
@@ -1094,8 +1100,7 @@ def campaigns(
         _fail(str(exc))
     if given.emit(result.to_dict()):
         return
-    for note in result.notes:
-        err.print(f"[yellow]note:[/] {note}")
+    _notes(result.notes)
     t = Table(
         "id",
         "area",
@@ -1183,8 +1188,7 @@ def surges(
         _fail(str(exc))
     if given.emit(result.to_dict()):
         return
-    for note in result.notes:
-        err.print(f"[yellow]note:[/] {note}")
+    _notes(result.notes)
     t = Table(
         "id",
         "window",

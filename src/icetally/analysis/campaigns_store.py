@@ -22,7 +22,7 @@ from icetally.analysis.campaigns import (
     window_outside_campaigns,
 )
 from icetally.query.filters import QueryError, Slice
-from icetally.query.series import daily_expr, daily_series, metric_slice
+from icetally.query.series import daily_expr, daily_series, empty_series_note, metric_slice
 from icetally.store.handle import Store
 from icetally.vocabulary import DEFAULT_AREA, parse_area
 
@@ -102,7 +102,7 @@ def campaigns(
         backend_name = s.backend_name
         notes: list[str] = []
         if daily.empty or cov.start is None:
-            notes.append(f"no {dataset} records with a date and a {area} in this slice")
+            notes.append(empty_series_note(dataset, area))
             found_c: list[Campaign] = []
             found_l: list[LevelChange] = []
         else:

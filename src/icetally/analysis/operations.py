@@ -13,7 +13,13 @@ from icetally.analysis.defaults import DEFAULT_MAX_WINDOW, DEFAULT_MIN_EXCESS, D
 from icetally.analysis.surges import Surge, detect_surges
 from icetally.normalize.rules import EVENT_DATE_FIRST
 from icetally.query.filters import QueryError, Slice
-from icetally.query.series import daily_expr, daily_series, metric_slice, out_of_range_count
+from icetally.query.series import (
+    daily_expr,
+    daily_series,
+    empty_series_note,
+    metric_slice,
+    out_of_range_count,
+)
 from icetally.store.handle import Store
 from icetally.vocabulary import AREAS, DEFAULT_AREA, parse_area
 
@@ -97,11 +103,7 @@ def surges(
             "see date_flag 'event_date:out_of_range'"
         )
     if daily.empty or cov.start is None:
-        notes.append(
-            f"no {dataset} records with a date and an AOR in this slice"
-            if area == "aor"
-            else f"no {dataset} records with a date and a {AREAS[area].label} in this slice"
-        )
+        notes.append(empty_series_note(dataset, area))
         found: list[Surge] = []
     else:
         found = detect_surges(

@@ -52,6 +52,12 @@ def daily_expr(t: Any, slc: Slice, area: str = DEFAULT_AREA) -> Any:
     return f.group_by(date=f.event_date, aor=f[col]).aggregate(n=f.n.sum())
 
 
+def empty_series_note(dataset: str, area: str) -> str:
+    """The note an analysis gives when the slice has no dated records in any area."""
+    where = "an AOR" if area == "aor" else f"a {AREAS[area].label}"
+    return f"no {dataset} records with a date and {where} in this slice"
+
+
 def out_of_range_count(con: Any, slc: Slice) -> int:
     """Records of the slice left out of series because their date is implausible."""
     f = slc.apply(table(con, slc.dataset))
