@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from icetally import ingest
+from icetally.synth.xlsx import write_ddp_arrests_2026
 
 HEADER = "apprehension_date,apprehension_aor,citizenship,apprehension_method"
 
@@ -44,7 +45,10 @@ def release_files(folder: Path) -> list[Path]:
     junk.write_bytes(b"\x00\x01 not a release")
     copy = folder / "a-copy.csv"
     shutil.copy(a, copy)
-    return [a, b, junk, c, copy, d, a]
+    # a workbook (streamed while written: it writes alone) of two sheets
+    wb = folder / "ddp.xlsx"
+    write_ddp_arrests_2026(wb, 250, seed=7, max_data_rows=100)
+    return [a, b, junk, wb, c, copy, d, a]
 
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:
@@ -92,17 +96,19 @@ def test_two_writers_give_the_store_one_writer_gives(
         "loaded",
         "failed",
         "loaded",
+        "loaded",
         "skipped",  # a-copy.csv: the same bytes as a.csv
         "loaded",
         "skipped",  # a.csv again
     ]
-    assert [r.rows_loaded for r in two] == [300, 200, 0, 50, 300, 120, 300]
-    assert two[3].rows_quarantined == 1
+    assert [r.rows_loaded for r in two] == [300, 200, 0, 250, 50, 300, 120, 300]
+    assert two[4].rows_quarantined == 1
+    assert len(two[3].sheets) == 3  # 250 rows in sheets of at most 100
     assert store_two == store_one
     # both raw columns were added, each once; every row counted once
     assert {"raw_case_note", "raw_office_code"} <= set(store_two["arrest_columns"][0])
-    assert len(store_two["arrests"]) == 300 + 200 + 50 + 120
-    assert len(store_two["releases"]) == 4
+    assert len(store_two["arrests"]) == 300 + 200 + 250 + 50 + 120
+    assert len(store_two["releases"]) == 4 + 3
 
 
 def test_same_rows_in_flight_at_once_loaded_once(

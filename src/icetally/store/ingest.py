@@ -163,10 +163,13 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     }
 
 
-def _widens_tables(con: duckdb.DuckDBPyConnection, prep: _Prepared) -> bool:
-    """Whether writing the file adds raw_* columns to a canonical table (an ALTER,
-    which no other file's transaction may overlap) or is an official workbook."""
-    if prep.official:
+def _writes_alone(con: duckdb.DuckDBPyConnection, prep: _Prepared) -> bool:
+    """Whether the file is written with no other file's transaction open: it adds
+    raw_* columns to a canonical table (an ALTER, which no other transaction on the
+    table may overlap), is an official workbook, or is read while it is written (a
+    workbook's sheets, streamed chunk by chunk to keep memory near a bare parse's: two
+    at once would double it)."""
+    if prep.official or not all(_staged_ahead(part) for part in prep.parts):
         return True
     have: dict[str, set[str]] = {}
     for part in prep.parts:
@@ -715,26 +718,26 @@ class _Gate:
                 )
             )
 
-    def enter(self, index: int, widens: Callable[[], bool]) -> bool:
+    def enter(self, index: int, alone: Callable[[], bool]) -> bool:
         """Wait for the file's turn to begin its transaction; returns whether it writes
-        alone. ``widens`` (does the file add columns?) is asked once no file that
-        writes alone is open, since such a file may add the very columns asked about."""
+        alone. ``alone`` (must the file write alone?) is asked once no file that writes
+        alone is open, since such a file may add the very columns asked about."""
         with self._cond:
             self._cond.wait_for(
                 lambda: all(j in self._entered or j in self._done for j in range(index))
             )
             while True:
                 self._cond.wait_for(lambda: not self._alone)
-                if not widens():
+                if not alone():
                     self._shared += 1
-                    alone = False
+                    by_itself = False
                     break
                 if self._shared == 0:
-                    self._alone = alone = True
+                    self._alone = by_itself = True
                     break
                 self._cond.wait()
             self._entered.add(index)
-            return alone
+            return by_itself
 
     def leave(self, index: int, alone: bool) -> None:
         with self._cond:
@@ -831,7 +834,7 @@ def _ingest_prepared(
                 f"({type(prep.error).__name__}: {str(prep.error)[:200]}); please report this file"
             )
         return result
-    alone = gate is not None and gate.enter(index, lambda: _widens_tables(con, prep))
+    alone = gate is not None and gate.enter(index, lambda: _writes_alone(con, prep))
     try:
         if prep.official:
             return _ingest_official(con, path, sha, result)
@@ -988,7 +991,8 @@ def ingest(
     Files are independent until their write: two files are read, staged and written at
     once, each in its own transaction on its own cursor, so two files use both cores
     (``_Gate`` keeps the result what writing them in turn gives: commits in order, the
-    same bytes or rows never loaded twice, a file that widens a table written alone)."""
+    same bytes or rows never loaded twice, a file that widens a table or streams a
+    workbook written alone)."""
     files = expand_paths(paths)
     with Store.borrow(store, db=db, read_only=False) as handle:
         con = handle.duckdb
