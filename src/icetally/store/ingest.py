@@ -323,7 +323,8 @@ def _load_chunk(
     try:
         for key in plan.keys:
             name = f"_k_{key.name}"
-            con.register(name, key.table(groups[key.name]))
+            sql, params = key.create_sql(name, groups[key.name])
+            con.execute(sql, params)
             tables[key.name] = name
             if key.sql:  # codes computed in SQL on the distinct values
                 derived = ", ".join(f"{sql} AS {col}" for col, sql in key.sql)
@@ -355,7 +356,7 @@ def _load_chunk(
             with contextlib.suppress(duckdb.Error):
                 con.execute(f"DROP TABLE IF EXISTS _k_{key.name}_sql")
             with contextlib.suppress(duckdb.Error):
-                con.unregister(f"_k_{key.name}")
+                con.execute(f"DROP TABLE IF EXISTS _k_{key.name}")
     sheet_result.rows_read += total
     sheet_result.rows_loaded += loaded
     sheet_result.rows_quarantined += quarantined
