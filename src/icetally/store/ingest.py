@@ -342,7 +342,7 @@ def _load_chunk(
             f"CREATE OR REPLACE TEMP VIEW {view} AS "
             + clean_view_sql(relation, plan.width, plan.keys, tables, precleaned=precleaned)
         )
-        loaded = int(con.execute(plan.insert_sql).fetchall()[0][0])
+        loaded = _insert_unordered(con, plan.insert_sql)
         # a second pass only when some rows were refused (rare)
         quarantined = (
             int(con.execute(plan.quarantine_sql).fetchall()[0][0]) if loaded < total else 0
@@ -360,6 +360,19 @@ def _load_chunk(
     sheet_result.rows_read += total
     sheet_result.rows_loaded += loaded
     sheet_result.rows_quarantined += quarantined
+
+
+def _insert_unordered(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """Run an INSERT without keeping the rows' physical order (each row carries its
+    line, ``source_row``; nothing reads the canonical tables by position): DuckDB
+    then writes row groups as its threads finish them, about a fifth less CPU for a
+    large file. Only this cursor's session is changed, and only for the statement."""
+    con.execute("SET SESSION preserve_insertion_order = false")
+    try:
+        return int(con.execute(sql).fetchall()[0][0])
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("RESET SESSION preserve_insertion_order")
 
 
 def _stages(
@@ -400,6 +413,9 @@ def stage_part(cur: duckdb.DuckDBPyConnection, part: Part, prefix: str, path: Pa
     on ``cur``: a cursor of the store's connection in auto-commit mode, used by one
     thread only."""
     quiet(cur)
+    # a delimited file's staged rows are numbered by their order (row ids are lines):
+    # whatever the cursor's last write set (``_insert_unordered``)
+    cur.execute("SET SESSION preserve_insertion_order = true")
     stage.attach(cur)
     install_normalize(cur)
     if part.text_scan is None:
