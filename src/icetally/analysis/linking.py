@@ -728,6 +728,9 @@ class Linked:
     sql: dict[str, str]
 
 
+_KEPT = ("stays", "departures", "episodes")  # the steps a question reads
+
+
 @contextmanager
 def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
     """Build the linked tables once as temporary tables (a DuckDB temp table; on
@@ -754,19 +757,29 @@ def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
         held.append((name, table, temp))
         return table
 
+    def drop(table: Any, temp: str | None) -> None:
+        try:
+            if s.is_duckdb:
+                s.duckdb.execute(f'DROP TABLE IF EXISTS "{temp}"')
+            else:
+                table.release()
+        except Exception:  # noqa: BLE001, S110 - cleanup must not mask the real error
+            pass
+
     try:
         st = stays_expr(s, lr)
         st = keep(st, "stays") if st is not None else None
         dep = departures_expr(s, lr)
         dep = keep(dep, "departures") if dep is not None else None
         eps = keep(episodes_expr(s, lr, keep=keep, stays=st, departures=dep), "episodes")
+        if s.is_duckdb:
+            # the episodes' intermediate steps are done with: free their memory now
+            # (at 10 million arrests they push the tables in use out to disk). Spark
+            # keeps its cached steps to the end: its cache fills lazily
+            for _, table, temp in [h for h in held if h[0] not in _KEPT]:
+                drop(table, temp)
+            held[:] = [h for h in held if h[0] in _KEPT]
         yield Linked(release=lr, stays=st, departures=dep, episodes=eps, sql=sql)
     finally:
         for _, table, temp in reversed(held):
-            try:
-                if s.is_duckdb:
-                    s.duckdb.execute(f'DROP TABLE IF EXISTS "{temp}"')
-                else:
-                    table.release()
-            except Exception:  # noqa: BLE001, S110 - cleanup must not mask the real error
-                pass
+            drop(table, temp)
