@@ -21,6 +21,8 @@ The rules, their windows and their failure modes are in docs/methods.md
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +35,10 @@ import ibis
 
 from icetally.store.handle import Store
 from icetally.vocabulary import QueryError
+
+# Each materialized step's wall seconds, at DEBUG (benchmarks/bench_pathways.py reads
+# them into its JSON): where a large release's time goes.
+log = logging.getLogger("icetally.linking")
 
 __all__ = [
     "COLLAPSE_DAYS",
@@ -747,6 +753,7 @@ def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
             if temp:
                 text = text.replace(temp, known)
         sql[name] = text
+        started = time.perf_counter()
         if s.is_duckdb:
             temp = f"_linked_{tag}_{name}"
             s.duckdb.execute(f'CREATE TEMP TABLE "{temp}" AS {compiled}')
@@ -754,6 +761,7 @@ def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
         else:
             table = expr.cache()
             temp = table.get_name()
+        log.debug("step %s %.3f", name, time.perf_counter() - started)
         held.append((name, table, temp))
         return table
 
