@@ -21,6 +21,8 @@ The rules, their windows and their failure modes are in docs/methods.md
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +35,10 @@ import ibis
 
 from icetally.store.handle import Store
 from icetally.vocabulary import QueryError
+
+# Each materialized step's wall seconds, at DEBUG (benchmarks/bench_pathways.py reads
+# them into its JSON): where a large release's time goes.
+log = logging.getLogger("icetally.linking")
 
 __all__ = [
     "COLLAPSE_DAYS",
@@ -74,6 +80,7 @@ DEPARTURE_SOURCES = ("removals", "detention_stints", "arrests", "detainers", "en
 # Release reasons that mean the stay ended in a removal (upper-cased, substring).
 REMOVAL_REASONS = ("REMOV", "DEPORT", "VOLUNTARY DEPARTURE", "VOLUNTARY RETURN", "EXCLU")
 _OPEN = date(9999, 12, 31)  # an open stint's book-out, for the running maximum
+_COUNTRY_CODES = 2**32  # more distinct departure countries than a release can hold
 
 # The shapes callers rely on (icetally.stays / icetally.episodes return these keys).
 STAY_COLUMNS = (
@@ -341,7 +348,16 @@ def _records(s: Store, lr: LinkedRelease, dataset: str) -> Any:
     t = s.table(dataset)
     t = t.filter(t.release_id.isin(lr.release_ids[dataset]), t.person_id.notnull())
     keep = dict.fromkeys(("person_id", "release_id", "source_row", *_COLUMNS[dataset]))
-    return t.select(*[c for c in keep if c in t.columns])
+    t = t.select(*[c for c in keep if c in t.columns])
+    # the release as a number (its place among the release's ids, in their order):
+    # a record is (source_row, _rel), and sorts and joins on it carry no text
+    ids = sorted(lr.release_ids[dataset])
+    rel = (
+        ibis.cases(*((t.release_id == rid, i) for i, rid in enumerate(ids)))
+        if len(ids) > 1
+        else ibis.literal(0)
+    )
+    return t.mutate(_rel=rel.cast("int64"))
 
 
 def _days(later: Any, earlier: Any) -> Any:
@@ -354,13 +370,22 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
     no detention stints."""
     if not lr.has("detention_stints"):
         return None
-    t = _records(s, lr, "detention_stints")
-    t = t.filter(t.event_date.notnull())
-    t = t.mutate(_out=t.book_out_date.fill_null(ibis.date(_OPEN)))
+    full = _records(s, lr, "detention_stints")
+    full = full.filter(full.event_date.notnull())
+    # the windows sort only the keys (a window sorts every column it carries: the
+    # stints' text columns made each sort several times slower); the last stint's
+    # other columns are joined back by its row (source row and release)
+    t = full.select(
+        "person_id",
+        "event_date",
+        "source_row",
+        "_rel",
+        _out=full.book_out_date.fill_null(ibis.date(_OPEN)),
+    )
     # gaps and islands in two passes over one sort order: the latest book-out of the
     # stints before (a running maximum, not the previous stint's: a long stint can
     # cover shorter ones booked in after it), then a running count of new stays
-    order = ["event_date", "_out", "source_row", "release_id"]
+    order = ["event_date", "_out", "source_row", "_rel"]
     before = ibis.window(group_by="person_id", order_by=order, rows=(None, -1))
     t = t.mutate(_prev=t._out.max().over(before))
     new = t._prev.isnull() | (
@@ -369,19 +394,15 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
     t = t.mutate(_new=new.cast("int64"))
     running = ibis.window(group_by="person_id", order_by=order, rows=(None, 0))
     t = t.mutate(stay=t._new.sum().over(running).cast("int64"))
-    # the stay's last stint (latest book-out, then book-in, then source row) by one
-    # grouped maximum of a struct that starts with those keys and carries the stint's
-    # fields (structs compare field by field on DuckDB and Spark alike): no third sort
+    # the stay's last stint (latest book-out, then book-in, then source row, then
+    # release: one row) by one grouped maximum of a struct of those keys (structs
+    # compare field by field on DuckDB and Spark alike): no third sort
     last = ibis.struct(
         {
             "out": t._out,
             "book_in": t.event_date,
             "source_row": t.source_row,
-            "release_id": t.release_id,  # ties in all three: one, chosen the same way
-            "facility": t.facility,
-            "release_reason": t.release_reason,
-            "departed_date": t.departed_date,
-            "departure_country": t.departure_country,
+            "release": t._rel,
         }
     )
     g = t.group_by(["person_id", "stay"]).aggregate(
@@ -390,12 +411,16 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
         stints=t.event_date.count().cast("int64"),
         _last=last.max(),
     )
-    t = g.mutate(
-        release_reason=g._last["release_reason"],
-        facility=g._last["facility"],
-        departed_date=g._last["departed_date"],
-        departure_country=g._last["departure_country"],
+    g = g.mutate(_lrow=g._last["source_row"], _lrel=g._last["release"])
+    f = full.select(
+        _frow=full.source_row,
+        _frel=full._rel,
+        facility=full.facility,
+        release_reason=full.release_reason,
+        departed_date=full.departed_date,
+        departure_country=full.departure_country,
     )
+    t = g.join(f, [g._lrow == f._frow, g._lrel == f._frel])
     is_open = t._reach_max == ibis.date(_OPEN)
     book_out = ibis.ifelse(is_open, ibis.null("date"), t._reach_max)
     end = book_out.fill_null(ibis.date(lr.extract_date or _OPEN))
@@ -440,17 +465,26 @@ def departures_expr(s: Store, lr: LinkedRelease) -> Any:
     for p in parts[1:]:
         u = u.union(p, distinct=False)
     # one grouped pass, not a ranked window: per source, its smallest country; the
-    # first source that names one wins
-    ranks = [rank for rank, ds in enumerate(DEPARTURE_SOURCES) if lr.has(ds)]
-    g = u.group_by(["person_id", "departed_date"]).aggregate(
-        _removals=u.from_removals.cast("int64").max(),
-        **{f"_c{r}": u.departure_country.min(where=u._rank == r) for r in ranks},
+    # first source that names one wins. Countries go through the grouping as numbers
+    # (their position in the sorted list of the release's countries): a text
+    # minimum per source and group made this pass 20 times slower at 10 million
+    # people than at one million
+    named = u.filter(u.departure_country.notnull())
+    countries = named.select(_country=named.departure_country).distinct()
+    countries = countries.mutate(
+        _code=ibis.row_number().over(ibis.window(order_by=countries._country)).cast("int64")
     )
-    named = [g[f"_c{r}"] for r in ranks]
+    coded = u.left_join(countries, u.departure_country == countries._country)
+    g = coded.group_by(["person_id", "departed_date"]).aggregate(
+        _removals=coded.from_removals.cast("int64").max(),
+        # the first source naming a country, then its smallest: one number
+        _pick=(coded._rank.cast("int64") * _COUNTRY_CODES + coded._code).min(),
+    )
+    g = g.left_join(countries, g._pick % _COUNTRY_CODES == countries._code)
     return g.select(
         person_id=g.person_id,
         departed_date=g.departed_date,
-        departure_country=ibis.coalesce(*named) if len(named) > 1 else named[0],
+        departure_country=g._country,
         in_removals=g._removals == 1,
     )
 
@@ -486,12 +520,15 @@ def episodes_expr(
             f"linked release {lr.id} ({lr.label}) has no arrests with identifiers: "
             "episodes start at an arrest"
         )
-    a = _records(s, lr, "arrests")
-    a = a.filter(a.event_date.notnull())
+    full = _records(s, lr, "arrests")
+    full = full.filter(full.event_date.notnull())
+    # the windows sort only the keys; the episode's arrest columns are joined back by
+    # its first record's row (source row and release)
+    a = full.select("person_id", "event_date", "source_row", "_rel")
     # one sort of the arrests: a record more than COLLAPSE_DAYS after the person's
     # previous one starts an episode; its position and the person's record count
     # give each episode's record count without another pass over every record
-    order = ["event_date", "source_row", "release_id"]
+    order = ["event_date", "source_row", "_rel"]
     w = ibis.window(group_by="person_id", order_by=order)
     whole = ibis.window(group_by="person_id", order_by=order, rows=(None, None))
     a = a.mutate(
@@ -517,9 +554,9 @@ def episodes_expr(
         "arrest_records",
         "_next",
         "_before",
-        *_ARREST_CARRIED,
+        "_rel",
+        _row=e.source_row,
         arrest_date=e.event_date,
-        event_date=e.event_date,
     )
     e = keep(e, "arrest_episodes")
 
@@ -537,7 +574,7 @@ def episodes_expr(
             days_detained=stays.days_detained,
             release_reason=stays.release_reason,
         )
-        ev = e.select(_ep=e.person_id, _eno=e.episode, _ad=e.event_date)
+        ev = e.select(_ep=e.person_id, _eno=e.episode, _ad=e.arrest_date)
         pairs = ev.join(
             st,
             [
@@ -605,6 +642,11 @@ def episodes_expr(
         e = e.mutate(detainers_before=e.detainers_before.fill_null(0))
     else:
         e = e.mutate(detainers_before=ibis.literal(0, "int64"))
+
+    # the arrest's columns, from its first record, joined once at the end
+    f = full.select(*_ARREST_CARRIED, _frow=full.source_row, _frel=full._rel)
+    e = e.join(f, [e._row == f._frow, e._rel == f._frel])
+    e = e.mutate(event_date=e.arrest_date)
 
     removed_stay = _removal_reason(e.release_reason) & e.stay.notnull()
     removed = e.departed_date.notnull() | removed_stay
@@ -692,6 +734,9 @@ class Linked:
     sql: dict[str, str]
 
 
+_KEPT = ("stays", "departures", "episodes")  # the steps a question reads
+
+
 @contextmanager
 def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
     """Build the linked tables once as temporary tables (a DuckDB temp table; on
@@ -708,6 +753,7 @@ def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
             if temp:
                 text = text.replace(temp, known)
         sql[name] = text
+        started = time.perf_counter()
         if s.is_duckdb:
             temp = f"_linked_{tag}_{name}"
             s.duckdb.execute(f'CREATE TEMP TABLE "{temp}" AS {compiled}')
@@ -715,8 +761,18 @@ def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
         else:
             table = expr.cache()
             temp = table.get_name()
+        log.debug("step %s %.3f", name, time.perf_counter() - started)
         held.append((name, table, temp))
         return table
+
+    def drop(table: Any, temp: str | None) -> None:
+        try:
+            if s.is_duckdb:
+                s.duckdb.execute(f'DROP TABLE IF EXISTS "{temp}"')
+            else:
+                table.release()
+        except Exception:  # noqa: BLE001, S110 - cleanup must not mask the real error
+            pass
 
     try:
         st = stays_expr(s, lr)
@@ -724,13 +780,14 @@ def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
         dep = departures_expr(s, lr)
         dep = keep(dep, "departures") if dep is not None else None
         eps = keep(episodes_expr(s, lr, keep=keep, stays=st, departures=dep), "episodes")
+        if s.is_duckdb:
+            # the episodes' intermediate steps are done with: free their memory now
+            # (at 10 million arrests they push the tables in use out to disk). Spark
+            # keeps its cached steps to the end: its cache fills lazily
+            for _, table, temp in [h for h in held if h[0] not in _KEPT]:
+                drop(table, temp)
+            held[:] = [h for h in held if h[0] in _KEPT]
         yield Linked(release=lr, stays=st, departures=dep, episodes=eps, sql=sql)
     finally:
         for _, table, temp in reversed(held):
-            try:
-                if s.is_duckdb:
-                    s.duckdb.execute(f'DROP TABLE IF EXISTS "{temp}"')
-                else:
-                    table.release()
-            except Exception:  # noqa: BLE001, S110 - cleanup must not mask the real error
-                pass
+            drop(table, temp)

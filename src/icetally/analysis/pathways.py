@@ -249,18 +249,15 @@ def _match_rates(
         rates["stays_with_arrest"] = {"n": 0, "of": 0, "rate": None}
         rates["removals_with_stay"] = {"n": 0, "of": 0, "rate": None}
         return rates, sql
-    linked = all_episodes.filter(all_episodes.stay.notnull()).select(
-        _lp=all_episodes.person_id, _ls=all_episodes.stay, _hit=ibis.literal(1)
-    )
+    # a stay is linked to at most one episode (its nearest earlier arrest) and an
+    # episode to at most one stay, so the linked stays are counted on the episodes
+    # themselves: no join of every stay with every episode
     st = window(stays, "book_in")
-    j = st.left_join(linked, [st.person_id == linked._lp, st.stay == linked._ls])
-    q = j.aggregate(of=j.count(), n=j._hit.count())
+    linked = window(all_episodes.filter(all_episodes.stay.notnull()), "book_in")
+    q = st.aggregate(of=st.count()).cross_join(linked.aggregate(n=linked.count()))
     row = s.rows(q)[0]
-    rates["stays_with_arrest"] = {
-        "n": int(row["n"]),
-        "of": int(row["of"]),
-        "rate": _share(int(row["n"]), int(row["of"])),
-    }
+    n, of = int(row["n"]), int(row["of"])
+    rates["stays_with_arrest"] = {"n": n, "of": of, "rate": _share(n, of)}
     sql["stays_with_arrest"] = _named(str(ibis.to_sql(q)), tables)
     deps = tables.departures
     if deps is None:
@@ -273,7 +270,9 @@ def _match_rates(
         _in=stays.book_in,
         _out=stays.book_out.fill_null(end) if end is not None else stays.book_out,
     )
-    m = d.join(
+    # departures are one per person and day: those with a stay around them (a semi
+    # join: each counted once, however many stays match)
+    hits = d.semi_join(
         sv,
         [
             d.person_id == sv._sp,
@@ -281,7 +280,6 @@ def _match_rates(
             d.departed_date <= sv._out + ibis.interval(days=TRANSFER_GAP_DAYS),
         ],
     )
-    hits = m.select("person_id", "departed_date").distinct()
     n = int(s.rows(hits.aggregate(n=hits.count()))[0]["n"])
     of = int(s.rows(d.aggregate(n=d.count()))[0]["n"])
     rates["removals_with_stay"] = {"n": n, "of": of, "rate": _share(n, of)}
