@@ -16,7 +16,10 @@ Generation: 100,000 rows from ``icetally.synth.xlsx.ddp_arrests_2026_rows`` (see
 repeated by DuckDB into files of equal size; each copy gets its own identifiers, so no
 two files hold the same rows.
 
-    python -m benchmarks.bench_release --out bench-results [--rows 20000000] [--files 10]
+    python -m benchmarks.bench_release --out bench-results [--rows 20000000] [--files 40]
+
+Files default to one per 500,000 rows (at least 10): ingest stages two files in memory
+at once, about 0.8 GB each at that size (1.7 GB peak for the run).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from benchmarks import procs
 
 SEED = 2026
 SAMPLE_ROWS = 100_000
-GENERATOR_VERSION = 1  # bump when the files change
+GENERATOR_VERSION = 2  # bump when the files change (2: no helper columns first_copy, copy)
 COUNT_ARGS = ["--from", "2025-01-01", "--to", "2025-01-31", "--by", "aor"]
 
 
@@ -81,7 +84,8 @@ def generate(rows: int, files: int) -> tuple[Path, list[Path]]:
         first = j * per_file
         # copy k of sample row i is release row first + k * len(sample) + i
         select = (
-            f"SELECT * REPLACE ({ident} || '-' || CAST(first_copy + copy AS VARCHAR) AS {ident}) "
+            f"SELECT * EXCLUDE (first_copy, copy) "
+            f"REPLACE ({ident} || '-' || CAST(first_copy + copy AS VARCHAR) AS {ident}) "
             f"FROM (SELECT *, {first // len(table)} AS first_copy FROM sample) s, "
             f"range(0, {n // len(table) + 1}) t(copy) LIMIT {n}"
         )
@@ -122,8 +126,18 @@ def _remove(*paths: Path) -> None:
             q.unlink(missing_ok=True)
 
 
-def run(out: Path, *, rows: int | None = None, files: int = 10, repeats: int = 1) -> dict[str, Any]:
+FILE_ROWS = 500_000  # rows per file by default (memory: two files are staged at once)
+
+
+def default_files(rows: int) -> int:
+    return max(10, -(-rows // FILE_ROWS))
+
+
+def run(
+    out: Path, *, rows: int | None = None, files: int | None = None, repeats: int = 1
+) -> dict[str, Any]:
     rows = rows or int(os.environ.get("ICETALLY_BENCH_RELEASE_ROWS", "20000000"))
+    files = files or default_files(rows)
     out.mkdir(parents=True, exist_ok=True)
     print(f"[bench_release] generating {rows:,} rows ...", file=sys.stderr, flush=True)
     # in a child: a process's peak memory counts its parent's at the time it was
@@ -220,12 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--out", default="bench-results")
     ap.add_argument("--rows", type=int, default=None)
-    ap.add_argument("--files", type=int, default=10)
+    ap.add_argument("--files", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.generate_only:
-        generate(args.rows or 20_000_000, args.files)
+        rows = args.rows or 20_000_000
+        generate(rows, args.files or default_files(rows))
         return 0
     report = run(Path(args.out), rows=args.rows, files=args.files, repeats=args.repeats)
     brief = {k: report.get(k) for k in ("ratios", "peak_memory_mb", "error") if k in report}

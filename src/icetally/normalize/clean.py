@@ -8,6 +8,8 @@ expressions per row, and gives the redaction counts for free.
 
 from __future__ import annotations
 
+import functools
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,14 +32,20 @@ _fit_capped_address_space()  # before this module's first Arrow allocation, belo
 
 # Arrow's RE2 takes no inline (?i) flag through match_substring_regex's ignore_case.
 _REDACTION = REDACTION_PATTERN.removeprefix("(?i)")
-# the tokens in the case variants releases use, so no upper-casing of every cell is needed
-_TOKENS = pa.array(
-    sorted(
-        {v for t in NULL_TOKENS if t for v in (t, t.lower(), t.title(), t.capitalize())}
-        | {"NaN", "#n/a"}
-    ),
-    type=pa.string(),
-)
+
+
+@functools.cache
+def _tokens() -> pa.Array:
+    """The empty tokens in the case variants releases use, so no upper-casing of every
+    cell is needed (made on first use: an Arrow array from Python objects imports
+    pandas, which a delimited-text ingest never needs)."""
+    return pa.array(
+        sorted(
+            {v for t in NULL_TOKENS if t for v in (t, t.lower(), t.title(), t.capitalize())}
+            | {"NaN", "#n/a"}
+        ),
+        type=pa.string(),
+    )
 
 
 def as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
@@ -68,7 +76,7 @@ def clean_column(col: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.Chunked
         out = pc.replace_substring_regex(out, r"\s+", " ")
     empty = pc.or_kleene(
         pc.equal(out, ""),
-        pc.is_in(out, value_set=_TOKENS),
+        pc.is_in(out, value_set=_tokens()),
     )
     drop = empty if redacted is None else pc.or_kleene(empty, redacted)
     out = pc.if_else(pc.fill_null(drop, False), pa.scalar(None, pa.string()), out)
