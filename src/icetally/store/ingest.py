@@ -610,12 +610,16 @@ def _refuse_known_content(
         [result.fingerprint, sha],
     ).fetchall()
     if same and result.rows_read:
-        name, sheet, rid = same[0]
-        where = name + (f", sheet {sheet!r}" if sheet else "")
-        raise KnownContent(
-            f"{path}: the same rows as {where} (release {rid}) are already in the store, "
-            "in other bytes (e.g. a gunzipped or re-compressed copy); not loaded again"
-        )
+        raise _known_content(path, *same[0])
+
+
+def _known_content(path: Path, name: str, sheet: str | None, rid: str) -> KnownContent:
+    """The refusal of a file whose rows ``name`` (``sheet``, release ``rid``) holds."""
+    where = name + (f", sheet {sheet!r}" if sheet else "")
+    return KnownContent(
+        f"{path}: the same rows as {where} (release {rid}) are already in the store, "
+        "in other bytes (e.g. a gunzipped or re-compressed copy); not loaded again"
+    )
 
 
 @dataclass
@@ -770,13 +774,7 @@ class _Gate:
             for sheet in sheets:
                 where = self._loaded.get(sheet.fingerprint or "")
                 if where and sheet.rows_read:
-                    name, other, rid = where
-                    label = name + (f", sheet {other!r}" if other else "")
-                    raise KnownContent(
-                        f"{path}: the same rows as {label} (release {rid}) are already in "
-                        "the store, in other bytes (e.g. a gunzipped or re-compressed copy); "
-                        "not loaded again"
-                    )
+                    raise _known_content(path, *where)
 
     def done(self, index: int, result: FileResult | None) -> None:
         with self._cond:
