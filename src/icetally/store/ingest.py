@@ -994,11 +994,7 @@ def _write_parts(
     except BaseException as exc:
         _rollback(con)
         if isinstance(exc, duckdb.IOException | duckdb.FatalException):
-            first = str(exc).strip().splitlines()[0]
-            result.error = (
-                f"{path}: not loaded, the store is unchanged: cannot write the store: {first}"
-                " — free disk space (or fix the file system) and run again"
-            )
+            result.error = _cannot_write(path, exc)
             result.sheets = []
             return result
         if isinstance(exc, FormatError | ValueError | duckdb.Error | OSError):
@@ -1022,6 +1018,15 @@ def _write_parts(
     result.rows_loaded = sum(s.rows_loaded for s in result.sheets)
     result.rows_quarantined = sum(s.rows_quarantined for s in result.sheets)
     return result
+
+
+def _cannot_write(path: Path, exc: BaseException) -> str:
+    """The one line of a file not loaded because the store cannot be written."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return (
+        f"{path}: not loaded, the store is unchanged: cannot write the store: {first}"
+        " — free disk space (or fix the file system) and run again"
+    )
 
 
 def _ingest_official(
@@ -1235,16 +1240,26 @@ def _ingest_parallel(
     writers = min(_writers(), len(files) - start)
     threads = min(writers + LOOKAHEAD, len(files) - start)
     free: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
-    cursors = []
-    pattern = ""
-    for _ in range(threads):
-        # made here: a connection is not shared across threads (one task uses a
-        # cursor at a time)
-        cur = con.cursor()
+    cursors: list[duckdb.DuckDBPyConnection] = []
+    made = threading.Lock()  # one thread at a time makes a cursor of the connection
+
+    def new_cursor() -> tuple[duckdb.DuckDBPyConnection, str]:
+        with made:
+            cur = con.cursor()
+            cursors.append(cur)
         quiet(cur)
-        pattern = install_reference(cur)
-        cursors.append(cur)
-        free.put(cur)
+        return cur, install_reference(cur)
+
+    def cursor() -> duckdb.DuckDBPyConnection:
+        """A free cursor, or a new one (its reference tables installed on the thread
+        that first needs it, so the first file does not wait for every cursor's)."""
+        try:
+            return free.get_nowait()
+        except queue.Empty:
+            return new_cursor()[0]
+
+    first, pattern = new_cursor()
+    free.put(first)
     cores = _Cores(writers, start)
     gate = _Gate({}, cores)
     said_lock = threading.Lock()
@@ -1260,7 +1275,14 @@ def _ingest_parallel(
         try:
             gate.may_start(i, start, writers + (LOOKAHEAD if _small(files[i]) else 0))
             cores.acquire(i, first=True)
-            cur = free.get()
+            try:
+                cur = cursor()
+            except duckdb.Error as exc:  # the connection is lost (a fatal write error)
+                cores.release()
+                r = FileResult(
+                    path=str(files[i]), status="failed", error=_cannot_write(files[i], exc)
+                )
+                return r
             try:
                 if stop.is_set():
                     return None
