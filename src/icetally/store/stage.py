@@ -28,12 +28,15 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from icetally.normalize.clean import as_text
 from icetally.sources.base import SOURCE_ROW, FormatError, Part, TextScan
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 STAGE_DB = "ingest_stage"
 CHUNK_ROWS = 1 << 20  # rows per Arrow chunk: a whole workbook sheet is one chunk
@@ -437,6 +440,8 @@ def _lit_or_null(text: str | None) -> str:
 def arrow_chunks(part: Part, path: Path) -> Iterator[pa.Table]:
     """The part's batches as tables of ``c0``..``cN`` text columns and ``source_row``,
     ``CHUNK_ROWS`` rows at most (more only when one batch is larger)."""
+    import pyarrow as pa
+
     expected = [*part.columns, SOURCE_ROW]
     names = [*(f"c{i}" for i in range(len(part.columns))), SOURCE_ROW]
     pending: list[pa.RecordBatch] = []
