@@ -706,26 +706,32 @@ class _Cores:
     """At most ``n`` of a run's files at work (read, staged or written) at once, one per
     core. A file that must wait its turn in the gate gives its core up meanwhile, so a
     later file is read and staged instead of a core idling (a file that widens a table
-    writes alone: the next file, staged already, would wait for its commit); a freed
-    core goes to the earliest file waiting for one."""
+    writes alone: the next file, staged already, would wait for its commit). Files take
+    their first core in order; a freed core goes first to the next file to start (so
+    the last files are staged while earlier ones write, and the run does not end on
+    one file's reading and writing in turn on one core), then to the earliest file
+    waiting to go on."""
 
     def __init__(self, n: int, first: int) -> None:
         self._cond = threading.Condition()
         self._free = n
-        self._waiting: set[int] = set()
-        self._next = first  # the next file to take its first core: files start in order
+        self._starting: set[int] = set()
+        self._resuming: set[int] = set()
+        self._next = first  # the next file to take its first core
+
+    def _turn(self, index: int, first: bool) -> bool:
+        if self._free <= 0:
+            return False
+        if first:
+            return index == self._next
+        return self._next not in self._starting and index == min(self._resuming)
 
     def acquire(self, index: int, *, first: bool = False) -> None:
+        waiting = self._starting if first else self._resuming
         with self._cond:
-            self._waiting.add(index)
-            self._cond.wait_for(
-                lambda: (
-                    self._free > 0
-                    and index == min(self._waiting)
-                    and (not first or index == self._next)
-                )
-            )
-            self._waiting.discard(index)
+            waiting.add(index)
+            self._cond.wait_for(lambda: self._turn(index, first))
+            waiting.discard(index)
             self._free -= 1
             if first:
                 self._next += 1
@@ -737,11 +743,11 @@ class _Cores:
             self._cond.notify_all()
 
     def defer(self, index: int) -> None:
-        """Hand the core to an earlier file waiting for one, and wait for a core again:
-        the earlier file commits first, so a later one that took the core while it
-        waited would only wait at its own commit."""
+        """Hand the core to an earlier file waiting to go on, and wait for a core
+        again: the earlier file commits first, so a later one that took the core while
+        it waited would only wait at its own commit."""
         with self._cond:
-            if not any(j < index for j in self._waiting):
+            if not any(j < index for j in self._resuming):
                 return
             self._free += 1
             self._cond.notify_all()
