@@ -41,6 +41,7 @@ from icetally.vocabulary import QueryError
 log = logging.getLogger("icetally.linking")
 
 __all__ = [
+    "ARREST_COLUMNS",
     "COLLAPSE_DAYS",
     "EPISODE_COLUMNS",
     "LINKED_DATASETS",
@@ -50,6 +51,7 @@ __all__ = [
     "TRANSFER_GAP_DAYS",
     "LinkedRelease",
     "LinkingError",
+    "columns_read",
     "departures_expr",
     "episode_rows",
     "episodes_expr",
@@ -132,7 +134,10 @@ EPISODE_COLUMNS = (
     "detainers_before",  # detainers lodged after the previous arrest, up to this one
     "outcome",
 )
-_ARREST_CARRIED = EPISODE_COLUMNS[6:22]
+# The arrest's own columns an episode carries (from its first record); the release
+# and the source row it always carries (they are the episode's own).
+ARREST_COLUMNS = EPISODE_COLUMNS[6:22]
+_OWN = ("release_id", "source_row")
 
 
 class LinkingError(QueryError):
@@ -337,7 +342,7 @@ _COLUMNS = {
         "departed_date",
         "departure_country",
     ),
-    "arrests": ("event_date", "departed_date", "departure_country", *EPISODE_COLUMNS[6:22]),
+    "arrests": ("event_date", "departed_date", "departure_country", *ARREST_COLUMNS),
     "removals": ("event_date", "departed_date", "departure_country"),
     "detainers": ("event_date", "departed_date", "departure_country"),
     "encounters": ("event_date", "departed_date", "departure_country"),
@@ -364,6 +369,11 @@ def _days(later: Any, earlier: Any) -> Any:
     return later.delta(earlier, unit="day").cast("int64")
 
 
+def _record_key(source_row: Any, rel: Any, releases: int) -> Any:
+    """A record as one number: its source row and its release (one row per both)."""
+    return (source_row * releases + rel).cast("int64")
+
+
 _DAY = ibis.date(1, 1, 1)  # day numbers count from here, offset by 2**31: never below 0
 
 
@@ -375,14 +385,20 @@ def _last_stint_key(out: Any, book_in: Any, source_row: Any, rel: Any, releases:
     def day(d: Any) -> Any:
         return (_days(d, _DAY) + 2**31).cast(big)
 
-    row = (source_row * releases + rel).cast(big)
+    row = _record_key(source_row, rel, releases).cast(big)
     return day(out) * ibis.literal(2**94, big) + day(book_in) * ibis.literal(2**62, big) + row
 
 
-def stays_expr(s: Store, lr: LinkedRelease) -> Any:
+# The stay columns episodes and match rates read (``linked`` keeps only these: the
+# last stint's facility and departure, text carried through a join, are for stay_rows).
+_STAYS_LINKED = ("person_id", "stay", "book_in", "book_out", "open", "days_detained")
+_STAYS_LINKED += ("release_reason",)
+
+
+def stays_expr(s: Store, lr: LinkedRelease, columns: tuple[str, ...] | None = None) -> Any:
     """One row per stay (columns: STAY_COLUMNS but ``first_facility``, which
-    ``stay_rows`` adds: one sort fewer over every stint), or None if the release has
-    no detention stints."""
+    ``stay_rows`` adds: one sort fewer over every stint; ``columns``: only these), or
+    None if the release has no detention stints."""
     if not lr.has("detention_stints"):
         return None
     full = _records(s, lr, "detention_stints")
@@ -420,6 +436,10 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
         stints=t.event_date.count().cast("int64"),
         _last=_last_stint_key(t._out, t.event_date, t.source_row, t._rel, releases).max(),
     )
+    wanted = STAY_COLUMNS if columns is None else columns
+    # the last stint's columns joined back (text: only those asked for)
+    last = {"last_facility": "facility", "release_reason": "release_reason"}
+    last |= {"departed_date": "departed_date", "departure_country": "departure_country"}
     f = full.select(
         _fkey=_last_stint_key(
             full.book_out_date.fill_null(ibis.date(_OPEN)),
@@ -428,28 +448,26 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
             full._rel,
             releases,
         ),
-        facility=full.facility,
-        release_reason=full.release_reason,
-        departed_date=full.departed_date,
-        departure_country=full.departure_country,
+        **{out: full[src] for out, src in last.items() if out in wanted},
     )
     t = g.join(f, g._last == f._fkey)
     is_open = t._reach_max == ibis.date(_OPEN)
     book_out = ibis.ifelse(is_open, ibis.null("date"), t._reach_max)
     end = book_out.fill_null(ibis.date(lr.extract_date or _OPEN))
-    return t.select(
-        person_id=t.person_id,
-        stay=t.stay,
-        book_in=t._book_in,
-        book_out=book_out,
-        open=is_open,
-        days_detained=_days(end, t._book_in),
-        release_reason=ibis.ifelse(is_open, ibis.null("string"), t.release_reason),
-        stints=t.stints,
-        last_facility=t.facility,
-        departed_date=t.departed_date,
-        departure_country=t.departure_country,
-    )
+    out = {
+        "person_id": lambda: t.person_id,
+        "stay": lambda: t.stay,
+        "book_in": lambda: t._book_in,
+        "book_out": lambda: book_out,
+        "open": lambda: is_open,
+        "days_detained": lambda: _days(end, t._book_in),
+        "release_reason": lambda: ibis.ifelse(is_open, ibis.null("string"), t.release_reason),
+        "stints": lambda: t.stints,
+        "last_facility": lambda: t.last_facility,
+        "departed_date": lambda: t.departed_date,
+        "departure_country": lambda: t.departure_country,
+    }
+    return t.select(**{c: out[c]() for c in STAY_COLUMNS if c in wanted and c in out})
 
 
 def departures_expr(s: Store, lr: LinkedRelease) -> Any:
@@ -522,12 +540,14 @@ def episodes_expr(
     keep: Callable[[Any, str], Any] = _same,
     stays: Any = None,
     departures: Any = None,
+    carry: tuple[str, ...] = ARREST_COLUMNS,
 ) -> Any:
     """One row per episode (columns: EPISODE_COLUMNS); see the module docstring.
 
     ``keep(expr, name)`` is called on each intermediate table (``linked`` passes one
     that materializes it, so no step's SQL repeats another's); ``stays`` and
-    ``departures``: the tables, when already built."""
+    ``departures``: the tables, when already built; ``carry``: the arrest columns
+    (of ARREST_COLUMNS) the episodes carry, the others left out."""
     if not lr.has("arrests"):
         raise LinkingError(
             f"linked release {lr.id} ({lr.label}) has no arrests with identifiers: "
@@ -535,6 +555,7 @@ def episodes_expr(
         )
     full = _records(s, lr, "arrests")
     full = full.filter(full.event_date.notnull())
+    releases = len(lr.release_ids["arrests"])
     # the windows sort only the keys; the episode's arrest columns are joined back by
     # its first record's row (source row and release)
     a = full.select("person_id", "event_date", "source_row", "_rel")
@@ -569,6 +590,9 @@ def episodes_expr(
         "_before",
         "_rel",
         _row=e.source_row,
+        # the episode as one number (its first record: source row and release), so
+        # the steps after join on a number rather than on person and episode
+        _eid=_record_key(e.source_row, e._rel, releases),
         arrest_date=e.event_date,
     )
     e = keep(e, "arrest_episodes")
@@ -621,7 +645,7 @@ def episodes_expr(
     deps = departures if departures is not None else departures_expr(s, lr)
     if deps is not None:
         d = deps.select(_dp=deps.person_id, _dd=deps.departed_date, _dc=deps.departure_country)
-        k = e.select(_kp=e.person_id, _ke=e.episode, _ka=e.arrest_date, _kn=e._next)
+        k = e.select(_kp=e.person_id, _ke=e._eid, _ka=e.arrest_date, _kn=e._next)
         j = k.join(
             d,
             [
@@ -630,13 +654,13 @@ def episodes_expr(
                 k._kn.isnull() | (d._dd < k._kn),
             ],
         )
-        # the first departure's day, then its country (one departure per person and day)
-        j = j.group_by(["_kp", "_ke"]).aggregate(_first=j._dd.min())
-        j = j.join(d, [j._kp == d._dp, j._first == d._dd]).select(
-            _kp=j._kp, _ke=j._ke, departed_date=d._dd, departure_country=d._dc
+        # the first departure's day and its country (one departure per person and day:
+        # the day picks one)
+        j = j.group_by("_ke").aggregate(
+            departed_date=j._dd.min(), departure_country=j._dc.argmin(j._dd)
         )
         j = keep(j, "episode_departures")
-        e = e.left_join(j, [e.person_id == j._kp, e.episode == j._ke]).drop("_kp", "_ke")
+        e = e.left_join(j, e._eid == j._ke).drop("_ke")
     else:
         e = e.mutate(departed_date=ibis.null("date"), departure_country=ibis.null("string"))
 
@@ -644,22 +668,36 @@ def episodes_expr(
     if lr.has("detainers"):
         dt = _records(s, lr, "detainers")
         dt = dt.filter(dt.event_date.notnull()).select(_tp=dt.person_id, _td=dt.event_date)
-        k = e.select(_kp=e.person_id, _ke=e.episode, _ka=e.arrest_date, _kb=e._before)
+        k = e.select(_kp=e.person_id, _ke=e._eid, _ka=e.arrest_date, _kb=e._before)
         j = k.join(
             dt,
             [k._kp == dt._tp, dt._td <= k._ka, k._kb.isnull() | (dt._td > k._kb)],
         )
-        j = j.group_by([j._kp, j._ke]).aggregate(detainers_before=j._td.count().cast("int64"))
+        j = j.group_by("_ke").aggregate(detainers_before=j._td.count().cast("int64"))
         j = keep(j, "episode_detainers")
-        e = e.left_join(j, [e.person_id == j._kp, e.episode == j._ke]).drop("_kp", "_ke")
+        e = e.left_join(j, e._eid == j._ke).drop("_ke")
         e = e.mutate(detainers_before=e.detainers_before.fill_null(0))
     else:
         e = e.mutate(detainers_before=ibis.literal(0, "int64"))
 
-    # the arrest's columns, from its first record, joined once at the end
-    f = full.select(*_ARREST_CARRIED, _frow=full.source_row, _frel=full._rel)
-    e = e.join(f, [e._row == f._frow, e._rel == f._frel])
-    e = e.mutate(event_date=e.arrest_date)
+    # the arrest's columns, from its first record, joined once at the end (only those
+    # asked for: a wide join of every arrest is most of this step's time); the
+    # release and the source row are the episode's own
+    unknown = [c for c in carry if c not in ARREST_COLUMNS]
+    if unknown:
+        raise LinkingError(f"episodes carry only arrest columns ({unknown} are not)")
+    joined = [c for c in carry if c not in _OWN]
+    if joined:
+        f = full.select(*joined, _feid=_record_key(full.source_row, full._rel, releases))
+        e = e.join(f, e._eid == f._feid)
+    ids = sorted(lr.release_ids["arrests"])
+    e = e.mutate(
+        event_date=e.arrest_date,
+        source_row=e._row,
+        release_id=ibis.cases(*((e._rel == i, rid) for i, rid in enumerate(ids)))
+        if len(ids) > 1
+        else ibis.literal(ids[0]),
+    )
 
     removed_stay = _removal_reason(e.release_reason) & e.stay.notnull()
     removed = e.departed_date.notnull() | removed_stay
@@ -677,7 +715,47 @@ def episodes_expr(
         collapsed=e.arrest_records > 1,
         days_to_removal=ibis.ifelse(removed, _days(removal_day, e.arrest_date), ibis.null("int64")),
     )
-    return e.select(*EPISODE_COLUMNS)
+    kept = set(carry) | set(_OWN)
+    return e.select(*[c for c in EPISODE_COLUMNS if c not in ARREST_COLUMNS or c in kept])
+
+
+# The types of the episode columns that are not the arrest's own.
+_EPISODE_TYPES = {
+    "person_id": "string",
+    "episode": "int64",
+    "arrest_date": "date",
+    "arrest_records": "int64",
+    "collapsed": "boolean",
+    "event_date": "date",
+    "stay": "int64",
+    "book_in": "date",
+    "book_out": "date",
+    "stay_open": "boolean",
+    "days_detained": "int64",
+    "release_reason": "string",
+    "departed_date": "date",
+    "departure_country": "string",
+    "days_to_removal": "int64",
+    "detainers_before": "int64",
+    "outcome": "string",
+}
+
+
+def columns_read(s: Store, *uses: Callable[[Any], Any]) -> tuple[str, ...]:
+    """The arrest columns (of ARREST_COLUMNS) that ``uses`` read: each is called on
+    an unbound table shaped as the episodes (a filter, a dimension, a predicate) and
+    the columns its expression references are collected, so ``linked`` carries just
+    those and no question can ask for a column left out."""
+    import ibis.expr.operations as ops
+
+    arrests = s.table("arrests").schema()
+    schema = {c: arrests[c] if c in ARREST_COLUMNS else _EPISODE_TYPES[c] for c in EPISODE_COLUMNS}
+    t = ibis.table(schema, name="episodes")
+    read: set[str] = set()
+    for use in uses:
+        expr = use(t)
+        read |= {f.name for f in expr.op().find(ops.Field) if f.rel == t.op()}
+    return tuple(c for c in ARREST_COLUMNS if c in read)
 
 
 def stay_rows(s: Store, release: list[str] | str | None = None) -> list[dict[str, Any]]:
@@ -751,10 +829,14 @@ _KEPT = ("stays", "departures", "episodes")  # the steps a question reads
 
 
 @contextmanager
-def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
+def linked(
+    s: Store, lr: LinkedRelease, carry: tuple[str, ...] = ARREST_COLUMNS
+) -> Iterator[Linked]:
     """Build the linked tables once as temporary tables (a DuckDB temp table; on
     other backends Ibis's ``cache``) and drop them afterwards. Without this, every
-    query over episodes would repeat the whole chain of joins and windows."""
+    query over episodes would repeat the whole chain of joins and windows.
+    ``carry``: the arrest columns the episodes need (``columns_read`` finds them);
+    the stays keep the columns episodes and match rates read."""
     held: list[tuple[str, Any, str | None]] = []
     sql: dict[str, str] = {}
     tag = uuid.uuid4().hex[:8]
@@ -788,11 +870,12 @@ def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
             pass
 
     try:
-        st = stays_expr(s, lr)
+        st = stays_expr(s, lr, _STAYS_LINKED)
         st = keep(st, "stays") if st is not None else None
         dep = departures_expr(s, lr)
         dep = keep(dep, "departures") if dep is not None else None
-        eps = keep(episodes_expr(s, lr, keep=keep, stays=st, departures=dep), "episodes")
+        eps = episodes_expr(s, lr, keep=keep, stays=st, departures=dep, carry=carry)
+        eps = keep(eps, "episodes")
         if s.is_duckdb:
             # the episodes' intermediate steps are done with: free their memory now
             # (at 10 million arrests they push the tables in use out to disk). Spark
