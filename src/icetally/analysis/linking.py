@@ -32,6 +32,7 @@ from pathlib import PurePath
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 
 from icetally.store.handle import Store
 from icetally.vocabulary import QueryError
@@ -362,7 +363,24 @@ def _records(s: Store, lr: LinkedRelease, dataset: str) -> Any:
         if len(ids) > 1
         else ibis.literal(0)
     )
-    return t.mutate(_rel=rel.cast("int64"))
+    return t.mutate(_rel=rel.cast("int64"), _pk=_person_key(s, t.person_id))
+
+
+@ibis.udf.scalar.builtin(name="md5_number")
+def _md5_number(value: str) -> dt.uint64:  # DuckDB's is a UHUGEINT: shifted before use
+    ...
+
+
+def _person_key(s: Store, person_id: Any) -> Any:
+    """What a person's records are grouped, sorted and joined by. On DuckDB the
+    identifier's MD5 as a number (126 of its 128 bits, a DECIMAL(38,0)): a fixed-width
+    key sorts three times as fast as the identifier's text, and two identifiers
+    share it only if their MD5s agree in 126 bits (docs/methods.md, "Person key").
+    Elsewhere the identifier itself."""
+    if not s.is_duckdb:
+        return person_id
+    # a shift, not a division: dividing a UHUGEINT is 30 times slower than the MD5
+    return (_md5_number(person_id) >> 2).cast("decimal(38,0)")
 
 
 def _days(later: Any, earlier: Any) -> Any:
@@ -391,7 +409,7 @@ def _last_stint_key(out: Any, book_in: Any, source_row: Any, rel: Any, releases:
 
 # The stay columns episodes and match rates read (``linked`` keeps only these: the
 # last stint's facility and departure, text carried through a join, are for stay_rows).
-_STAYS_LINKED = ("person_id", "stay", "book_in", "book_out", "open", "days_detained")
+_STAYS_LINKED = ("_pk", "stay", "book_in", "book_out", "open", "days_detained")
 _STAYS_LINKED += ("release_reason",)
 
 
@@ -407,7 +425,7 @@ def stays_expr(s: Store, lr: LinkedRelease, columns: tuple[str, ...] | None = No
     # stints' text columns made each sort several times slower); the last stint's
     # other columns are joined back by its row (source row and release)
     t = full.select(
-        "person_id",
+        "_pk",
         "event_date",
         "source_row",
         "_rel",
@@ -417,20 +435,20 @@ def stays_expr(s: Store, lr: LinkedRelease, columns: tuple[str, ...] | None = No
     # stints before (a running maximum, not the previous stint's: a long stint can
     # cover shorter ones booked in after it), then a running count of new stays
     order = ["event_date", "_out", "source_row", "_rel"]
-    before = ibis.window(group_by="person_id", order_by=order, rows=(None, -1))
+    before = ibis.window(group_by="_pk", order_by=order, rows=(None, -1))
     t = t.mutate(_prev=t._out.max().over(before))
     new = t._prev.isnull() | (
         t.event_date > t._prev + ibis.interval(days=TRANSFER_GAP_DAYS)
     ).fill_null(True)
     t = t.mutate(_new=new.cast("int64"))
-    running = ibis.window(group_by="person_id", order_by=order, rows=(None, 0))
+    running = ibis.window(group_by="_pk", order_by=order, rows=(None, 0))
     t = t.mutate(stay=t._new.sum().over(running).cast("int64"))
     # the stay's last stint (latest book-out, then book-in, then source row, then
     # release: one row) by one grouped maximum of one number that orders stints so
     # (a struct compared field by field gave the same, at four times the grouping's
     # cost); its other columns are joined back on the same number
     releases = len(lr.release_ids["detention_stints"])
-    g = t.group_by(["person_id", "stay"]).aggregate(
+    g = t.group_by(["_pk", "stay"]).aggregate(
         _book_in=t.event_date.min(),
         _reach_max=t._out.max(),
         stints=t.event_date.count().cast("int64"),
@@ -438,7 +456,8 @@ def stays_expr(s: Store, lr: LinkedRelease, columns: tuple[str, ...] | None = No
     )
     wanted = STAY_COLUMNS if columns is None else columns
     # the last stint's columns joined back (text: only those asked for)
-    last = {"last_facility": "facility", "release_reason": "release_reason"}
+    last = {"person_id": "person_id", "last_facility": "facility"}
+    last |= {"release_reason": "release_reason"}
     last |= {"departed_date": "departed_date", "departure_country": "departure_country"}
     f = full.select(
         _fkey=_last_stint_key(
@@ -455,6 +474,7 @@ def stays_expr(s: Store, lr: LinkedRelease, columns: tuple[str, ...] | None = No
     book_out = ibis.ifelse(is_open, ibis.null("date"), t._reach_max)
     end = book_out.fill_null(ibis.date(lr.extract_date or _OPEN))
     out = {
+        "_pk": lambda: t._pk,
         "person_id": lambda: t.person_id,
         "stay": lambda: t.stay,
         "book_in": lambda: t._book_in,
@@ -467,13 +487,14 @@ def stays_expr(s: Store, lr: LinkedRelease, columns: tuple[str, ...] | None = No
         "departed_date": lambda: t.departed_date,
         "departure_country": lambda: t.departure_country,
     }
-    return t.select(**{c: out[c]() for c in STAY_COLUMNS if c in wanted and c in out})
+    return t.select(**{c: out[c]() for c in ("_pk", *STAY_COLUMNS) if c in wanted and c in out})
 
 
-def departures_expr(s: Store, lr: LinkedRelease) -> Any:
+def departures_expr(s: Store, lr: LinkedRelease, person: str = "person_id") -> Any:
     """Every recorded departure: one row per person and departure day, with the
     country (the first source of DEPARTURE_SOURCES that names one), or None if the
-    release records none."""
+    release records none. ``person``: the person's column, ``person_id`` or the
+    person key ``_pk`` (what ``linked`` joins on)."""
     parts = []
     for rank, ds in enumerate(DEPARTURE_SOURCES):
         if not lr.has(ds):
@@ -483,7 +504,7 @@ def departures_expr(s: Store, lr: LinkedRelease) -> Any:
         t = t.filter(day.notnull())
         parts.append(
             t.select(
-                person_id=t.person_id,
+                **{person: t[person]},
                 departed_date=day,
                 departure_country=t.departure_country,
                 from_removals=ibis.literal(ds == "removals"),
@@ -506,14 +527,14 @@ def departures_expr(s: Store, lr: LinkedRelease) -> Any:
         _code=ibis.row_number().over(ibis.window(order_by=countries._country)).cast("int64")
     )
     coded = u.left_join(countries, u.departure_country == countries._country)
-    g = coded.group_by(["person_id", "departed_date"]).aggregate(
+    g = coded.group_by([person, "departed_date"]).aggregate(
         _removals=coded.from_removals.cast("int64").max(),
         # the first source naming a country, then its smallest: one number
         _pick=(coded._rank.cast("int64") * _COUNTRY_CODES + coded._code).min(),
     )
     g = g.left_join(countries, g._pick % _COUNTRY_CODES == countries._code)
     return g.select(
-        person_id=g.person_id,
+        **{person: g[person]},
         departed_date=g.departed_date,
         departure_country=g._country,
         in_removals=g._removals == 1,
@@ -558,13 +579,13 @@ def episodes_expr(
     releases = len(lr.release_ids["arrests"])
     # the windows sort only the keys; the episode's arrest columns are joined back by
     # its first record's row (source row and release)
-    a = full.select("person_id", "event_date", "source_row", "_rel")
+    a = full.select("_pk", "event_date", "source_row", "_rel")
     # one sort of the arrests: a record more than COLLAPSE_DAYS after the person's
     # previous one starts an episode; its position and the person's record count
     # give each episode's record count without another pass over every record
     order = ["event_date", "source_row", "_rel"]
-    w = ibis.window(group_by="person_id", order_by=order)
-    whole = ibis.window(group_by="person_id", order_by=order, rows=(None, None))
+    w = ibis.window(group_by="_pk", order_by=order)
+    whole = ibis.window(group_by="_pk", order_by=order, rows=(None, None))
     a = a.mutate(
         _prev=a.event_date.lag().over(w),
         _pos=ibis.row_number().over(w),
@@ -572,7 +593,7 @@ def episodes_expr(
     )
     e = a.filter(a._prev.isnull() | (_days(a.event_date, a._prev) > COLLAPSE_DAYS))
     # the second sort is over the episodes' first records only
-    nxt = ibis.window(group_by="person_id", order_by=order)
+    nxt = ibis.window(group_by="_pk", order_by=order)
     e = e.mutate(
         episode=(ibis.row_number().over(nxt) + 1).cast("int64"),
         _next_pos=e._pos.lead().over(nxt),
@@ -583,7 +604,7 @@ def episodes_expr(
         arrest_records=(e._next_pos.fill_null(e._records) - e._pos).cast("int64"),
     )
     e = e.select(
-        "person_id",
+        "_pk",
         "episode",
         "arrest_records",
         "_next",
@@ -600,10 +621,10 @@ def episodes_expr(
     # the stay: book-in within the window after the arrest; a stay goes to its
     # nearest earlier arrest, an arrest gets its first such stay
     if stays is None:
-        stays = stays_expr(s, lr)
+        stays = stays_expr(s, lr, _STAYS_LINKED)
     if stays is not None:
         st = stays.select(
-            _sp=stays.person_id,
+            _sp=stays._pk,
             stay=stays.stay,
             book_in=stays.book_in,
             book_out=stays.book_out,
@@ -611,7 +632,7 @@ def episodes_expr(
             days_detained=stays.days_detained,
             release_reason=stays.release_reason,
         )
-        ev = e.select(_ep=e.person_id, _eno=e.episode, _ad=e.arrest_date)
+        ev = e.select(_ep=e._pk, _eno=e.episode, _ad=e.arrest_date)
         pairs = ev.join(
             st,
             [
@@ -628,9 +649,7 @@ def episodes_expr(
             _ep=first._sp, _eno=first._eno, **{c: st[c] for c in st.columns if c != "_sp"}
         )
         pairs = keep(pairs, "episode_stays")
-        e = e.left_join(pairs, [e.person_id == pairs._ep, e.episode == pairs._eno]).drop(
-            "_ep", "_eno"
-        )
+        e = e.left_join(pairs, [e._pk == pairs._ep, e.episode == pairs._eno]).drop("_ep", "_eno")
     else:
         e = e.mutate(
             stay=ibis.null("int64"),
@@ -642,10 +661,10 @@ def episodes_expr(
         )
 
     # the departure: the first on or after the arrest and before the next arrest
-    deps = departures if departures is not None else departures_expr(s, lr)
+    deps = departures if departures is not None else departures_expr(s, lr, "_pk")
     if deps is not None:
-        d = deps.select(_dp=deps.person_id, _dd=deps.departed_date, _dc=deps.departure_country)
-        k = e.select(_kp=e.person_id, _ke=e._eid, _ka=e.arrest_date, _kn=e._next)
+        d = deps.select(_dp=deps._pk, _dd=deps.departed_date, _dc=deps.departure_country)
+        k = e.select(_kp=e._pk, _ke=e._eid, _ka=e.arrest_date, _kn=e._next)
         j = k.join(
             d,
             [
@@ -667,8 +686,8 @@ def episodes_expr(
     # detainers lodged after the previous arrest, up to this one
     if lr.has("detainers"):
         dt = _records(s, lr, "detainers")
-        dt = dt.filter(dt.event_date.notnull()).select(_tp=dt.person_id, _td=dt.event_date)
-        k = e.select(_kp=e.person_id, _ke=e._eid, _ka=e.arrest_date, _kb=e._before)
+        dt = dt.filter(dt.event_date.notnull()).select(_tp=dt._pk, _td=dt.event_date)
+        k = e.select(_kp=e._pk, _ke=e._eid, _ka=e.arrest_date, _kb=e._before)
         j = k.join(
             dt,
             [k._kp == dt._tp, dt._td <= k._ka, k._kb.isnull() | (dt._td > k._kb)],
@@ -686,10 +705,9 @@ def episodes_expr(
     unknown = [c for c in carry if c not in ARREST_COLUMNS]
     if unknown:
         raise LinkingError(f"episodes carry only arrest columns ({unknown} are not)")
-    joined = [c for c in carry if c not in _OWN]
-    if joined:
-        f = full.select(*joined, _feid=_record_key(full.source_row, full._rel, releases))
-        e = e.join(f, e._eid == f._feid)
+    joined = ["person_id", *(c for c in carry if c not in _OWN)]
+    f = full.select(*joined, _feid=_record_key(full.source_row, full._rel, releases))
+    e = e.join(f, e._eid == f._feid)
     ids = sorted(lr.release_ids["arrests"])
     e = e.mutate(
         event_date=e.arrest_date,
@@ -872,7 +890,7 @@ def linked(
     try:
         st = stays_expr(s, lr, _STAYS_LINKED)
         st = keep(st, "stays") if st is not None else None
-        dep = departures_expr(s, lr)
+        dep = departures_expr(s, lr, "_pk")
         dep = keep(dep, "departures") if dep is not None else None
         eps = episodes_expr(s, lr, keep=keep, stays=st, departures=dep, carry=carry)
         eps = keep(eps, "episodes")

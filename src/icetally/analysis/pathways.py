@@ -267,7 +267,7 @@ def _match_rates(
     d = window(deps, "departed_date")
     end = ibis.date(lr.extract_date) if lr.extract_date else None
     sv = stays.select(
-        _sp=stays.person_id,
+        _sp=stays._pk,
         _in=stays.book_in,
         _out=stays.book_out.fill_null(end) if end is not None else stays.book_out,
     )
@@ -276,7 +276,7 @@ def _match_rates(
     hits = d.semi_join(
         sv,
         [
-            d.person_id == sv._sp,
+            d._pk == sv._sp,
             sv._in <= d.departed_date,
             d.departed_date <= sv._out + ibis.interval(days=TRANSFER_GAP_DAYS),
         ],
