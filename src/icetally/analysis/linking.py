@@ -333,28 +333,18 @@ def resolve_linked_release(s: Store, release: list[str] | str | None = None) -> 
 # ---------------------------------------------------------------------- expressions
 
 
-# The columns each step reads (a narrow selection keeps every step's SQL small).
-_COLUMNS = {
-    "detention_stints": (
-        "event_date",
-        "book_out_date",
-        "facility",
-        "release_reason",
-        "departed_date",
-        "departure_country",
-    ),
-    "arrests": ("event_date", "departed_date", "departure_country", *ARREST_COLUMNS),
-    "removals": ("event_date", "departed_date", "departure_country"),
-    "detainers": ("event_date", "departed_date", "departure_country"),
-    "encounters": ("event_date", "departed_date", "departure_country"),
-}
-
-
-def _records(s: Store, lr: LinkedRelease, dataset: str) -> Any:
+def _records(
+    s: Store, lr: LinkedRelease, dataset: str, columns: tuple[str, ...], *, key: bool = True
+) -> Any:
+    """The linked release's records of one dataset with a person identifier: the
+    identifier, source row, release as a number (``_rel``), ``columns`` and, with
+    ``key``, the person key (``_pk``). Columns are chosen before the filter, so two
+    readings of one table with different columns in one query are two scans, not one
+    shared subquery (DuckDB would materialize it, every column of every row)."""
     t = s.table(dataset)
-    t = t.filter(t.release_id.isin(lr.release_ids[dataset]), t.person_id.notnull())
-    keep = dict.fromkeys(("person_id", "release_id", "source_row", *_COLUMNS[dataset]))
+    keep = dict.fromkeys(("person_id", "release_id", "source_row", *columns))
     t = t.select(*[c for c in keep if c in t.columns])
+    t = t.filter(t.release_id.isin(lr.release_ids[dataset]), t.person_id.notnull())
     # the release as a number (its place among the release's ids, in their order):
     # a record is (source_row, _rel), and sorts and joins on it carry no text
     ids = sorted(lr.release_ids[dataset])
@@ -363,7 +353,8 @@ def _records(s: Store, lr: LinkedRelease, dataset: str) -> Any:
         if len(ids) > 1
         else ibis.literal(0)
     )
-    return t.mutate(_rel=rel.cast("int64"), _pk=_person_key(s, t.person_id))
+    t = t.mutate(_rel=rel.cast("int64"))
+    return t.mutate(_pk=_person_key(s, t.person_id)) if key else t
 
 
 @ibis.udf.scalar.builtin(name="md5_number")
@@ -419,7 +410,7 @@ def stays_expr(s: Store, lr: LinkedRelease, columns: tuple[str, ...] | None = No
     None if the release has no detention stints."""
     if not lr.has("detention_stints"):
         return None
-    full = _records(s, lr, "detention_stints")
+    full = _records(s, lr, "detention_stints", ("event_date", "book_out_date"))
     full = full.filter(full.event_date.notnull())
     # the windows sort only the keys (a window sorts every column it carries: the
     # stints' text columns made each sort several times slower); the last stint's
@@ -459,6 +450,9 @@ def stays_expr(s: Store, lr: LinkedRelease, columns: tuple[str, ...] | None = No
     last = {"person_id": "person_id", "last_facility": "facility"}
     last |= {"release_reason": "release_reason"}
     last |= {"departed_date": "departed_date", "departure_country": "departure_country"}
+    read = tuple(src for out, src in last.items() if out in wanted)
+    full = _records(s, lr, "detention_stints", ("event_date", "book_out_date", *read), key=False)
+    full = full.filter(full.event_date.notnull())
     f = full.select(
         _fkey=_last_stint_key(
             full.book_out_date.fill_null(ibis.date(_OPEN)),
@@ -499,8 +493,9 @@ def departures_expr(s: Store, lr: LinkedRelease, person: str = "person_id") -> A
     for rank, ds in enumerate(DEPARTURE_SOURCES):
         if not lr.has(ds):
             continue
-        t = _records(s, lr, ds)
-        day = t.event_date if ds == "removals" else t.departed_date
+        day_column = "event_date" if ds == "removals" else "departed_date"
+        t = _records(s, lr, ds, (day_column, "departure_country"), key=person == "_pk")
+        day = t[day_column]
         t = t.filter(day.notnull())
         parts.append(
             t.select(
@@ -521,10 +516,17 @@ def departures_expr(s: Store, lr: LinkedRelease, person: str = "person_id") -> A
     # (their position in the sorted list of the release's countries): a text
     # minimum per source and group made this pass 20 times slower at 10 million
     # people than at one million
-    named = u.filter(u.departure_country.notnull())
-    countries = named.select(_country=named.departure_country).distinct()
-    countries = countries.mutate(
-        _code=ibis.row_number().over(ibis.window(order_by=countries._country)).cast("int64")
+    # (the countries are read on their own, not from the union: a second reader of
+    # the union would have it materialized, every departure of every source)
+    named = None
+    for ds in DEPARTURE_SOURCES:
+        if lr.has(ds):
+            t = s.table(ds)
+            t = t.filter(t.release_id.isin(lr.release_ids[ds]), t.departure_country.notnull())
+            t = t.select(_country=t.departure_country).distinct()
+            named = t if named is None else named.union(t, distinct=True)
+    countries = named.mutate(
+        _code=ibis.row_number().over(ibis.window(order_by=named._country)).cast("int64")
     )
     coded = u.left_join(countries, u.departure_country == countries._country)
     g = coded.group_by([person, "departed_date"]).aggregate(
@@ -574,7 +576,7 @@ def episodes_expr(
             f"linked release {lr.id} ({lr.label}) has no arrests with identifiers: "
             "episodes start at an arrest"
         )
-    full = _records(s, lr, "arrests")
+    full = _records(s, lr, "arrests", ("event_date",))
     full = full.filter(full.event_date.notnull())
     releases = len(lr.release_ids["arrests"])
     # the windows sort only the keys; the episode's arrest columns are joined back by
@@ -685,12 +687,13 @@ def episodes_expr(
 
     # detainers lodged after the previous arrest, up to this one
     if lr.has("detainers"):
-        dt = _records(s, lr, "detainers")
-        dt = dt.filter(dt.event_date.notnull()).select(_tp=dt._pk, _td=dt.event_date)
+        lodged = _records(s, lr, "detainers", ("event_date",))
+        lodged = lodged.filter(lodged.event_date.notnull())
+        lodged = lodged.select(_tp=lodged._pk, _td=lodged.event_date)
         k = e.select(_kp=e._pk, _ke=e._eid, _ka=e.arrest_date, _kb=e._before)
         j = k.join(
-            dt,
-            [k._kp == dt._tp, dt._td <= k._ka, k._kb.isnull() | (dt._td > k._kb)],
+            lodged,
+            [k._kp == lodged._tp, lodged._td <= k._ka, k._kb.isnull() | (lodged._td > k._kb)],
         )
         j = j.group_by("_ke").aggregate(detainers_before=j._td.count().cast("int64"))
         j = keep(j, "episode_detainers")
@@ -706,6 +709,8 @@ def episodes_expr(
     if unknown:
         raise LinkingError(f"episodes carry only arrest columns ({unknown} are not)")
     joined = ["person_id", *(c for c in carry if c not in _OWN)]
+    full = _records(s, lr, "arrests", ("event_date", *joined), key=False)
+    full = full.filter(full.event_date.notnull())
     f = full.select(*joined, _feid=_record_key(full.source_row, full._rel, releases))
     e = e.join(f, e._eid == f._feid)
     ids = sorted(lr.release_ids["arrests"])
@@ -785,7 +790,7 @@ def stay_rows(s: Store, release: list[str] | str | None = None) -> list[dict[str
     if expr is None:
         return []
     rows = s.rows(expr.order_by(["person_id", "stay"]))
-    t = _records(s, lr, "detention_stints")
+    t = _records(s, lr, "detention_stints", ("event_date", "book_out_date", "facility"), key=False)
     t = t.filter(t.event_date.notnull())
     stints = s.rows(
         t.select("person_id", "event_date", "book_out_date", "source_row", "release_id", "facility")
