@@ -838,8 +838,10 @@ def episode_rows(s: Store, **filters: Any) -> list[dict[str, Any]]:
 @dataclass
 class Linked:
     """One linked release's tables, materialized for the duration of a question:
-    ``stays`` (None without stints), ``departures`` (None without any), ``episodes``;
-    ``sql``: the SQL of each step, each reading the steps before it by name."""
+    ``stays`` (None without stints; the columns episodes and match rates read, with
+    the person key ``_pk``), ``departures`` (None without any; by ``_pk``),
+    ``episodes`` (the arrest columns ``linked`` was asked to carry); ``sql``: the SQL
+    of each step, each reading the steps before it by name."""
 
     release: LinkedRelease
     stays: Any
