@@ -282,6 +282,44 @@ def test_wa_cli_json_and_by(wa_db: Path) -> None:
     assert sum(r["outcomes"]["removed"]["n"] for r in d["rows"]) == d["outcomes"]["removed"]["n"]
 
 
+def test_episodes_carry_the_columns_a_question_reads(wa_db: Path) -> None:
+    """The episodes carry only the arrest columns a question reads (a wide join of
+    every arrest was most of the last step's time at 10 million): the columns found
+    are the ones each filter and dimension names, and the figures equal those over
+    episodes carrying every arrest column."""
+    from icetally.analysis.linking import ARREST_COLUMNS, linked, resolve_linked_release
+    from icetally.analysis.pathways import _pathways, carried, pathway_dimensions
+    from icetally.query.filters import Slice
+    from icetally.store.handle import Store
+
+    cases: list[tuple[dict[str, Any], tuple[str, ...]]] = [
+        ({}, ("criminality",)),
+        ({"citizenship": "MEX"}, ("citizenship", "country_iso3", "criminality")),
+        ({"by": "state"}, ("state_abbr", "criminality")),  # the dimension is the USPS code
+        ({"aor": "SEA", "by": "program"}, ("aor", "criminality", "program")),
+        ({"method_class": "at_large", "by": "month"}, ("method_class", "criminality")),
+        ({"county": "53033"}, ("county_fips", "criminality")),
+    ]
+    with Store(wa_db) as s:
+        lr = resolve_linked_release(s)
+        with linked(s, lr, ARREST_COLUMNS) as every:
+            for case, columns in cases:
+                filters = dict(case)
+                dims = pathway_dimensions(filters.pop("by", None))
+                slc = Slice.build("arrests", **filters)
+                assert carried(s, slc, dims) == columns, case
+                want = _pathways(s, every, slc, dims).to_dict()
+                got = icetally.pathways(s, **case).to_dict()
+                for d in (want, got):
+                    d["query"].pop("sql")
+                assert got == want, case
+    # a filter on a column left out is a clear error, not a silent empty answer
+    with Store(wa_db) as s:
+        lr = resolve_linked_release(s)
+        with linked(s, lr, ("criminality",)) as narrow, pytest.raises(Exception, match="aor"):
+            _pathways(s, narrow, Slice.build("arrests", aor="SEA"), [])
+
+
 # ------------------------------------------------------------------ planted cases
 
 

@@ -32,6 +32,7 @@ from pathlib import PurePath
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 
 from icetally.store.handle import Store
 from icetally.vocabulary import QueryError
@@ -41,6 +42,7 @@ from icetally.vocabulary import QueryError
 log = logging.getLogger("icetally.linking")
 
 __all__ = [
+    "ARREST_COLUMNS",
     "COLLAPSE_DAYS",
     "EPISODE_COLUMNS",
     "LINKED_DATASETS",
@@ -50,6 +52,7 @@ __all__ = [
     "TRANSFER_GAP_DAYS",
     "LinkedRelease",
     "LinkingError",
+    "columns_read",
     "departures_expr",
     "episode_rows",
     "episodes_expr",
@@ -132,7 +135,10 @@ EPISODE_COLUMNS = (
     "detainers_before",  # detainers lodged after the previous arrest, up to this one
     "outcome",
 )
-_ARREST_CARRIED = EPISODE_COLUMNS[6:22]
+# The arrest's own columns an episode carries (from its first record); the release
+# and the source row it always carries (they are the episode's own).
+ARREST_COLUMNS = EPISODE_COLUMNS[6:22]
+_OWN = ("release_id", "source_row")
 
 
 class LinkingError(QueryError):
@@ -327,28 +333,18 @@ def resolve_linked_release(s: Store, release: list[str] | str | None = None) -> 
 # ---------------------------------------------------------------------- expressions
 
 
-# The columns each step reads (a narrow selection keeps every step's SQL small).
-_COLUMNS = {
-    "detention_stints": (
-        "event_date",
-        "book_out_date",
-        "facility",
-        "release_reason",
-        "departed_date",
-        "departure_country",
-    ),
-    "arrests": ("event_date", "departed_date", "departure_country", *EPISODE_COLUMNS[6:22]),
-    "removals": ("event_date", "departed_date", "departure_country"),
-    "detainers": ("event_date", "departed_date", "departure_country"),
-    "encounters": ("event_date", "departed_date", "departure_country"),
-}
-
-
-def _records(s: Store, lr: LinkedRelease, dataset: str) -> Any:
+def _records(
+    s: Store, lr: LinkedRelease, dataset: str, columns: tuple[str, ...], *, key: bool = True
+) -> Any:
+    """The linked release's records of one dataset with a person identifier: the
+    identifier, source row, release as a number (``_rel``), ``columns`` and, with
+    ``key``, the person key (``_pk``). Columns are chosen before the filter, so two
+    readings of one table with different columns in one query are two scans, not one
+    shared subquery (DuckDB would materialize it, every column of every row)."""
     t = s.table(dataset)
-    t = t.filter(t.release_id.isin(lr.release_ids[dataset]), t.person_id.notnull())
-    keep = dict.fromkeys(("person_id", "release_id", "source_row", *_COLUMNS[dataset]))
+    keep = dict.fromkeys(("person_id", "release_id", "source_row", *columns))
     t = t.select(*[c for c in keep if c in t.columns])
+    t = t.filter(t.release_id.isin(lr.release_ids[dataset]), t.person_id.notnull())
     # the release as a number (its place among the release's ids, in their order):
     # a record is (source_row, _rel), and sorts and joins on it carry no text
     ids = sorted(lr.release_ids[dataset])
@@ -357,11 +353,34 @@ def _records(s: Store, lr: LinkedRelease, dataset: str) -> Any:
         if len(ids) > 1
         else ibis.literal(0)
     )
-    return t.mutate(_rel=rel.cast("int64"))
+    t = t.mutate(_rel=rel.cast("int64"))
+    return t.mutate(_pk=_person_key(s, t.person_id)) if key else t
+
+
+@ibis.udf.scalar.builtin(name="md5_number")
+def _md5_number(value: str) -> dt.uint64:  # DuckDB's is a UHUGEINT: shifted before use
+    ...
+
+
+def _person_key(s: Store, person_id: Any) -> Any:
+    """What a person's records are grouped, sorted and joined by. On DuckDB the
+    identifier's MD5 as a number (126 of its 128 bits, a DECIMAL(38,0)): a fixed-width
+    key sorts three times as fast as the identifier's text, and two identifiers
+    share it only if their MD5s agree in 126 bits (docs/methods.md, "Person key").
+    Elsewhere the identifier itself."""
+    if not s.is_duckdb:
+        return person_id
+    # a shift, not a division: dividing a UHUGEINT is 30 times slower than the MD5
+    return (_md5_number(person_id) >> 2).cast("decimal(38,0)")
 
 
 def _days(later: Any, earlier: Any) -> Any:
     return later.delta(earlier, unit="day").cast("int64")
+
+
+def _record_key(source_row: Any, rel: Any, releases: int) -> Any:
+    """A record as one number: its source row and its release (one row per both)."""
+    return (source_row * releases + rel).cast("int64")
 
 
 _DAY = ibis.date(1, 1, 1)  # day numbers count from here, offset by 2**31: never below 0
@@ -375,23 +394,29 @@ def _last_stint_key(out: Any, book_in: Any, source_row: Any, rel: Any, releases:
     def day(d: Any) -> Any:
         return (_days(d, _DAY) + 2**31).cast(big)
 
-    row = (source_row * releases + rel).cast(big)
+    row = _record_key(source_row, rel, releases).cast(big)
     return day(out) * ibis.literal(2**94, big) + day(book_in) * ibis.literal(2**62, big) + row
 
 
-def stays_expr(s: Store, lr: LinkedRelease) -> Any:
+# The stay columns episodes and match rates read (``linked`` keeps only these: the
+# last stint's facility and departure, text carried through a join, are for stay_rows).
+_STAYS_LINKED = ("_pk", "stay", "book_in", "book_out", "open", "days_detained")
+_STAYS_LINKED += ("release_reason",)
+
+
+def stays_expr(s: Store, lr: LinkedRelease, columns: tuple[str, ...] | None = None) -> Any:
     """One row per stay (columns: STAY_COLUMNS but ``first_facility``, which
-    ``stay_rows`` adds: one sort fewer over every stint), or None if the release has
-    no detention stints."""
+    ``stay_rows`` adds: one sort fewer over every stint; ``columns``: only these), or
+    None if the release has no detention stints."""
     if not lr.has("detention_stints"):
         return None
-    full = _records(s, lr, "detention_stints")
+    full = _records(s, lr, "detention_stints", ("event_date", "book_out_date"))
     full = full.filter(full.event_date.notnull())
     # the windows sort only the keys (a window sorts every column it carries: the
     # stints' text columns made each sort several times slower); the last stint's
     # other columns are joined back by its row (source row and release)
     t = full.select(
-        "person_id",
+        "_pk",
         "event_date",
         "source_row",
         "_rel",
@@ -401,25 +426,33 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
     # stints before (a running maximum, not the previous stint's: a long stint can
     # cover shorter ones booked in after it), then a running count of new stays
     order = ["event_date", "_out", "source_row", "_rel"]
-    before = ibis.window(group_by="person_id", order_by=order, rows=(None, -1))
+    before = ibis.window(group_by="_pk", order_by=order, rows=(None, -1))
     t = t.mutate(_prev=t._out.max().over(before))
     new = t._prev.isnull() | (
         t.event_date > t._prev + ibis.interval(days=TRANSFER_GAP_DAYS)
     ).fill_null(True)
     t = t.mutate(_new=new.cast("int64"))
-    running = ibis.window(group_by="person_id", order_by=order, rows=(None, 0))
+    running = ibis.window(group_by="_pk", order_by=order, rows=(None, 0))
     t = t.mutate(stay=t._new.sum().over(running).cast("int64"))
     # the stay's last stint (latest book-out, then book-in, then source row, then
     # release: one row) by one grouped maximum of one number that orders stints so
     # (a struct compared field by field gave the same, at four times the grouping's
     # cost); its other columns are joined back on the same number
     releases = len(lr.release_ids["detention_stints"])
-    g = t.group_by(["person_id", "stay"]).aggregate(
+    g = t.group_by(["_pk", "stay"]).aggregate(
         _book_in=t.event_date.min(),
         _reach_max=t._out.max(),
         stints=t.event_date.count().cast("int64"),
         _last=_last_stint_key(t._out, t.event_date, t.source_row, t._rel, releases).max(),
     )
+    wanted = STAY_COLUMNS if columns is None else columns
+    # the last stint's columns joined back (text: only those asked for)
+    last = {"person_id": "person_id", "last_facility": "facility"}
+    last |= {"release_reason": "release_reason"}
+    last |= {"departed_date": "departed_date", "departure_country": "departure_country"}
+    read = tuple(src for out, src in last.items() if out in wanted)
+    full = _records(s, lr, "detention_stints", ("event_date", "book_out_date", *read), key=False)
+    full = full.filter(full.event_date.notnull())
     f = full.select(
         _fkey=_last_stint_key(
             full.book_out_date.fill_null(ibis.date(_OPEN)),
@@ -428,44 +461,45 @@ def stays_expr(s: Store, lr: LinkedRelease) -> Any:
             full._rel,
             releases,
         ),
-        facility=full.facility,
-        release_reason=full.release_reason,
-        departed_date=full.departed_date,
-        departure_country=full.departure_country,
+        **{out: full[src] for out, src in last.items() if out in wanted},
     )
     t = g.join(f, g._last == f._fkey)
     is_open = t._reach_max == ibis.date(_OPEN)
     book_out = ibis.ifelse(is_open, ibis.null("date"), t._reach_max)
     end = book_out.fill_null(ibis.date(lr.extract_date or _OPEN))
-    return t.select(
-        person_id=t.person_id,
-        stay=t.stay,
-        book_in=t._book_in,
-        book_out=book_out,
-        open=is_open,
-        days_detained=_days(end, t._book_in),
-        release_reason=ibis.ifelse(is_open, ibis.null("string"), t.release_reason),
-        stints=t.stints,
-        last_facility=t.facility,
-        departed_date=t.departed_date,
-        departure_country=t.departure_country,
-    )
+    out = {
+        "_pk": lambda: t._pk,
+        "person_id": lambda: t.person_id,
+        "stay": lambda: t.stay,
+        "book_in": lambda: t._book_in,
+        "book_out": lambda: book_out,
+        "open": lambda: is_open,
+        "days_detained": lambda: _days(end, t._book_in),
+        "release_reason": lambda: ibis.ifelse(is_open, ibis.null("string"), t.release_reason),
+        "stints": lambda: t.stints,
+        "last_facility": lambda: t.last_facility,
+        "departed_date": lambda: t.departed_date,
+        "departure_country": lambda: t.departure_country,
+    }
+    return t.select(**{c: out[c]() for c in ("_pk", *STAY_COLUMNS) if c in wanted and c in out})
 
 
-def departures_expr(s: Store, lr: LinkedRelease) -> Any:
+def departures_expr(s: Store, lr: LinkedRelease, person: str = "person_id") -> Any:
     """Every recorded departure: one row per person and departure day, with the
     country (the first source of DEPARTURE_SOURCES that names one), or None if the
-    release records none."""
+    release records none. ``person``: the person's column, ``person_id`` or the
+    person key ``_pk`` (what ``linked`` joins on)."""
     parts = []
     for rank, ds in enumerate(DEPARTURE_SOURCES):
         if not lr.has(ds):
             continue
-        t = _records(s, lr, ds)
-        day = t.event_date if ds == "removals" else t.departed_date
+        day_column = "event_date" if ds == "removals" else "departed_date"
+        t = _records(s, lr, ds, (day_column, "departure_country"), key=person == "_pk")
+        day = t[day_column]
         t = t.filter(day.notnull())
         parts.append(
             t.select(
-                person_id=t.person_id,
+                **{person: t[person]},
                 departed_date=day,
                 departure_country=t.departure_country,
                 from_removals=ibis.literal(ds == "removals"),
@@ -482,20 +516,27 @@ def departures_expr(s: Store, lr: LinkedRelease) -> Any:
     # (their position in the sorted list of the release's countries): a text
     # minimum per source and group made this pass 20 times slower at 10 million
     # people than at one million
-    named = u.filter(u.departure_country.notnull())
-    countries = named.select(_country=named.departure_country).distinct()
-    countries = countries.mutate(
-        _code=ibis.row_number().over(ibis.window(order_by=countries._country)).cast("int64")
+    # (the countries are read on their own, not from the union: a second reader of
+    # the union would have it materialized, every departure of every source)
+    named = None
+    for ds in DEPARTURE_SOURCES:
+        if lr.has(ds):
+            t = s.table(ds)
+            t = t.filter(t.release_id.isin(lr.release_ids[ds]), t.departure_country.notnull())
+            t = t.select(_country=t.departure_country).distinct()
+            named = t if named is None else named.union(t, distinct=True)
+    countries = named.mutate(
+        _code=ibis.row_number().over(ibis.window(order_by=named._country)).cast("int64")
     )
     coded = u.left_join(countries, u.departure_country == countries._country)
-    g = coded.group_by(["person_id", "departed_date"]).aggregate(
+    g = coded.group_by([person, "departed_date"]).aggregate(
         _removals=coded.from_removals.cast("int64").max(),
         # the first source naming a country, then its smallest: one number
         _pick=(coded._rank.cast("int64") * _COUNTRY_CODES + coded._code).min(),
     )
     g = g.left_join(countries, g._pick % _COUNTRY_CODES == countries._code)
     return g.select(
-        person_id=g.person_id,
+        **{person: g[person]},
         departed_date=g.departed_date,
         departure_country=g._country,
         in_removals=g._removals == 1,
@@ -522,28 +563,31 @@ def episodes_expr(
     keep: Callable[[Any, str], Any] = _same,
     stays: Any = None,
     departures: Any = None,
+    carry: tuple[str, ...] = ARREST_COLUMNS,
 ) -> Any:
     """One row per episode (columns: EPISODE_COLUMNS); see the module docstring.
 
     ``keep(expr, name)`` is called on each intermediate table (``linked`` passes one
     that materializes it, so no step's SQL repeats another's); ``stays`` and
-    ``departures``: the tables, when already built."""
+    ``departures``: the tables, when already built; ``carry``: the arrest columns
+    (of ARREST_COLUMNS) the episodes carry, the others left out."""
     if not lr.has("arrests"):
         raise LinkingError(
             f"linked release {lr.id} ({lr.label}) has no arrests with identifiers: "
             "episodes start at an arrest"
         )
-    full = _records(s, lr, "arrests")
+    full = _records(s, lr, "arrests", ("event_date",))
     full = full.filter(full.event_date.notnull())
+    releases = len(lr.release_ids["arrests"])
     # the windows sort only the keys; the episode's arrest columns are joined back by
     # its first record's row (source row and release)
-    a = full.select("person_id", "event_date", "source_row", "_rel")
+    a = full.select("_pk", "event_date", "source_row", "_rel")
     # one sort of the arrests: a record more than COLLAPSE_DAYS after the person's
     # previous one starts an episode; its position and the person's record count
     # give each episode's record count without another pass over every record
     order = ["event_date", "source_row", "_rel"]
-    w = ibis.window(group_by="person_id", order_by=order)
-    whole = ibis.window(group_by="person_id", order_by=order, rows=(None, None))
+    w = ibis.window(group_by="_pk", order_by=order)
+    whole = ibis.window(group_by="_pk", order_by=order, rows=(None, None))
     a = a.mutate(
         _prev=a.event_date.lag().over(w),
         _pos=ibis.row_number().over(w),
@@ -551,7 +595,7 @@ def episodes_expr(
     )
     e = a.filter(a._prev.isnull() | (_days(a.event_date, a._prev) > COLLAPSE_DAYS))
     # the second sort is over the episodes' first records only
-    nxt = ibis.window(group_by="person_id", order_by=order)
+    nxt = ibis.window(group_by="_pk", order_by=order)
     e = e.mutate(
         episode=(ibis.row_number().over(nxt) + 1).cast("int64"),
         _next_pos=e._pos.lead().over(nxt),
@@ -562,13 +606,16 @@ def episodes_expr(
         arrest_records=(e._next_pos.fill_null(e._records) - e._pos).cast("int64"),
     )
     e = e.select(
-        "person_id",
+        "_pk",
         "episode",
         "arrest_records",
         "_next",
         "_before",
         "_rel",
         _row=e.source_row,
+        # the episode as one number (its first record: source row and release), so
+        # the steps after join on a number rather than on person and episode
+        _eid=_record_key(e.source_row, e._rel, releases),
         arrest_date=e.event_date,
     )
     e = keep(e, "arrest_episodes")
@@ -576,10 +623,10 @@ def episodes_expr(
     # the stay: book-in within the window after the arrest; a stay goes to its
     # nearest earlier arrest, an arrest gets its first such stay
     if stays is None:
-        stays = stays_expr(s, lr)
+        stays = stays_expr(s, lr, _STAYS_LINKED)
     if stays is not None:
         st = stays.select(
-            _sp=stays.person_id,
+            _sp=stays._pk,
             stay=stays.stay,
             book_in=stays.book_in,
             book_out=stays.book_out,
@@ -587,7 +634,7 @@ def episodes_expr(
             days_detained=stays.days_detained,
             release_reason=stays.release_reason,
         )
-        ev = e.select(_ep=e.person_id, _eno=e.episode, _ad=e.arrest_date)
+        ev = e.select(_ep=e._pk, _eno=e.episode, _ad=e.arrest_date)
         pairs = ev.join(
             st,
             [
@@ -604,9 +651,7 @@ def episodes_expr(
             _ep=first._sp, _eno=first._eno, **{c: st[c] for c in st.columns if c != "_sp"}
         )
         pairs = keep(pairs, "episode_stays")
-        e = e.left_join(pairs, [e.person_id == pairs._ep, e.episode == pairs._eno]).drop(
-            "_ep", "_eno"
-        )
+        e = e.left_join(pairs, [e._pk == pairs._ep, e.episode == pairs._eno]).drop("_ep", "_eno")
     else:
         e = e.mutate(
             stay=ibis.null("int64"),
@@ -618,10 +663,10 @@ def episodes_expr(
         )
 
     # the departure: the first on or after the arrest and before the next arrest
-    deps = departures if departures is not None else departures_expr(s, lr)
+    deps = departures if departures is not None else departures_expr(s, lr, "_pk")
     if deps is not None:
-        d = deps.select(_dp=deps.person_id, _dd=deps.departed_date, _dc=deps.departure_country)
-        k = e.select(_kp=e.person_id, _ke=e.episode, _ka=e.arrest_date, _kn=e._next)
+        d = deps.select(_dp=deps._pk, _dd=deps.departed_date, _dc=deps.departure_country)
+        k = e.select(_kp=e._pk, _ke=e._eid, _ka=e.arrest_date, _kn=e._next)
         j = k.join(
             d,
             [
@@ -630,36 +675,52 @@ def episodes_expr(
                 k._kn.isnull() | (d._dd < k._kn),
             ],
         )
-        # the first departure's day, then its country (one departure per person and day)
-        j = j.group_by(["_kp", "_ke"]).aggregate(_first=j._dd.min())
-        j = j.join(d, [j._kp == d._dp, j._first == d._dd]).select(
-            _kp=j._kp, _ke=j._ke, departed_date=d._dd, departure_country=d._dc
+        # the first departure's day and its country (one departure per person and day:
+        # the day picks one)
+        j = j.group_by("_ke").aggregate(
+            departed_date=j._dd.min(), departure_country=j._dc.argmin(j._dd)
         )
         j = keep(j, "episode_departures")
-        e = e.left_join(j, [e.person_id == j._kp, e.episode == j._ke]).drop("_kp", "_ke")
+        e = e.left_join(j, e._eid == j._ke).drop("_ke")
     else:
         e = e.mutate(departed_date=ibis.null("date"), departure_country=ibis.null("string"))
 
     # detainers lodged after the previous arrest, up to this one
     if lr.has("detainers"):
-        dt = _records(s, lr, "detainers")
-        dt = dt.filter(dt.event_date.notnull()).select(_tp=dt.person_id, _td=dt.event_date)
-        k = e.select(_kp=e.person_id, _ke=e.episode, _ka=e.arrest_date, _kb=e._before)
+        lodged = _records(s, lr, "detainers", ("event_date",))
+        lodged = lodged.filter(lodged.event_date.notnull())
+        lodged = lodged.select(_tp=lodged._pk, _td=lodged.event_date)
+        k = e.select(_kp=e._pk, _ke=e._eid, _ka=e.arrest_date, _kb=e._before)
         j = k.join(
-            dt,
-            [k._kp == dt._tp, dt._td <= k._ka, k._kb.isnull() | (dt._td > k._kb)],
+            lodged,
+            [k._kp == lodged._tp, lodged._td <= k._ka, k._kb.isnull() | (lodged._td > k._kb)],
         )
-        j = j.group_by([j._kp, j._ke]).aggregate(detainers_before=j._td.count().cast("int64"))
+        j = j.group_by("_ke").aggregate(detainers_before=j._td.count().cast("int64"))
         j = keep(j, "episode_detainers")
-        e = e.left_join(j, [e.person_id == j._kp, e.episode == j._ke]).drop("_kp", "_ke")
+        e = e.left_join(j, e._eid == j._ke).drop("_ke")
         e = e.mutate(detainers_before=e.detainers_before.fill_null(0))
     else:
         e = e.mutate(detainers_before=ibis.literal(0, "int64"))
 
-    # the arrest's columns, from its first record, joined once at the end
-    f = full.select(*_ARREST_CARRIED, _frow=full.source_row, _frel=full._rel)
-    e = e.join(f, [e._row == f._frow, e._rel == f._frel])
-    e = e.mutate(event_date=e.arrest_date)
+    # the arrest's columns, from its first record, joined once at the end (only those
+    # asked for: a wide join of every arrest is most of this step's time); the
+    # release and the source row are the episode's own
+    unknown = [c for c in carry if c not in ARREST_COLUMNS]
+    if unknown:
+        raise LinkingError(f"episodes carry only arrest columns ({unknown} are not)")
+    joined = ["person_id", *(c for c in carry if c not in _OWN)]
+    full = _records(s, lr, "arrests", ("event_date", *joined), key=False)
+    full = full.filter(full.event_date.notnull())
+    f = full.select(*joined, _feid=_record_key(full.source_row, full._rel, releases))
+    e = e.join(f, e._eid == f._feid)
+    ids = sorted(lr.release_ids["arrests"])
+    e = e.mutate(
+        event_date=e.arrest_date,
+        source_row=e._row,
+        release_id=ibis.cases(*((e._rel == i, rid) for i, rid in enumerate(ids)))
+        if len(ids) > 1
+        else ibis.literal(ids[0]),
+    )
 
     removed_stay = _removal_reason(e.release_reason) & e.stay.notnull()
     removed = e.departed_date.notnull() | removed_stay
@@ -677,7 +738,47 @@ def episodes_expr(
         collapsed=e.arrest_records > 1,
         days_to_removal=ibis.ifelse(removed, _days(removal_day, e.arrest_date), ibis.null("int64")),
     )
-    return e.select(*EPISODE_COLUMNS)
+    kept = set(carry) | set(_OWN)
+    return e.select(*[c for c in EPISODE_COLUMNS if c not in ARREST_COLUMNS or c in kept])
+
+
+# The types of the episode columns that are not the arrest's own.
+_EPISODE_TYPES = {
+    "person_id": "string",
+    "episode": "int64",
+    "arrest_date": "date",
+    "arrest_records": "int64",
+    "collapsed": "boolean",
+    "event_date": "date",
+    "stay": "int64",
+    "book_in": "date",
+    "book_out": "date",
+    "stay_open": "boolean",
+    "days_detained": "int64",
+    "release_reason": "string",
+    "departed_date": "date",
+    "departure_country": "string",
+    "days_to_removal": "int64",
+    "detainers_before": "int64",
+    "outcome": "string",
+}
+
+
+def columns_read(s: Store, *uses: Callable[[Any], Any]) -> tuple[str, ...]:
+    """The arrest columns (of ARREST_COLUMNS) that ``uses`` read: each is called on
+    an unbound table shaped as the episodes (a filter, a dimension, a predicate) and
+    the columns its expression references are collected, so ``linked`` carries just
+    those and no question can ask for a column left out."""
+    import ibis.expr.operations as ops
+
+    arrests = s.table("arrests").schema()
+    schema = {c: arrests[c] if c in ARREST_COLUMNS else _EPISODE_TYPES[c] for c in EPISODE_COLUMNS}
+    t = ibis.table(schema, name="episodes")
+    read: set[str] = set()
+    for use in uses:
+        expr = use(t)
+        read |= {f.name for f in expr.op().find(ops.Field) if f.rel == t.op()}
+    return tuple(c for c in ARREST_COLUMNS if c in read)
 
 
 def stay_rows(s: Store, release: list[str] | str | None = None) -> list[dict[str, Any]]:
@@ -689,7 +790,7 @@ def stay_rows(s: Store, release: list[str] | str | None = None) -> list[dict[str
     if expr is None:
         return []
     rows = s.rows(expr.order_by(["person_id", "stay"]))
-    t = _records(s, lr, "detention_stints")
+    t = _records(s, lr, "detention_stints", ("event_date", "book_out_date", "facility"), key=False)
     t = t.filter(t.event_date.notnull())
     stints = s.rows(
         t.select("person_id", "event_date", "book_out_date", "source_row", "release_id", "facility")
@@ -737,8 +838,10 @@ def episode_rows(s: Store, **filters: Any) -> list[dict[str, Any]]:
 @dataclass
 class Linked:
     """One linked release's tables, materialized for the duration of a question:
-    ``stays`` (None without stints), ``departures`` (None without any), ``episodes``;
-    ``sql``: the SQL of each step, each reading the steps before it by name."""
+    ``stays`` (None without stints; the columns episodes and match rates read, with
+    the person key ``_pk``), ``departures`` (None without any; by ``_pk``),
+    ``episodes`` (the arrest columns ``linked`` was asked to carry); ``sql``: the SQL
+    of each step, each reading the steps before it by name."""
 
     release: LinkedRelease
     stays: Any
@@ -751,10 +854,14 @@ _KEPT = ("stays", "departures", "episodes")  # the steps a question reads
 
 
 @contextmanager
-def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
+def linked(
+    s: Store, lr: LinkedRelease, carry: tuple[str, ...] = ARREST_COLUMNS
+) -> Iterator[Linked]:
     """Build the linked tables once as temporary tables (a DuckDB temp table; on
     other backends Ibis's ``cache``) and drop them afterwards. Without this, every
-    query over episodes would repeat the whole chain of joins and windows."""
+    query over episodes would repeat the whole chain of joins and windows.
+    ``carry``: the arrest columns the episodes need (``columns_read`` finds them);
+    the stays keep the columns episodes and match rates read."""
     held: list[tuple[str, Any, str | None]] = []
     sql: dict[str, str] = {}
     tag = uuid.uuid4().hex[:8]
@@ -788,11 +895,12 @@ def linked(s: Store, lr: LinkedRelease) -> Iterator[Linked]:
             pass
 
     try:
-        st = stays_expr(s, lr)
+        st = stays_expr(s, lr, _STAYS_LINKED)
         st = keep(st, "stays") if st is not None else None
-        dep = departures_expr(s, lr)
+        dep = departures_expr(s, lr, "_pk")
         dep = keep(dep, "departures") if dep is not None else None
-        eps = keep(episodes_expr(s, lr, keep=keep, stays=st, departures=dep), "episodes")
+        eps = episodes_expr(s, lr, keep=keep, stays=st, departures=dep, carry=carry)
+        eps = keep(eps, "episodes")
         if s.is_duckdb:
             # the episodes' intermediate steps are done with: free their memory now
             # (at 10 million arrests they push the tables in use out to disk). Spark

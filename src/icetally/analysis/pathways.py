@@ -28,6 +28,7 @@ from icetally.analysis.linking import (
     Linked,
     LinkedRelease,
     LinkingError,
+    columns_read,
     linked,
     resolve_linked_release,
 )
@@ -266,7 +267,7 @@ def _match_rates(
     d = window(deps, "departed_date")
     end = ibis.date(lr.extract_date) if lr.extract_date else None
     sv = stays.select(
-        _sp=stays.person_id,
+        _sp=stays._pk,
         _in=stays.book_in,
         _out=stays.book_out.fill_null(end) if end is not None else stays.book_out,
     )
@@ -275,7 +276,7 @@ def _match_rates(
     hits = d.semi_join(
         sv,
         [
-            d.person_id == sv._sp,
+            d._pk == sv._sp,
             sv._in <= d.departed_date,
             d.departed_date <= sv._out + ibis.interval(days=TRANSFER_GAP_DAYS),
         ],
@@ -308,8 +309,22 @@ def pathways(
     with Store.borrow(store, db=db, backend=backend, con=con) as s:
         lr = resolve_linked_release(s, release)
         require_detention(lr)
-        with linked(s, lr) as tables:
+        with linked(s, lr, carried(s, slc, dims)) as tables:
             return _pathways(s, tables, slc, dims)
+
+
+def carried(s: Store, slc: Slice, dims: list[str], *uses: Any) -> tuple[str, ...]:
+    """The arrest columns the episodes must carry for ``_pathways`` over this slice,
+    these dimensions and the extra predicates or subsets ``uses`` (a surge's or a
+    campaign's): the slice's filters, the dimensions, and criminality (every
+    figure's breakdown)."""
+    return columns_read(
+        s,
+        slc.apply,
+        lambda e: e.criminality,
+        *(lambda e, d=d: dimension(e, d) for d in dims),
+        *uses,
+    )
 
 
 def _named(sql: str, tables: Linked) -> str:
