@@ -133,3 +133,68 @@ def test_same_rows_in_flight_at_once_loaded_once(
         assert con.execute("SELECT count(*) FROM releases").fetchall() == [(1,)]
     finally:
         con.close()
+
+
+def test_files_staged_ahead_or_not_give_the_same_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether the later files are read and staged ahead while one waits its turn (small
+    files) or not (every file counted large): the store one writer makes."""
+    from icetally.store import ingest as ingest_module
+
+    files = release_files(tmp_path / "in")
+    monkeypatch.setenv("ICETALLY_INGEST_WRITERS", "1")
+    one = ingest(files, db=tmp_path / "one.duckdb")
+    monkeypatch.setenv("ICETALLY_INGEST_WRITERS", "2")
+    monkeypatch.setattr(ingest_module, "LOOKAHEAD_BYTES", 0)
+    large = ingest(files, db=tmp_path / "large.duckdb")
+    assert brief(large) == brief(one)
+    assert snapshot(tmp_path / "large.duckdb") == snapshot(tmp_path / "one.duckdb")
+
+
+def test_cores_go_to_files_in_order_never_more_than_their_number() -> None:
+    """``_Cores``: files take their first core in the run's order, whatever order their
+    threads come in, and no more than ``n`` hold one at once; a file that gives its
+    core up gets one again."""
+    import threading
+    import time
+
+    from icetally.store.ingest import _Cores
+
+    cores = _Cores(2, 0)
+    order: list[int] = []
+    holding: list[int] = []
+    most = [0]
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        cores.acquire(i, first=True)
+        with lock:
+            order.append(i)
+            holding.append(i)
+            most[0] = max(most[0], len(holding))
+        time.sleep(0.02)
+        if i == 1:  # waits for something: gives its core up, then takes one again
+            with lock:
+                holding.remove(i)
+            cores.release()
+            time.sleep(0.05)
+            cores.acquire(i)
+            with lock:
+                order.append(-1)
+                holding.append(i)
+                most[0] = max(most[0], len(holding))
+        time.sleep(0.02)
+        with lock:
+            holding.remove(i)
+        cores.release()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in reversed(range(6))]
+    for t in threads:
+        t.start()
+        time.sleep(0.005)  # the later files' threads ask first
+    for t in threads:
+        t.join(timeout=10)
+    assert [i for i in order if i >= 0] == [0, 1, 2, 3, 4, 5]
+    assert most[0] <= 2
+    assert -1 in order  # file 1 had a core again

@@ -9,11 +9,12 @@ expressions per row, and gives the redaction counts for free.
 from __future__ import annotations
 
 import functools
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
 from icetally.normalize.rules import NULL_TOKENS, REDACTION_PATTERN
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def _fit_capped_address_space() -> None:
@@ -24,8 +25,11 @@ def _fit_capped_address_space() -> None:
     import resource
 
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        pa.set_memory_pool(pa.system_memory_pool())
+    if soft == resource.RLIM_INFINITY:
+        return  # no cap: pyarrow is imported where it is used (a text ingest never is)
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 _fit_capped_address_space()  # before this module's first Arrow allocation, below
@@ -39,6 +43,8 @@ def _tokens() -> pa.Array:
     """The empty tokens in the case variants releases use, so no upper-casing of every
     cell is needed (made on first use: an Arrow array from Python objects imports
     pandas, which a delimited-text ingest never needs)."""
+    import pyarrow as pa
+
     return pa.array(
         sorted(
             {v for t in NULL_TOKENS if t for v in (t, t.lower(), t.title(), t.capitalize())}
@@ -49,6 +55,9 @@ def _tokens() -> pa.Array:
 
 
 def as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         return col
     if pa.types.is_timestamp(col.type):
@@ -58,6 +67,9 @@ def as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
 
 def clean_column(col: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.ChunkedArray, int]:
     """(cleaned text column, number of redacted cells)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     text = as_text(col)
     if len(text) == 0 or text.null_count == len(text):
         return text, 0
@@ -88,6 +100,8 @@ def clean_batch(
 ) -> tuple[pa.RecordBatch, list[int]]:
     """Clean every column except ``keep``; return the batch and the redactions per
     cleaned column, in column order."""
+    import pyarrow as pa
+
     arrays = []
     counts = []
     for name, col in zip(batch.schema.names, batch.columns, strict=True):

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from icetally import reference
 from icetally.reference.keys import county_key
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @cache
@@ -42,9 +43,11 @@ def county_fips(state_abbr: str | None, county: str | None) -> str | None:
 
 def _map(col: pa.Array, fn: Callable[[str], str | None]) -> pa.Array:
     """fn applied to each distinct non-null value; nulls stay null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if len(col) == 0 or col.null_count == len(col):
         return pa.nulls(len(col), pa.string())
-    import pyarrow.compute as pc  # here: a count never needs it (start-up, issue #17)
 
     enc = pc.dictionary_encode(col)
     mapped = pa.array([fn(v) for v in enc.dictionary.to_pylist()], type=pa.string())
@@ -141,6 +144,8 @@ class CodeKey:
 
     def table(self, groups: list[tuple[tuple[str | None, ...], int]]) -> pa.Table:
         """The lookup table: key parts k0.., the codes, and n (rows with that key)."""
+        import pyarrow as pa
+
         cols = self.columns_of(groups)
         return pa.table(
             {c: pa.array(v, pa.int64() if c == "n" else pa.string()) for c, v in cols.items()}

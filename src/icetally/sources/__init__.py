@@ -29,13 +29,14 @@ def _workbook_readers() -> list[Reader]:
     return list(workbook.READERS)
 
 
-def readers() -> list[Reader]:
-    """All built-in readers, most specific first."""
+def readers(*, workbooks: bool = True) -> list[Reader]:
+    """All built-in readers, most specific first (``workbooks=False``: but the
+    workbook readers, for a file that is not a zip)."""
     # a count table first: its date header alone would make it an arrests extract;
     # a joined csv before the plain one: its header also names a table
     return [
         CountTable(),
-        *_workbook_readers(),
+        *(_workbook_readers() if workbooks else []),
         ParquetTable(),
         EroLesaCsv(),
         JoinedTable(),
@@ -66,7 +67,8 @@ def detect(path: Path) -> Reader:
     head = read_head(path)
     if not head.strip():
         raise FormatError(path, f"no content; expected {EXPECTED}")
-    for reader in readers():
+    # a workbook is a zip: its readers (and fastexcel, pyarrow) are loaded only for one
+    for reader in readers(workbooks=head.startswith(b"PK")):
         if reader.sniff(path, head):
             return reader
     encoding = text_encoding_problem(head)

@@ -23,11 +23,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Protocol
 
 from icetally.errors import IcetallyError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SOURCE_ROW = "source_row"
 

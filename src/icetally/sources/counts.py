@@ -32,9 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from icetally import reference
 from icetally.normalize.rules import NULL_TOKENS
@@ -42,6 +40,9 @@ from icetally.schema import DATASETS
 from icetally.sources.base import SOURCE_ROW, FormatError, Part, TextScan
 from icetally.sources.headers import HEADER_FIELDS, header_key
 from icetally.vocabulary import AREAS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "AREA_FIELDS",
@@ -329,6 +330,8 @@ def _wide_part(
     states = {c.fips: c.state_abbr for c in reference.counties()}
 
     def melt() -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
         for batch in batches:
             n = batch.num_rows
             if not n:

@@ -19,10 +19,7 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.csv as pacsv
+from typing import TYPE_CHECKING, Any
 
 from icetally.schema import DATASETS
 from icetally.sources.base import SOURCE_ROW, FormatError, Part, TextScan
@@ -32,6 +29,9 @@ from icetally.sources.headers import (
     looks_like_header,
     map_headers,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 BLOCK_SIZE = 8 << 20  # bytes of text per Arrow batch (~60k national rows)
 PREAMBLE_MAX = 20  # header must appear within this many lines
@@ -89,6 +89,9 @@ def stream_delimited(
     """Yield string batches of the data below ``header_line`` (0-based line index),
     with ``source_row`` = 1-based record number in the file, counting preamble and
     header lines (the line number when no value holds a newline)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     read = pacsv.ReadOptions(
         skip_rows=header_line + 1,
         column_names=[f"c{i}" for i in range(len(columns))],

@@ -28,9 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from icetally import reference
 from icetally.sources.base import FormatError
@@ -46,6 +44,9 @@ from icetally.sources.detention_titles import (
     TITLES,
     TitleSpec,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMAT = "ice_detention_stats"
 DATASET = "official"
@@ -142,26 +143,50 @@ class OfficialWorkbook:
         return [t.title for t in self.tables]
 
 
-FIGURE_SCHEMA = pa.schema(
-    [
-        ("table_name", pa.string()),
-        ("breakdown", pa.string()),
-        ("fiscal_year", pa.int32()),
-        ("snapshot", pa.date32()),
-        *[(d, pa.string()) for d in DIMENSIONS],
-        ("measure", pa.string()),
-        ("value", pa.float64()),
-        ("value_text", pa.string()),
-        ("unit", pa.string()),
-        ("placeholder", pa.bool_()),
-        ("note", pa.string()),
-        ("source_file", pa.string()),
-        ("source_sheet", pa.string()),
-        ("source_cell", pa.string()),
-        ("title", pa.string()),
-        ("title_cell", pa.string()),
-    ]
+# A figure's columns and their types (DuckDB's names): the ``official`` table's
+# columns (store/official.py) and, as Arrow types, ``FIGURE_SCHEMA``.
+FIGURE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("table_name", "VARCHAR"),
+    ("breakdown", "VARCHAR"),
+    ("fiscal_year", "INTEGER"),
+    ("snapshot", "DATE"),
+    *[(d, "VARCHAR") for d in DIMENSIONS],
+    ("measure", "VARCHAR"),
+    ("value", "DOUBLE"),
+    ("value_text", "VARCHAR"),
+    ("unit", "VARCHAR"),
+    ("placeholder", "BOOLEAN"),
+    ("note", "VARCHAR"),
+    ("source_file", "VARCHAR"),
+    ("source_sheet", "VARCHAR"),
+    ("source_cell", "VARCHAR"),
+    ("title", "VARCHAR"),
+    ("title_cell", "VARCHAR"),
 )
+
+
+def __getattr__(name: str) -> Any:
+    """``FIGURE_SCHEMA``, the Arrow schema of ``FIGURE_FIELDS``, made on first use (PEP
+    562): importing this module (every ingest does, to recognize a workbook) then
+    needs no pyarrow."""
+    if name == "FIGURE_SCHEMA":
+        return _figure_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _figure_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    types = {
+        "VARCHAR": pa.string(),
+        "INTEGER": pa.int32(),
+        "DATE": pa.date32(),
+        "DOUBLE": pa.float64(),
+        "BOOLEAN": pa.bool_(),
+    }
+    return pa.schema([(name, types[t]) for name, t in FIGURE_FIELDS])
+
 
 # ---------------------------------------------------------------------------- cells
 
@@ -979,6 +1004,8 @@ def _unrecognized(grid: Grid, used: set[tuple[int, int]]) -> list[tuple[int, int
 
 def read(path: str | Path) -> OfficialWorkbook:
     """Read one detention statistics workbook; FormatError if it is not one."""
+    import pyarrow as pa
+
     path = Path(path)
     if not path.is_file():
         raise FormatError(path, "no such file")
@@ -1055,7 +1082,7 @@ def read(path: str | Path) -> OfficialWorkbook:
                 )
         for r, c, text in _unrecognized(grid, used):
             unrecognized.append({"sheet": name, "cell": cell_address(r, c), "title": text})
-    figures = pa.Table.from_pylist(ctx.figures, schema=FIGURE_SCHEMA)
+    figures = pa.Table.from_pylist(ctx.figures, schema=_figure_schema())
     return OfficialWorkbook(
         path=path,
         fiscal_year=workbook_fy,
@@ -1077,7 +1104,7 @@ def read_many(paths: Iterable[str | Path]) -> list[OfficialWorkbook]:
 __all__ = [
     "DATASET",
     "DIMENSIONS",
-    "FIGURE_SCHEMA",
+    "FIGURE_FIELDS",
     "FORMAT",
     "OfficialWorkbook",
     "TableFound",

@@ -27,12 +27,14 @@ import csv
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from icetally.sources.base import MAX_COLUMNS, SOURCE_ROW, FormatError, Part
 from icetally.sources.delimited import open_text
 from icetally.sources.headers import DATASET_SUFFIXES, map_headers
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PERSON = "unique_identifier"
 # Which suffix names which dataset (the inverse of DATASET_SUFFIXES).
@@ -197,6 +199,8 @@ class JoinedTable:
 
 
 def _batches(names: list[str], rows: list[list[str | int | None]]) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+
     for start in range(0, max(len(rows), 1), BATCH_ROWS):
         chunk = rows[start : start + BATCH_ROWS]
         arrays = [pa.array([r[i] for r in chunk], pa.string()) for i in range(len(names))]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from icetally.sources.base import SOURCE_ROW, FormatError, Part
 from icetally.sources.headers import detect_dataset, map_headers
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 BATCH_ROWS = 65_536
 
@@ -22,6 +23,9 @@ class ParquetTable:
         return head[:4] == b"PAR1"
 
     def read(self, path: Path) -> Iterator[Part]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         try:
             pf = pq.ParquetFile(path)
         except (OSError, pa.ArrowInvalid) as exc:
@@ -32,6 +36,8 @@ class ParquetTable:
             raise FormatError(path, f"columns name no known table: {columns}")
 
         def batches() -> Iterator[pa.RecordBatch]:
+            import pyarrow as pa
+
             start = 1
             try:
                 for batch in pf.iter_batches(batch_size=BATCH_ROWS):

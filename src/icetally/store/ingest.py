@@ -702,6 +702,58 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("ROLLBACK")
 
 
+class _Cores:
+    """At most ``n`` of a run's files at work (read, staged or written) at once, one per
+    core. A file that must wait its turn in the gate gives its core up meanwhile, so a
+    later file is read and staged instead of a core idling (a file that widens a table
+    writes alone: the next file, staged already, would wait for its commit). Files take
+    their first core in order; a freed core goes first to the next file to start (so
+    the last files are staged while earlier ones write, and the run does not end on
+    one file's reading and writing in turn on one core), then to the earliest file
+    waiting to go on."""
+
+    def __init__(self, n: int, first: int) -> None:
+        self._cond = threading.Condition()
+        self._free = n
+        self._starting: set[int] = set()
+        self._resuming: set[int] = set()
+        self._next = first  # the next file to take its first core
+
+    def _turn(self, index: int, first: bool) -> bool:
+        if self._free <= 0:
+            return False
+        if first:
+            return index == self._next
+        return self._next not in self._starting and index == min(self._resuming)
+
+    def acquire(self, index: int, *, first: bool = False) -> None:
+        waiting = self._starting if first else self._resuming
+        with self._cond:
+            waiting.add(index)
+            self._cond.wait_for(lambda: self._turn(index, first))
+            waiting.discard(index)
+            self._free -= 1
+            if first:
+                self._next += 1
+            self._cond.notify_all()
+
+    def release(self) -> None:
+        with self._cond:
+            self._free += 1
+            self._cond.notify_all()
+
+    def defer(self, index: int) -> None:
+        """Hand the core to an earlier file waiting to go on, and wait for a core
+        again: the earlier file commits first, so a later one that took the core while
+        it waited would only wait at its own commit."""
+        with self._cond:
+            if not any(j < index for j in self._resuming):
+                return
+            self._free += 1
+            self._cond.notify_all()
+        self.acquire(index)
+
+
 class _Gate:
     """How files written at the same time, each in its own transaction on its own
     cursor, keep the guarantees of writing them one after another (``index`` is a
@@ -714,9 +766,12 @@ class _Gate:
     - files commit in order, and a file holding the same rows as an earlier file of
       the run (its content fingerprint) is skipped: a transaction does not see rows
       committed after it began, so the run's own fingerprints are checked here.
+
+    With ``cores``, a file that has to wait in any of these gives its core up while it
+    waits (``_Cores``), and takes one again before it goes on.
     """
 
-    def __init__(self, shas: dict[int, str | None]) -> None:
+    def __init__(self, shas: dict[int, str | None], cores: _Cores | None = None) -> None:
         self._cond = threading.Condition()
         self._done: set[int] = set()
         self._entered: set[int] = set()
@@ -724,6 +779,33 @@ class _Gate:
         self._alone = False
         self._shas = shas  # known once a file is prepared (hashed)
         self._loaded: dict[str, tuple[str, str | None, str]] = {}  # fingerprint -> where
+        self._cores = cores
+
+    def _wait(self, ready: Callable[[], bool], gave: bool) -> bool:
+        """Wait (the gate's lock held) until ``ready``, giving the file's core up first
+        if it has to wait; returns whether the core is given up."""
+        if ready():
+            return gave
+        if not gave and self._cores is not None:
+            self._cores.release()
+            gave = True
+        self._cond.wait_for(ready)
+        return gave
+
+    def _resume(self, index: int, gave: bool) -> None:
+        """Take a core again (outside the gate's lock) after waiting without one."""
+        if gave and self._cores is not None:
+            self._cores.acquire(index)
+
+    def may_start(self, index: int, first: int, ahead: int) -> None:
+        """Wait until file ``index`` is at most ``ahead`` places past the earliest file
+        of the run (from ``first``) not done yet: bounds the files staged in memory."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: (
+                    index < next(j for j in range(first, index + 1) if j not in self._done) + ahead
+                )
+            )
 
     def prepared(self, index: int, sha: str | None) -> None:
         with self._cond:
@@ -732,23 +814,25 @@ class _Gate:
 
     def wait_same_bytes(self, index: int, sha: str) -> None:
         with self._cond:
-            self._cond.wait_for(
+            gave = self._wait(
                 lambda: all(
                     j in self._done or (j in self._shas and self._shas[j] != sha)
                     for j in range(index)
-                )
+                ),
+                False,
             )
+        self._resume(index, gave)
 
     def enter(self, index: int, alone: Callable[[], bool]) -> bool:
         """Wait for the file's turn to begin its transaction; returns whether it writes
         alone. ``alone`` (must the file write alone?) is asked once no file that writes
         alone is open, since such a file may add the very columns asked about."""
         with self._cond:
-            self._cond.wait_for(
-                lambda: all(j in self._entered or j in self._done for j in range(index))
+            gave = self._wait(
+                lambda: all(j in self._entered or j in self._done for j in range(index)), False
             )
             while True:
-                self._cond.wait_for(lambda: not self._alone)
+                gave = self._wait(lambda: not self._alone, gave)
                 if not alone():
                     self._shared += 1
                     by_itself = False
@@ -756,9 +840,13 @@ class _Gate:
                 if self._shared == 0:
                     self._alone = by_itself = True
                     break
-                self._cond.wait()
+                gave = self._wait(lambda: self._shared == 0 or self._alone, gave)
             self._entered.add(index)
-            return by_itself
+        if gave:
+            self._resume(index, gave)
+        elif self._cores is not None:
+            self._cores.defer(index)
+        return by_itself
 
     def leave(self, index: int, alone: bool) -> None:
         with self._cond:
@@ -770,7 +858,14 @@ class _Gate:
 
     def commit_turn(self, index: int, sheets: list[SheetResult], path: Path) -> None:
         with self._cond:
-            self._cond.wait_for(lambda: all(j in self._done for j in range(index)))
+            gave = self._wait(lambda: all(j in self._done for j in range(index)), False)
+            if gave:
+                # take the core back first: the COMMIT writes the file's last rows
+                self._cond.release()
+                try:
+                    self._resume(index, gave)
+                finally:
+                    self._cond.acquire()
             for sheet in sheets:
                 where = self._loaded.get(sheet.fingerprint or "")
                 if where and sheet.rows_read:
@@ -905,11 +1000,7 @@ def _write_parts(
     except BaseException as exc:
         _rollback(con)
         if isinstance(exc, duckdb.IOException | duckdb.FatalException):
-            first = str(exc).strip().splitlines()[0]
-            result.error = (
-                f"{path}: not loaded, the store is unchanged: cannot write the store: {first}"
-                " — free disk space (or fix the file system) and run again"
-            )
+            result.error = _cannot_write(path, exc)
             result.sheets = []
             return result
         if isinstance(exc, FormatError | ValueError | duckdb.Error | OSError):
@@ -933,6 +1024,15 @@ def _write_parts(
     result.rows_loaded = sum(s.rows_loaded for s in result.sheets)
     result.rows_quarantined = sum(s.rows_quarantined for s in result.sheets)
     return result
+
+
+def _cannot_write(path: Path, exc: BaseException) -> str:
+    """The one line of a file not loaded because the store cannot be written."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return (
+        f"{path}: not loaded, the store is unchanged: cannot write the store: {first}"
+        " — free disk space (or fix the file system) and run again"
+    )
 
 
 def _ingest_official(
@@ -980,6 +1080,20 @@ def _usable(con: duckdb.DuckDBPyConnection) -> bool:
 # Files written at the same time, each in its own transaction on its own cursor
 # (DuckDB appends to one table from concurrent transactions): one per core.
 WRITERS = 2
+
+
+# Files a run may read and stage ahead of the ones being written, while a file waits its
+# turn (``_Gate``), when they are small (``LOOKAHEAD_BYTES`` on disk at most): a staged
+# file is held in memory until written, and a 500,000-row file takes about 0.8 GB.
+LOOKAHEAD = 2
+LOOKAHEAD_BYTES = 16 << 20
+
+
+def _small(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= LOOKAHEAD_BYTES
+    except OSError:
+        return True  # fails at once when read
 
 
 def _writers() -> int:
@@ -1124,22 +1238,36 @@ def _ingest_parallel(
     mapping: dict[str, str] | None,
     progress: Progress | None,
 ) -> tuple[list[FileResult], int | None]:
-    """Files ``start``.. read, staged and written ``_writers()`` at a time, each on a
-    cursor of its own (its temporary lookups and views are the cursor's), results in
-    file order. Returns the results and, after a fatal write error, where to go on."""
+    """Files ``start``.. read, staged and written ``_writers()`` at a time (one per
+    core, ``_Cores``), each on a cursor of its own (its temporary lookups and views are
+    the cursor's), results in file order; a small file may be read and staged up to
+    ``LOOKAHEAD`` places further ahead, while a file waits its turn in the gate.
+    Returns the results and, after a fatal write error, where to go on."""
     writers = min(_writers(), len(files) - start)
+    threads = min(writers + LOOKAHEAD, len(files) - start)
     free: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
-    cursors = []
-    pattern = ""
-    for _ in range(writers):
-        # made here: a connection is not shared across threads (one task uses a
-        # cursor at a time)
-        cur = con.cursor()
+    cursors: list[duckdb.DuckDBPyConnection] = []
+    made = threading.Lock()  # one thread at a time makes a cursor of the connection
+
+    def new_cursor() -> tuple[duckdb.DuckDBPyConnection, str]:
+        with made:
+            cur = con.cursor()
+            cursors.append(cur)
         quiet(cur)
-        pattern = install_reference(cur)
-        cursors.append(cur)
-        free.put(cur)
-    gate = _Gate({})
+        return cur, install_reference(cur)
+
+    def cursor() -> duckdb.DuckDBPyConnection:
+        """A free cursor, or a new one (its reference tables installed on the thread
+        that first needs it, so the first file does not wait for every cursor's)."""
+        try:
+            return free.get_nowait()
+        except queue.Empty:
+            return new_cursor()[0]
+
+    first, pattern = new_cursor()
+    free.put(first)
+    cores = _Cores(writers, start)
+    gate = _Gate({}, cores)
     said_lock = threading.Lock()
     stop = threading.Event()
 
@@ -1151,10 +1279,19 @@ def _ingest_parallel(
     def task(i: int) -> FileResult | None:
         r: FileResult | None = None
         try:
-            if stop.is_set():
-                return None
-            cur = free.get()
+            gate.may_start(i, start, writers + (LOOKAHEAD if _small(files[i]) else 0))
+            cores.acquire(i, first=True)
             try:
+                cur = cursor()
+            except duckdb.Error as exc:  # the connection is lost (a fatal write error)
+                cores.release()
+                r = FileResult(
+                    path=str(files[i]), status="failed", error=_cannot_write(files[i], exc)
+                )
+                return r
+            try:
+                if stop.is_set():
+                    return None
                 prep = _prepare_on(cur, files[i], f"f{i}", dataset=dataset, mapping=mapping)
                 gate.prepared(i, prep.sha)
                 r = ingest_file(
@@ -1170,13 +1307,14 @@ def _ingest_parallel(
                 )
             finally:
                 free.put(cur)
+                cores.release()
             return r
         finally:
             gate.done(i, r)
 
     results: list[FileResult] = []
     try:
-        with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="icetally-write") as pool:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="icetally-write") as pool:
             futures = [pool.submit(task, i) for i in range(start, len(files))]
             for i, fut in zip(range(start, len(files)), futures, strict=True):
                 f = files[i]

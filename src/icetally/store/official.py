@@ -2,7 +2,7 @@
 published in a detention statistics workbook) and its loading.
 
 It is not a records dataset (no ``event_date``, nothing to count): it has its own
-columns (``sources.detention_stats.FIGURE_SCHEMA`` plus ``release_id`` and
+columns (``sources.detention_stats.FIGURE_FIELDS`` plus ``release_id`` and
 ``figure_key``). A workbook goes through the same ``icetally ingest`` path as every
 release: detected by content, one transaction per file, skipped when its sha256 is
 already in ``releases``, and one ``releases`` row with its provenance (snapshot and
@@ -15,32 +15,23 @@ import json
 from calendar import monthrange
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from icetally import __version__
 from icetally.sources import detention_stats
-from icetally.sources.detention_stats import DIMENSIONS, FIGURE_SCHEMA
+from icetally.sources.detention_stats import DIMENSIONS, FIGURE_FIELDS
 from icetally.store import coverage
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TABLE = "official"
 
-_TYPES = {pa.string(): "VARCHAR", pa.int32(): "INTEGER", pa.float64(): "DOUBLE"}
-
-
-def _sql_type(t: pa.DataType) -> str:
-    if t == pa.date32():
-        return "DATE"
-    if t == pa.bool_():
-        return "BOOLEAN"
-    return _TYPES[t]
-
-
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("release_id", "VARCHAR"),
-    *[(f.name, _sql_type(f.type)) for f in FIGURE_SCHEMA],
+    *FIGURE_FIELDS,
     ("figure_key", "VARCHAR"),
 )
 
@@ -84,6 +75,8 @@ def load(
 ) -> tuple[detention_stats.OfficialWorkbook, str]:
     """Read one workbook and insert its figures and its releases row. The caller holds
     the transaction. Returns (the workbook read, release_id)."""
+    import pyarrow as pa
+
     ensure_table(con)
     wb = detention_stats.read(path)
     release_id = sha[:16]
@@ -92,7 +85,7 @@ def load(
     )
     con.register("official_batch", fig)
     try:
-        names = ", ".join(f'"{f.name}"' for f in FIGURE_SCHEMA)
+        names = ", ".join(f'"{name}"' for name, _ in FIGURE_FIELDS)
         con.execute(
             f"INSERT INTO {TABLE} (release_id, {names}, figure_key) "
             f"SELECT release_id, {names}, {FIGURE_KEY_SQL} FROM official_batch"

@@ -28,12 +28,15 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from icetally.normalize.clean import as_text
 from icetally.sources.base import SOURCE_ROW, FormatError, Part, TextScan
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 STAGE_DB = "ingest_stage"
 CHUNK_ROWS = 1 << 20  # rows per Arrow chunk: a whole workbook sheet is one chunk
@@ -176,9 +179,12 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
                 if "\n" in (text or "").rstrip("\r\n"):
                     cut = (int(line), _line_of_byte(src, gz, int(byte_pos or 0)))
                     break
-            if not scan.newlines_in_values and scan.width:
-                test = " OR ".join(f"contains(c{i}, chr(10))" for i in range(scan.width))
-                k = cur.execute(f"SELECT min(rowid) FROM {table} WHERE {test}").fetchall()[0][0]
+            # the distinct-value estimates cleaning needs (``cleaned_columns``), in the
+            # same scan as the search for a line break
+            search = not scan.newlines_in_values and scan.width > 0
+            estimates = _estimates(cur, table, scan.width, staged, newline=search)
+            if search:
+                k = estimates.pop()
                 if k is not None:
                     before = 0
                     record = skip + 1 + int(k)
@@ -198,7 +204,9 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
             # refused records in a row share a threshold: the last count wins
             thresholds = {int(b[0]) - first_record - i: i + 1 for i, b in enumerate(bad)}
             view = f'{STAGE_DB}."{prefix}_v{seg}"'
-            cols, joins = cleaned_columns(cur, table, scan.width, f"{prefix}_seg{seg}", staged)
+            cols, joins = cleaned_columns(
+                cur, table, scan.width, f"{prefix}_seg{seg}", staged, estimates=estimates
+            )
             base = line0 - 1 + first_record
             if thresholds:
                 values = ", ".join(f"({t}, {j})" for t, j in thresholds.items())
@@ -273,6 +281,29 @@ INLINE_CHANGES = 16
 DICTIONARY_SHARE = 0.5
 
 
+def _estimates(
+    cur: duckdb.DuckDBPyConnection, table: str, width: int, rows: int, *, newline: bool = True
+) -> list[int | None]:
+    """Each column's distinct values, estimated (``cleaned_columns``; zeros under
+    ``ESTIMATE_ROWS`` rows) and, with ``newline``, last: the first row holding a line
+    break (or None), in one scan of the staged text."""
+    items = [f"approx_count_distinct(c{i})" for i in range(width)] if rows >= ESTIMATE_ROWS else []
+    if newline and width:
+        test = " OR ".join(f"contains(c{i}, chr(10))" for i in range(width))
+        items.append(f"min(rowid) FILTER (WHERE {test})")
+    got = (
+        list(cur.execute(f"SELECT {', '.join(items)} FROM {table}").fetchall()[0]) if items else []
+    )
+    if rows < ESTIMATE_ROWS:
+        got[:0] = [0] * width
+    return got
+
+
+# Rows under which a column's distinct values are not estimated (every column is then
+# cleaned through its dictionary).
+ESTIMATE_ROWS = 10_000
+
+
 def cleaned_columns(
     cur: duckdb.DuckDBPyConnection,
     relation: str,
@@ -280,6 +311,8 @@ def cleaned_columns(
     prefix: str,
     rows: int,
     db: str = STAGE_DB,
+    *,
+    estimates: list[int | None] | None = None,
 ) -> tuple[str, str]:
     """(select list, joins) giving ``c0``.. as read, ``x0``.. cleaned and ``r0``.. (the
     cell was a redaction) over ``relation`` aliased ``s``.
@@ -296,14 +329,8 @@ def cleaned_columns(
     as cleaning NULL gives."""
     if width == 0:
         return "", ""
-    if rows >= 10_000:
-        estimates = cur.execute(
-            "SELECT "
-            + ", ".join(f"approx_count_distinct(c{i})" for i in range(width))
-            + f" FROM {relation}"
-        ).fetchall()[0]
-    else:
-        estimates = (0,) * width
+    if estimates is None:
+        estimates = _estimates(cur, relation, width, rows, newline=False)
     select: list[str] = []
     joins: list[str] = []
     for i in range(width):
@@ -413,6 +440,8 @@ def _lit_or_null(text: str | None) -> str:
 def arrow_chunks(part: Part, path: Path) -> Iterator[pa.Table]:
     """The part's batches as tables of ``c0``..``cN`` text columns and ``source_row``,
     ``CHUNK_ROWS`` rows at most (more only when one batch is larger)."""
+    import pyarrow as pa
+
     expected = [*part.columns, SOURCE_ROW]
     names = [*(f"c{i}" for i in range(len(part.columns))), SOURCE_ROW]
     pending: list[pa.RecordBatch] = []
