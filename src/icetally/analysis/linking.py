@@ -427,13 +427,19 @@ def stays_expr(s: Store, lr: LinkedRelease, columns: tuple[str, ...] | None = No
     # cover shorter ones booked in after it), then a running count of new stays
     order = ["event_date", "_out", "source_row", "_rel"]
     before = ibis.window(group_by="_pk", order_by=order, rows=(None, -1))
-    t = t.mutate(_prev=t._out.max().over(before))
+    whole = ibis.window(group_by="_pk", order_by=order, rows=(None, None))
+    t = t.mutate(_prev=t._out.max().over(before), _n=t.event_date.count().over(whole))
     new = t._prev.isnull() | (
         t.event_date > t._prev + ibis.interval(days=TRANSFER_GAP_DAYS)
     ).fill_null(True)
     t = t.mutate(_new=new.cast("int64"))
+    # the running count sorts the stints of people with more than one only (a
+    # person's only stint is stay 1)
     running = ibis.window(group_by="_pk", order_by=order, rows=(None, 0))
-    t = t.mutate(stay=t._new.sum().over(running).cast("int64"))
+    single = t.filter(t._n == 1).mutate(stay=ibis.literal(1, "int64"))
+    several = t.filter(t._n > 1)
+    several = several.mutate(stay=several._new.sum().over(running).cast("int64"))
+    t = single.union(several.select(*single.columns), distinct=False)
     # the stay's last stint (latest book-out, then book-in, then source row, then
     # release: one row) by one grouped maximum of one number that orders stints so
     # (a struct compared field by field gave the same, at four times the grouping's
@@ -564,13 +570,18 @@ def episodes_expr(
     stays: Any = None,
     departures: Any = None,
     carry: tuple[str, ...] = ARREST_COLUMNS,
+    person_ids: bool = True,
+    finish: bool = True,
 ) -> Any:
     """One row per episode (columns: EPISODE_COLUMNS); see the module docstring.
 
     ``keep(expr, name)`` is called on each intermediate table (``linked`` passes one
     that materializes it, so no step's SQL repeats another's); ``stays`` and
     ``departures``: the tables, when already built; ``carry``: the arrest columns
-    (of ARREST_COLUMNS) the episodes carry, the others left out."""
+    (of ARREST_COLUMNS) the episodes carry, the others left out; ``person_ids``:
+    whether they carry the identifier's text (the person key ``_pk`` they always
+    carry); ``finish``: False gives the columns ``finish_episodes`` derives the rest
+    from (``linked`` materializes those only)."""
     if not lr.has("arrests"):
         raise LinkingError(
             f"linked release {lr.id} ({lr.label}) has no arrests with identifiers: "
@@ -594,14 +605,25 @@ def episodes_expr(
         _records=a.event_date.count().over(whole),
     )
     e = a.filter(a._prev.isnull() | (_days(a.event_date, a._prev) > COLLAPSE_DAYS))
-    # the second sort is over the episodes' first records only
+    # the second sort is over the episodes' first records of people with more than
+    # one arrest record only: a person's only record is episode 1 with none before or
+    # after it (most people are arrested once: 98% of them in the synthetic release)
     nxt = ibis.window(group_by="_pk", order_by=order)
-    e = e.mutate(
-        episode=(ibis.row_number().over(nxt) + 1).cast("int64"),
-        _next_pos=e._pos.lead().over(nxt),
-        _next=e.event_date.lead().over(nxt),
-        _before=e.event_date.lag().over(nxt),
+    once = e._records == 1
+    single = e.filter(once).mutate(
+        episode=ibis.literal(1, "int64"),
+        _next_pos=ibis.null("int64"),
+        _next=ibis.null("date"),
+        _before=ibis.null("date"),
     )
+    several = e.filter(~once)
+    several = several.mutate(
+        episode=(ibis.row_number().over(nxt) + 1).cast("int64"),
+        _next_pos=several._pos.lead().over(nxt).cast("int64"),
+        _next=several.event_date.lead().over(nxt),
+        _before=several.event_date.lag().over(nxt),
+    )
+    e = single.union(several.select(*single.columns), distinct=False)
     e = e.mutate(
         arrest_records=(e._next_pos.fill_null(e._records) - e._pos).cast("int64"),
     )
@@ -708,11 +730,45 @@ def episodes_expr(
     unknown = [c for c in carry if c not in ARREST_COLUMNS]
     if unknown:
         raise LinkingError(f"episodes carry only arrest columns ({unknown} are not)")
-    joined = ["person_id", *(c for c in carry if c not in _OWN)]
-    full = _records(s, lr, "arrests", ("event_date", *joined), key=False)
-    full = full.filter(full.event_date.notnull())
-    f = full.select(*joined, _feid=_record_key(full.source_row, full._rel, releases))
-    e = e.join(f, e._eid == f._feid)
+    joined = ["person_id"] if person_ids else []
+    joined += [c for c in carry if c not in _OWN]
+    if joined:
+        full = _records(s, lr, "arrests", ("event_date", *joined), key=False)
+        full = full.filter(full.event_date.notnull())
+        f = full.select(*joined, _feid=_record_key(full.source_row, full._rel, releases))
+        e = e.join(f, e._eid == f._feid)
+    e = e.select(
+        "_pk",
+        *joined,
+        "episode",
+        "arrest_date",
+        "arrest_records",
+        "_rel",
+        "_row",
+        *_EPISODE_OWN,
+    )
+    return finish_episodes(e, lr) if finish else e
+
+
+# The episode's own columns ``finish_episodes`` reads, besides the arrest's.
+_EPISODE_OWN = (
+    "stay",
+    "book_in",
+    "book_out",
+    "stay_open",
+    "days_detained",
+    "release_reason",
+    "departed_date",
+    "departure_country",
+    "detainers_before",
+)
+
+
+def finish_episodes(e: Any, lr: LinkedRelease) -> Any:
+    """The episodes' columns (EPISODE_COLUMNS, those ``e`` carries, and the person key
+    ``_pk``) from what ``episodes_expr(finish=False)`` gives: the outcome, days to
+    removal and the arrest's release and row are computed, not stored (each is a
+    cheap expression over the stored columns)."""
     ids = sorted(lr.release_ids["arrests"])
     e = e.mutate(
         event_date=e.arrest_date,
@@ -721,7 +777,6 @@ def episodes_expr(
         if len(ids) > 1
         else ibis.literal(ids[0]),
     )
-
     removed_stay = _removal_reason(e.release_reason) & e.stay.notnull()
     removed = e.departed_date.notnull() | removed_stay
     outcome = ibis.cases(
@@ -738,8 +793,7 @@ def episodes_expr(
         collapsed=e.arrest_records > 1,
         days_to_removal=ibis.ifelse(removed, _days(removal_day, e.arrest_date), ibis.null("int64")),
     )
-    kept = set(carry) | set(_OWN)
-    return e.select(*[c for c in EPISODE_COLUMNS if c not in ARREST_COLUMNS or c in kept])
+    return e.select(*[c for c in EPISODE_COLUMNS if c in e.columns], "_pk")
 
 
 # The types of the episode columns that are not the arrest's own.
@@ -832,7 +886,8 @@ def episode_rows(s: Store, **filters: Any) -> list[dict[str, Any]]:
     slc = Slice.build("arrests", **filters)
     lr = resolve_linked_release(s, release)
     with linked(s, lr) as tables:
-        return s.rows(slc.apply(tables.episodes).order_by(["person_id", "episode"]))
+        e = slc.apply(tables.episodes)
+        return s.rows(e.select(*EPISODE_COLUMNS).order_by(["person_id", "episode"]))
 
 
 @dataclass
@@ -848,6 +903,7 @@ class Linked:
     departures: Any
     episodes: Any
     sql: dict[str, str]
+    temps: dict[str, str] = field(default_factory=dict)  # step -> its temporary table
 
 
 _KEPT = ("stays", "departures", "episodes")  # the steps a question reads
@@ -855,13 +911,20 @@ _KEPT = ("stays", "departures", "episodes")  # the steps a question reads
 
 @contextmanager
 def linked(
-    s: Store, lr: LinkedRelease, carry: tuple[str, ...] = ARREST_COLUMNS
+    s: Store,
+    lr: LinkedRelease,
+    carry: tuple[str, ...] = ARREST_COLUMNS,
+    *,
+    person_ids: bool = True,
 ) -> Iterator[Linked]:
     """Build the linked tables once as temporary tables (a DuckDB temp table; on
     other backends Ibis's ``cache``) and drop them afterwards. Without this, every
     query over episodes would repeat the whole chain of joins and windows.
     ``carry``: the arrest columns the episodes need (``columns_read`` finds them);
-    the stays keep the columns episodes and match rates read."""
+    ``person_ids``: whether they carry the identifier's text (figures count people
+    by the person key); the stays keep the columns episodes and match rates read.
+    The episodes' derived columns (outcome, days to removal, ...) are computed over
+    the stored ones by each query (``finish_episodes``)."""
     held: list[tuple[str, Any, str | None]] = []
     sql: dict[str, str] = {}
     tag = uuid.uuid4().hex[:8]
@@ -899,8 +962,17 @@ def linked(
         st = keep(st, "stays") if st is not None else None
         dep = departures_expr(s, lr, "_pk")
         dep = keep(dep, "departures") if dep is not None else None
-        eps = episodes_expr(s, lr, keep=keep, stays=st, departures=dep, carry=carry)
-        eps = keep(eps, "episodes")
+        core = episodes_expr(
+            s,
+            lr,
+            keep=keep,
+            stays=st,
+            departures=dep,
+            carry=carry,
+            person_ids=person_ids,
+            finish=False,
+        )
+        eps = finish_episodes(keep(core, "episodes"), lr)
         if s.is_duckdb:
             # the episodes' intermediate steps are done with: free their memory now
             # (at 10 million arrests they push the tables in use out to disk). Spark
@@ -908,7 +980,8 @@ def linked(
             for _, table, temp in [h for h in held if h[0] not in _KEPT]:
                 drop(table, temp)
             held[:] = [h for h in held if h[0] in _KEPT]
-        yield Linked(release=lr, stays=st, departures=dep, episodes=eps, sql=sql)
+        temps = {name: temp for name, _, temp in held if temp}
+        yield Linked(release=lr, stays=st, departures=dep, episodes=eps, sql=sql, temps=temps)
     finally:
         for _, table, temp in reversed(held):
             drop(table, temp)

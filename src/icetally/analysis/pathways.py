@@ -220,9 +220,9 @@ def _grouped(s: Store, e: Any, dims: list[str]) -> dict[tuple[Any, ...], dict[st
     for r in s.rows(rem.group_by(**keys, country=country).aggregate(n=rem.count())):
         slot(r)["countries"][r["country"]] = int(r["n"])
     persons = (
-        e.group_by(**keys).aggregate(persons=e.person_id.nunique())
+        e.group_by(**keys).aggregate(persons=e._pk.nunique())
         if keys
-        else e.aggregate(persons=e.person_id.nunique())
+        else e.aggregate(persons=e._pk.nunique())
     )
     for r in s.rows(persons):
         slot(r)["persons"] = int(r["persons"])
@@ -309,7 +309,7 @@ def pathways(
     with Store.borrow(store, db=db, backend=backend, con=con) as s:
         lr = resolve_linked_release(s, release)
         require_detention(lr)
-        with linked(s, lr, carried(s, slc, dims)) as tables:
+        with linked(s, lr, carried(s, slc, dims), person_ids=False) as tables:
             return _pathways(s, tables, slc, dims)
 
 
@@ -330,13 +330,8 @@ def carried(s: Store, slc: Slice, dims: list[str], *uses: Any) -> tuple[str, ...
 def _named(sql: str, tables: Linked) -> str:
     """SQL over the materialized steps, with each step's name in place of its
     temporary table's (the steps' own SQL is in query.sql too)."""
-    for name, t in (
-        ("stays", tables.stays),
-        ("departures", tables.departures),
-        ("episodes", tables.episodes),
-    ):
-        if t is not None:
-            sql = sql.replace(t.get_name(), name)
+    for name, temp in tables.temps.items():
+        sql = sql.replace(temp, name)
     return sql
 
 
@@ -361,7 +356,7 @@ def _pathways(
     total = _combine(groups)
     summary = summarize(total["counts"], total["detained"], total["removal"], total["countries"], 0)
     summary["persons"] = (
-        int(s.rows(e.aggregate(n=e.person_id.nunique()))[0]["n"]) if dims else total["persons"]
+        int(s.rows(e.aggregate(n=e._pk.nunique()))[0]["n"]) if dims else total["persons"]
     )
     rates, rate_sql = _match_rates(s, tables, slc, summary.pop("arrests_with_stay"))
     summary["match_rates"] = rates
