@@ -307,7 +307,7 @@ def test_episodes_carry_the_columns_a_question_reads(wa_db: Path) -> None:
                 filters = dict(case)
                 dims = pathway_dimensions(filters.pop("by", None))
                 slc = Slice.build("arrests", **filters)
-                assert carried(s, slc, dims) == columns, case
+                assert carried(s, lr, slc, dims) == columns, case
                 want = _pathways(s, every, slc, dims).to_dict()
                 got = icetally.pathways(s, **case).to_dict()
                 for d in (want, got):

@@ -345,9 +345,8 @@ def _records(
     keep = dict.fromkeys(("person_id", "release_id", "source_row", *columns))
     t = t.select(*[c for c in keep if c in t.columns])
     t = t.filter(t.release_id.isin(lr.release_ids[dataset]), t.person_id.notnull())
-    # the release as a number (its place among the release's ids, in their order):
     # a record is (source_row, _rel), and sorts and joins on it carry no text
-    ids = sorted(lr.release_ids[dataset])
+    ids = _numbered_releases(lr, dataset)
     rel = (
         ibis.cases(*((t.release_id == rid, i) for i, rid in enumerate(ids)))
         if len(ids) > 1
@@ -355,6 +354,12 @@ def _records(
     )
     t = t.mutate(_rel=rel.cast("int64"))
     return t.mutate(_pk=_person_key(s, t.person_id)) if key else t
+
+
+def _numbered_releases(lr: LinkedRelease, dataset: str) -> list[str]:
+    """A dataset's release ids in the order that numbers them: a record's ``_rel`` is
+    its release's place here."""
+    return sorted(lr.release_ids[dataset])
 
 
 @ibis.udf.scalar.builtin(name="md5_number")
@@ -400,8 +405,7 @@ def _last_stint_key(out: Any, book_in: Any, source_row: Any, rel: Any, releases:
 
 # The stay columns episodes and match rates read (``linked`` keeps only these: the
 # last stint's facility and departure, text carried through a join, are for stay_rows).
-_STAYS_LINKED = ("_pk", "stay", "book_in", "book_out", "open", "days_detained")
-_STAYS_LINKED += ("release_reason",)
+_STAYS_LINKED = ("_pk", "stay", "book_in", "book_out", "open", "days_detained", "release_reason")
 
 
 def stays_expr(s: Store, lr: LinkedRelease, columns: tuple[str, ...] | None = None) -> Any:
@@ -769,7 +773,7 @@ def finish_episodes(e: Any, lr: LinkedRelease) -> Any:
     ``_pk``) from what ``episodes_expr(finish=False)`` gives: the outcome, days to
     removal and the arrest's release and row are computed, not stored (each is a
     cheap expression over the stored columns)."""
-    ids = sorted(lr.release_ids["arrests"])
+    ids = _numbered_releases(lr, "arrests")
     e = e.mutate(
         event_date=e.arrest_date,
         source_row=e._row,
@@ -796,38 +800,14 @@ def finish_episodes(e: Any, lr: LinkedRelease) -> Any:
     return e.select(*[c for c in EPISODE_COLUMNS if c in e.columns], "_pk")
 
 
-# The types of the episode columns that are not the arrest's own.
-_EPISODE_TYPES = {
-    "person_id": "string",
-    "episode": "int64",
-    "arrest_date": "date",
-    "arrest_records": "int64",
-    "collapsed": "boolean",
-    "event_date": "date",
-    "stay": "int64",
-    "book_in": "date",
-    "book_out": "date",
-    "stay_open": "boolean",
-    "days_detained": "int64",
-    "release_reason": "string",
-    "departed_date": "date",
-    "departure_country": "string",
-    "days_to_removal": "int64",
-    "detainers_before": "int64",
-    "outcome": "string",
-}
-
-
-def columns_read(s: Store, *uses: Callable[[Any], Any]) -> tuple[str, ...]:
+def columns_read(s: Store, lr: LinkedRelease, *uses: Callable[[Any], Any]) -> tuple[str, ...]:
     """The arrest columns (of ARREST_COLUMNS) that ``uses`` read: each is called on
-    an unbound table shaped as the episodes (a filter, a dimension, a predicate) and
-    the columns its expression references are collected, so ``linked`` carries just
-    those and no question can ask for a column left out."""
+    an unbound table with the episodes' schema (a filter, a dimension, a predicate)
+    and the columns its expression references are collected, so ``linked`` carries
+    just those and no question can ask for a column left out."""
     import ibis.expr.operations as ops
 
-    arrests = s.table("arrests").schema()
-    schema = {c: arrests[c] if c in ARREST_COLUMNS else _EPISODE_TYPES[c] for c in EPISODE_COLUMNS}
-    t = ibis.table(schema, name="episodes")
+    t = ibis.table(episodes_expr(s, lr).schema(), name="episodes")
     read: set[str] = set()
     for use in uses:
         expr = use(t)

@@ -309,17 +309,20 @@ def pathways(
     with Store.borrow(store, db=db, backend=backend, con=con) as s:
         lr = resolve_linked_release(s, release)
         require_detention(lr)
-        with linked(s, lr, carried(s, slc, dims), person_ids=False) as tables:
+        with linked(s, lr, carried(s, lr, slc, dims), person_ids=False) as tables:
             return _pathways(s, tables, slc, dims)
 
 
-def carried(s: Store, slc: Slice, dims: list[str], *uses: Any) -> tuple[str, ...]:
+def carried(
+    s: Store, lr: LinkedRelease, slc: Slice, dims: list[str], *uses: Any
+) -> tuple[str, ...]:
     """The arrest columns the episodes must carry for ``_pathways`` over this slice,
     these dimensions and the extra predicates or subsets ``uses`` (a surge's or a
     campaign's): the slice's filters, the dimensions, and criminality (every
     figure's breakdown)."""
     return columns_read(
         s,
+        lr,
         slc.apply,
         lambda e: e.criminality,
         *(lambda e, d=d: dimension(e, d) for d in dims),

@@ -190,7 +190,7 @@ def compare_surge(
 
         lr = resolve_linked_release(s, release)
         require_detention(lr)
-        with linked(s, lr, carried(s, slc, dims, in_surge, before), person_ids=False) as tables:
+        with linked(s, lr, carried(s, lr, slc, dims, in_surge, before), person_ids=False) as tables:
             result = _pathways(s, tables, slc, dims, where=in_surge)
             prior = _pathways(s, tables, slc, dims, where=before)
     group = {
@@ -246,7 +246,9 @@ def compare_campaign(
 
         lr = resolve_linked_release(s, release)
         require_detention(lr)
-        with linked(s, lr, carried(s, slc, dims, in_campaign, before), person_ids=False) as tables:
+        with linked(
+            s, lr, carried(s, lr, slc, dims, in_campaign, before), person_ids=False
+        ) as tables:
             result = _pathways(s, tables, slc, dims, subset=in_campaign)
             prior = _pathways(s, tables, slc, dims, subset=before)
     group = {
