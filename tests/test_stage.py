@@ -41,12 +41,7 @@ def write_pipe(path: Path, rows: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize("grouping_columns", [stage.GROUPING_COLUMNS, 2])
-def test_staged_columns_equal_per_cell_cleaning(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, grouping_columns: int
-) -> None:
-    # 2: the grouped columns' values found by several aggregates (as a wide table's)
-    monkeypatch.setattr(stage, "GROUPING_COLUMNS", grouping_columns)
+def test_staged_columns_equal_per_cell_cleaning(tmp_path: Path) -> None:
     path = write_pipe(tmp_path / "t.txt", ROWS)
     scan = TextScan(path=path, delimiter="|", header_line=0, width=len(COLUMNS), gzip=False)
     con = duckdb.connect()

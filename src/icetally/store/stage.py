@@ -288,9 +288,6 @@ ESTIMATE_ROWS = 10_000
 # few in all and is not estimated over every row (``_per_cell_columns``).
 HEAD_ROWS = 16_384
 
-# Columns whose distinct values one aggregate finds (a grouping set each).
-GROUPING_COLUMNS = 16
-
 
 def _per_cell_columns(
     cur: duckdb.DuckDBPyConnection,
@@ -373,11 +370,11 @@ def cleaned_columns(
     redaction code in every birth date), and cleaning a cell (trim, redaction pattern,
     empty tokens: ``it_clean``) costs several times reading it; cleaning each distinct
     value once and joining it back costs a fraction. Every such column's distinct
-    values are found in ONE scan (a grouping set per column) and cleaned in the same
-    statement: cleaning is planned once, not once per column (its plan alone costs
-    about what grouping a column does). Only the values cleaning changes are kept (a
-    table in ``db`` named after ``prefix``), and the values holding a line break (so
-    the search for one reads the dictionary, not every cell). Most of a release's
+    values are gathered first and cleaned by ONE statement: cleaning is planned once,
+    not once per column (its plan alone costs about what grouping a column does).
+    Only the values cleaning changes are kept (a table in ``db`` named after
+    ``prefix``), and the values holding a line break (so the search for one reads the
+    dictionary, not every cell). Most of a release's
     values are clean as read: a column with none changed is taken as it is (no join),
     one where cleaning changes a few values (``INLINE_CHANGES``: a redaction code in
     every birth date) gets a CASE over those, and only the others are joined to their
@@ -397,28 +394,27 @@ def cleaned_columns(
     broken = False  # a grouped column holds a line break
     if grouped:
         temp = "TEMP " if db == "temp" else ""
-        # each grouping set leaves the other columns NULL: a row's value is its one
-        # non-NULL column (a NULL value, its own group, is dropped); a wide table's
-        # columns go in groups of GROUPING_COLUMNS (many sets in one aggregate are
-        # slower than a few aggregates of fewer), their values cleaned in one plan
-        branches = []
-        for start in range(0, len(grouped), GROUPING_COLUMNS):
-            some = grouped[start : start + GROUPING_COLUMNS]
-            column = "CASE " + " ".join(f"WHEN c{i} IS NOT NULL THEN {i}" for i in some) + " END"
-            value = (
-                f"coalesce({', '.join(f'c{i}' for i in some)})" if len(some) > 1 else f"c{some[0]}"
-            )
-            sets = ", ".join(f"(c{i})" for i in some)
-            branches.append(
-                f"SELECT {column} AS i, {value} AS v FROM {relation} "
-                f"GROUP BY GROUPING SETS ({sets})"
-            )
+        values = f'{db}."{prefix}_values"'
         kept = "changed OR contains(v, chr(10))" if search else "changed"
+        # one column's distinct values per statement (one hash table at a time: an
+        # aggregate of every column at once held 3-10 times the memory), all in one
+        # call, and all cleaned by one statement
         cur.execute(
-            f"CREATE {temp}TABLE {d} AS SELECT i, v, x, r, changed FROM ("
-            "SELECT i, v, x, r, r OR x IS DISTINCT FROM v AS changed FROM ("
-            "SELECT i, v, it_clean(v) AS x, it_redacted(v) AS r FROM ("
-            f"{' UNION ALL '.join(branches)}) WHERE v IS NOT NULL)) WHERE {kept}"
+            ";\n".join(
+                [
+                    f"CREATE {temp}TABLE {values} (i INTEGER, v VARCHAR)",
+                    *(
+                        f"INSERT INTO {values} SELECT {i}, c{i} FROM {relation} "
+                        f"WHERE c{i} IS NOT NULL GROUP BY c{i}"
+                        for i in grouped
+                    ),
+                    f"CREATE {temp}TABLE {d} AS SELECT i, v, x, r, changed FROM ("
+                    "SELECT i, v, x, r, r OR x IS DISTINCT FROM v AS changed FROM ("
+                    f"SELECT i, v, it_clean(v) AS x, it_redacted(v) AS r FROM {values})) "
+                    f"WHERE {kept}",
+                    f"DROP TABLE {values}",
+                ]
+            )
         )
         for i, n, lines in cur.execute(
             f"SELECT i, count_if(changed), bool_or(contains(v, chr(10))) FROM {d} GROUP BY i"
