@@ -298,8 +298,8 @@ def _per_cell_columns(
     numbered: bool,
     newline: bool,
 ) -> tuple[set[int], int | None, bool]:
-    """(columns cleaned per cell, first row holding a line break among them, whether
-    that row was searched for) over ``relation``.
+    """(columns cleaned per cell, first row holding a line break in a column estimated
+    over every row, whether that search was made) over ``relation``.
 
     A column has more distinct values than ``DICTIONARY_SHARE`` of its rows if its
     head (``HEAD_ROWS``) does and an estimate over every row agrees: only the columns
