@@ -77,7 +77,7 @@ def _pick(weights: list[int], u: str) -> str:
 
 def build_store(path: Path, rows: int) -> None:
     """The synthetic arrests table, canonical schema, ``rows`` rows."""
-    from icetally.store.db import connect
+    from icetally.store.db import connect, writable
 
     aors = list(AOR_WEIGHTS)
     aor_list = "[" + ", ".join(f"'{a}'" for a in aors) + "]"
@@ -92,11 +92,14 @@ def build_store(path: Path, rows: int) -> None:
     con = connect(tmp)
     try:
         con.execute("SET enable_progress_bar = false")
+        columns = [
+            *("event_date", "aor", "aor_raw", "citizenship", "country_iso3", "continent"),
+            *("method", "method_class", "criminality", "fiscal_year", "administration"),
+            *("gender", "n", "duplicate_likely", "release_id", "source_file", "source_row"),
+        ]
         con.execute(
             f"""
-            INSERT INTO arrests (event_date, aor, aor_raw, citizenship, country_iso3,
-                continent, method, method_class, criminality, fiscal_year, administration,
-                gender, n, duplicate_likely, release_id, source_file, source_row)
+            INSERT INTO {writable(con, "arrests", columns)} ({", ".join(columns)})
             SELECT d, aor, aor, list_element({c_names}, ci), list_element({c_iso}, ci),
                 list_element({c_cont}, ci),
                 CASE mc WHEN 1 THEN 'CAP Local Incarceration' WHEN 2 THEN 'Located'

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from icetally.store import db as storedb
 from icetally.web import create_app
 from tests.conftest import ROOT
 
@@ -315,7 +316,8 @@ def store_500(tmp_path_factory: pytest.TempPathFactory) -> Path:
         con.execute(
             "CREATE TEMP TABLE ids AS SELECT printf('copy%03d', i) AS rid FROM range(1, 500) t(i)"
         )
-        for table in ("arrests", "releases", "coverage_spans"):
+        # a dataset's rows are written to its table, not to the view readers read
+        for table in (storedb.rows_table(con, "arrests"), "releases", "coverage_spans"):
             cols = [c[0] for c in con.execute(f"DESCRIBE {table}").fetchall()]
             pick = ", ".join("ids.rid" if c == "release_id" else f"t.{c}" for c in cols)
             con.execute(f"INSERT INTO {table} SELECT {pick} FROM {table} t, ids")  # noqa: S608

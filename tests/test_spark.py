@@ -325,10 +325,11 @@ def test_null_fiscal_year_partition(tmp_path: Path, spark_backend: Any) -> None:
 
     db = tmp_path / "small.duckdb"
     con = storedb.connect(db)
+    cols = ["event_date", "aor", "fiscal_year", "administration", "method_class", "n"]
+    table = storedb.writable(con, "arrests", cols)
     con.execute(
-        """
-        INSERT INTO arrests (event_date, aor, fiscal_year, administration, method_class, n,
-                             release_id)
+        f"""
+        INSERT INTO {table} ({", ".join(cols)}, release_id)
         VALUES (DATE '2018-01-02', 'LOS', 2018, 'trump1', 'at_large', 1, 'r1'),
                (DATE '2018-11-20', 'PHI', 2019, 'trump1', NULL, 1, 'r1'),
                (NULL, 'LOS', NULL, NULL, 'custodial', 1, 'r1'),
@@ -358,7 +359,8 @@ def test_store_cache_follows_the_store(tmp_path: Path, spark_backend: Any) -> No
     db = tmp_path / "c.duckdb"
     con = storedb.connect(db)
     con.execute(
-        "INSERT INTO arrests (event_date, aor, fiscal_year, n, release_id) "
+        f"INSERT INTO {storedb.writable(con, 'arrests', ['event_date', 'aor', 'fiscal_year', 'n'])} "
+        "(event_date, aor, fiscal_year, n, release_id) "
         "VALUES (DATE '2018-01-02', 'LOS', 2018, 1, 'r1')"
     )
     con.execute("CHECKPOINT")
@@ -368,7 +370,8 @@ def test_store_cache_follows_the_store(tmp_path: Path, spark_backend: Any) -> No
     assert count("arrests", con=first).total == 1
     con = storedb.connect(db)
     con.execute(
-        "INSERT INTO arrests (event_date, aor, fiscal_year, n, release_id) "
+        f"INSERT INTO {storedb.writable(con, 'arrests', ['event_date', 'aor', 'fiscal_year', 'n'])} "
+        "(event_date, aor, fiscal_year, n, release_id) "
         "VALUES (DATE '2018-01-03', 'LOS', 2018, 1, 'r1')"
     )
     con.execute("CHECKPOINT")

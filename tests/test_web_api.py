@@ -24,6 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import icetally
+from icetally.store import db as storedb
 from icetally.web import Limits, create_app
 from icetally.web import service as web_service
 from tests.conftest import PRESS, ROOT
@@ -474,7 +475,7 @@ def test_store_connection_is_read_only(client: TestClient) -> None:
     with store.cursor() as cur:
         for sql in (
             "CREATE TABLE web_probe (a INTEGER)",
-            "DELETE FROM arrests",
+            f"DELETE FROM {storedb.rows_table(cur, 'arrests')}",  # the rows, not the view
             "UPDATE releases SET title = 'x'",
         ):
             with pytest.raises(duckdb.Error, match="read-only"):

@@ -22,6 +22,7 @@ Rules (documented in docs/normalization.md):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import duckdb
@@ -212,8 +213,9 @@ def select_sql(
     raw_view: str = "batch_raw",
     event_ts: str | None = None,
     row_key: str | None = None,
-) -> tuple[str, str]:
-    """SQL for one batch view: (insert-select of loadable rows, quarantine select).
+) -> tuple[str, str, tuple[str, ...]]:
+    """SQL for one batch view: (insert-select of loadable rows, quarantine select, the
+    canonical columns the insert fills: the others are NULL in every row).
 
     ``fields``: raw header -> canonical field; ``raw_columns``: raw header -> the
     ``raw_*`` column that keeps it. ``default_aor``: (code, text) for releases that name
@@ -410,7 +412,10 @@ def select_sql(
     missing = set(COLUMN_NAMES) - set(cols)
     assert not missing, f"normalization lacks {missing}"
 
-    out = [f"{cols[c]} AS {_q(c)}" for c in COLUMN_NAMES]
+    # a column no row of this batch can fill is left out (the table's default, NULL):
+    # a dataset's table holds only the columns its releases fill (store/db.py)
+    filled = tuple(c for c in COLUMN_NAMES if not _NULL_CAST.fullmatch(cols[c]))
+    out = [f"{cols[c]} AS {_q(c)}" for c in filled]
     out += [_q(c) for c in raw_columns.values()]
     base = f"""
         WITH s AS (SELECT {", ".join(stage)} FROM {view} b),
@@ -425,7 +430,10 @@ def select_sql(
         f"(SELECT {raw_json} FROM {raw_view} r WHERE r.source_row = p._source_row{same}) AS raw "
         f"FROM p WHERE _bad IS NOT NULL"
     )
-    return insert, quarantine
+    return insert, quarantine, filled
+
+
+_NULL_CAST = re.compile(r"CAST\(NULL AS [A-Z]+\)")
 
 
 def cleaned_sql(relation: str, width: int, *, precleaned: bool = False) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -65,9 +66,119 @@ def resolve_db(db: str | os.PathLike[str] | None) -> Path:
     return Path(os.environ.get("ICETALLY_DB") or DEFAULT_DB)
 
 
+# A dataset's rows are kept in ``rowdata.<dataset>``, a table of only the columns its
+# releases fill (a national arrests file fills 22 of the ~60 canonical columns, and
+# DuckDB's cost of writing a row grows with the table's columns, even all-NULL ones:
+# about a quarter of an ingest's CPU, docs/performance.md). Readers see the dataset as
+# the view ``main.<dataset>``: every canonical column, in canonical order (NULL where no
+# release filled it), then the ``raw_*`` columns. Ingest adds a column to the table,
+# and makes the view again, in the transaction of the first file that fills it, so a
+# failed file leaves both as they were. Stores made before this keep ``main.<dataset>``
+# as a table of every column, and are written as before (``rows_table``).
+ROWS_SCHEMA = "rowdata"
+
+# Columns every row carries (its provenance): the table starts with these.
+ROWS_BASE = ("release_id", "source_file", "source_sheet", "source_row")
+
+COLUMN_TYPES: dict[str, str] = {name: typ for name, typ, _ in COLUMNS}
+
+
 def table_ddl(dataset: str) -> str:
+    """The whole canonical table, every column (a store's layout before ``ROWS_SCHEMA``;
+    still how a store copied for a benchmark or a test may hold a dataset)."""
     cols = ",\n    ".join(f'"{name}" {typ}' for name, typ, _ in COLUMNS)
     return f'CREATE TABLE IF NOT EXISTS "{dataset}" (\n    {cols}\n)'
+
+
+def _layouts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """dataset -> 'table' (every column in ``main``), 'view' (``main`` view over
+    ``rowdata``) or 'rows' (only the ``rowdata`` table), for the datasets present."""
+    found: dict[str, str] = {}
+    for schema, name, kind in con.execute(
+        "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema IN ('main', ?)",
+        [ROWS_SCHEMA],
+    ).fetchall():
+        if name not in DATASETS:
+            continue
+        if schema == "main":
+            found[name] = "view" if kind == "VIEW" else "table"
+        else:
+            found.setdefault(name, "rows")
+    return found
+
+
+def rows_table(con: duckdb.DuckDBPyConnection, dataset: str) -> str:
+    """SQL name of the table a dataset's rows are written to."""
+    if _layouts(con).get(dataset) == "table":
+        return f'"{dataset}"'
+    return f'{ROWS_SCHEMA}."{dataset}"'
+
+
+def stored_columns(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    """The columns of the table a dataset's rows are written to, in its order."""
+    schema = "main" if _layouts(con).get(dataset) == "table" else ROWS_SCHEMA
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+            [schema, dataset],
+        ).fetchall()
+    ]
+
+
+def widen(con: duckdb.DuckDBPyConnection, dataset: str, columns: dict[str, str]) -> list[str]:
+    """Add to a dataset's table the columns (name -> DuckDB type) it lacks, and make its
+    view again; returns the names added. Run it inside the transaction that writes the
+    rows: no other transaction may change the table meanwhile (store/ingest.py)."""
+    have = set(stored_columns(con, dataset))
+    added = [c for c in columns if c not in have]
+    table = rows_table(con, dataset)
+    for col in added:
+        con.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{col}" {columns[col]}')
+    if added and table.startswith(ROWS_SCHEMA):
+        _make_view(con, dataset)
+    return added
+
+
+def writable(con: duckdb.DuckDBPyConnection, dataset: str, columns: Iterable[str]) -> str:
+    """SQL name of the table to write a dataset's rows to, widened (``widen``) for
+    ``columns`` (canonical names, or ``raw_*`` text): for a test or a benchmark that
+    writes rows itself; ingest widens with the types its insert gives."""
+    widen(con, dataset, {c: COLUMN_TYPES.get(c, "VARCHAR") for c in columns})
+    return rows_table(con, dataset)
+
+
+def _make_view(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
+    stored = stored_columns(con, dataset)
+    have = set(stored)
+    canonical = [
+        f'"{name}"' if name in have else f'CAST(NULL AS {typ}) AS "{name}"'
+        for name, typ, _ in COLUMNS
+    ]
+    extra = [f'"{c}"' for c in stored if c not in COLUMN_TYPES]
+    con.execute(
+        f'CREATE OR REPLACE VIEW main."{dataset}" AS SELECT '
+        f'{", ".join([*canonical, *extra])} FROM {ROWS_SCHEMA}."{dataset}"'
+    )
+
+
+def _create_datasets(con: duckdb.DuckDBPyConnection) -> None:
+    """Each dataset's table and view, for the datasets a store lacks (an older store's
+    whole tables are kept as they are)."""
+    layouts = _layouts(con)
+    if all(layouts.get(d) in ("table", "view") for d in DATASETS):
+        return
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {ROWS_SCHEMA}")
+    for dataset in DATASETS:
+        kind = layouts.get(dataset)
+        if kind in ("table", "view"):
+            continue
+        if kind is None:
+            cols = ", ".join(f'"{c}" {COLUMN_TYPES[c]}' for c in ROWS_BASE)
+            con.execute(f'CREATE TABLE IF NOT EXISTS {ROWS_SCHEMA}."{dataset}" ({cols})')
+        _make_view(con, dataset)
 
 
 def quiet(con: duckdb.DuckDBPyConnection) -> None:
@@ -142,8 +253,7 @@ def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(coverage.DDL)
     # stores made before content fingerprints (store/ingest.py) gain the column
     con.execute("ALTER TABLE releases ADD COLUMN IF NOT EXISTS content_fingerprint VARCHAR")
-    for dataset in DATASETS:
-        con.execute(table_ddl(dataset))
+    _create_datasets(con)
     from icetally.store import official  # its own table (not a records dataset)
 
     official.ensure_table(con)

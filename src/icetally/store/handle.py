@@ -198,8 +198,12 @@ class Store:
         """Whether the store has this table (probed one by one: Ibis 12's list_tables
         fails on DuckDB 2.0)."""
         if self.is_duckdb:
+            # a table or a view (a dataset is a view over its rows, store/db.py)
             rows = self.duckdb.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_catalog = current_database() AND table_schema = 'main' "
+                "AND table_name = ?",
+                [name],
             ).fetchall()
             return bool(rows[0][0])
         from icetally.query.backend import BackendError

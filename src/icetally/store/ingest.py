@@ -36,7 +36,15 @@ from icetally.schema import raw_column_name, snake
 from icetally.sources.base import MAX_COLUMNS, FormatError, Part
 from icetally.sources.counts import AREA_FIELDS
 from icetally.store import coverage, official, stage
-from icetally.store.db import file_sha256, install_reference, quiet
+from icetally.store.db import (
+    COLUMN_TYPES,
+    file_sha256,
+    install_reference,
+    quiet,
+    rows_table,
+    stored_columns,
+    widen,
+)
 from icetally.store.handle import Store
 from icetally.store.stage import Reject, Staged
 
@@ -152,29 +160,29 @@ def aor_from_title(title: str | None) -> tuple[str, str] | None:
     return (code, m.group(0)) if code else None
 
 
-def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND schema_name = 'main' AND table_name = ?",
-            [table],
-        ).fetchall()
-    }
-
-
-def _writes_alone(con: duckdb.DuckDBPyConnection, prep: _Prepared) -> bool:
+def _writes_alone(
+    con: duckdb.DuckDBPyConnection, prep: _Prepared, immigration_pattern: str
+) -> bool:
     """Whether the file is written with no other file's transaction open: it adds
-    raw_* columns to a canonical table (an ALTER, which no other transaction on the
-    table may overlap), is an official workbook, or is read while it is written (a
-    workbook's sheets, streamed chunk by chunk to keep memory near a bare parse's: two
-    at once would double it)."""
+    columns to a dataset's table (an ALTER, which no other transaction on the table
+    may overlap: a column no file before filled, or a raw_* column), is an official
+    workbook, or is read while it is written (a workbook's sheets, streamed chunk by
+    chunk to keep memory near a bare parse's: two at once would double it)."""
     if prep.official or not all(_staged_ahead(part) for part in prep.parts):
         return True
     have: dict[str, set[str]] = {}
     for part in prep.parts:
-        cols = have.setdefault(part.dataset, _table_columns(con, part.dataset))
-        if any(c not in cols for c in _raw_columns(part).values()):
+        cols = have.setdefault(part.dataset, set(stored_columns(con, part.dataset)))
+        plan = _plan(
+            part,
+            path=prep.path,
+            release_id="",
+            immigration_pattern=immigration_pattern,
+            view="",
+            raw_view="",
+            table="",
+        )
+        if any(c not in cols for c in plan.columns):
             return True
     return False
 
@@ -204,6 +212,7 @@ class _Plan:
     keys: list[CodeKey]
     insert_sql: str
     quarantine_sql: str
+    columns: dict[str, str]  # the table's columns the rows fill -> DuckDB type
 
 
 def _keys(part: Part) -> tuple[dict[str, str], list[CodeKey], str | None]:
@@ -231,12 +240,14 @@ def _plan(
     immigration_pattern: str,
     view: str,
     raw_view: str,
+    table: str,
 ) -> _Plan:
+    """``table``: the SQL name of the table the rows go to (``db.rows_table``)."""
     raw_columns = _raw_columns(part)
     safe = {h: f"c{i}" for i, h in enumerate(part.columns)}
     fields, keys, event_ts = _keys(part)
     codes = {c for k in keys for c in k.codes if k.name != "event_ts"}
-    insert, quarantine = select_sql(
+    insert, quarantine, filled = select_sql(
         dataset=part.dataset,
         fields=fields,
         codes=codes,
@@ -260,8 +271,12 @@ def _plan(
         fields=fields,
         raw_columns={safe[h]: c for h, c in raw_columns.items()},
         keys=keys,
-        insert_sql=f'INSERT INTO "{part.dataset}" BY NAME {insert}',
+        insert_sql=f"INSERT INTO {table} BY NAME {insert}",
         quarantine_sql=f"INSERT INTO quarantine BY NAME {quarantine}",
+        columns={
+            **{c: COLUMN_TYPES[c] for c in filled},
+            **dict.fromkeys(raw_columns.values(), "VARCHAR"),
+        },
     )
 
 
@@ -465,11 +480,9 @@ def _load_part(
         immigration_pattern=immigration_pattern,
         view=view,
         raw_view="_raw_rows",
+        table=rows_table(con, part.dataset),
     )
-    have = _table_columns(con, part.dataset)
-    for col in plan.raw_columns.values():
-        if col not in have:
-            con.execute(f'ALTER TABLE "{part.dataset}" ADD COLUMN IF NOT EXISTS "{col}" VARCHAR')
+    widen(con, part.dataset, plan.columns)
     redactions = [0] * plan.width
     unmapped: dict[str, dict[str, int]] = {}
     content = [0, 0]  # rows, sum of row hashes (mod 2**64): order-free
@@ -944,7 +957,9 @@ def _ingest_prepared(
                 f"({type(prep.error).__name__}: {str(prep.error)[:200]}); please report this file"
             )
         return result
-    alone = gate is not None and gate.enter(index, lambda: _writes_alone(con, prep))
+    alone = gate is not None and gate.enter(
+        index, lambda: _writes_alone(con, prep, immigration_pattern)
+    )
     try:
         if prep.official:
             return _ingest_official(con, path, sha, result)
