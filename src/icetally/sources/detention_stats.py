@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from icetally import reference
 from icetally.sources.base import FormatError
+from icetally.sources.detention_fields import DIMENSIONS, FIGURE_FIELDS, TOTAL_AS_NULL
 from icetally.sources.detention_titles import (
     ADP,
     DAYS,
@@ -51,57 +52,6 @@ if TYPE_CHECKING:
 FORMAT = "ice_detention_stats"
 DATASET = "official"
 
-# Every dimension a figure can carry, in store column order. A dimension a table does
-# not have is null; on a total row, agency-like labels keep "Total" as printed and the
-# dimensions in TOTAL_AS_NULL are null (criminality null on a total row).
-DIMENSIONS: tuple[str, ...] = (
-    "arresting_agency",
-    "criminality",
-    "month",
-    "facility_type",
-    "processing_disposition",
-    "release_reason",
-    "release_detail",
-    "population",
-    "technology",
-    "aor",
-    "famu_status",
-    "hearing_type",
-    "court_outcome",
-    "parole_status",
-    "event",
-    "country",
-    "category",
-    "final_order",
-    "stay_length",
-    "point",
-    "quarter",
-    "placement_reason",
-    "period",
-    "classification_level",
-    "threat_level",
-    "gender",
-    "facility_name",
-    "facility_code",
-    "facility_address",
-    "facility_city",
-    "facility_state",
-    "facility_zip",
-    "facility_type_detailed",
-    "facility_gender",
-)
-TOTAL_AS_NULL = frozenset(
-    {
-        "criminality",
-        "month",
-        "stay_length",
-        "technology",
-        "release_detail",
-        "point",
-        "parole_status",
-        "final_order",
-    }
-)
 # The label given to figures printed on a row without a label (reported as a warning).
 UNLABELED = "(no label)"
 TOTAL_LABELS = frozenset({"total", "grand total", "fy overall", "average"})
@@ -141,28 +91,6 @@ class OfficialWorkbook:
     @property
     def titles(self) -> list[str]:
         return [t.title for t in self.tables]
-
-
-# A figure's columns and their types (DuckDB's names): the ``official`` table's
-# columns (store/official.py) and, as Arrow types, ``FIGURE_SCHEMA``.
-FIGURE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("table_name", "VARCHAR"),
-    ("breakdown", "VARCHAR"),
-    ("fiscal_year", "INTEGER"),
-    ("snapshot", "DATE"),
-    *[(d, "VARCHAR") for d in DIMENSIONS],
-    ("measure", "VARCHAR"),
-    ("value", "DOUBLE"),
-    ("value_text", "VARCHAR"),
-    ("unit", "VARCHAR"),
-    ("placeholder", "BOOLEAN"),
-    ("note", "VARCHAR"),
-    ("source_file", "VARCHAR"),
-    ("source_sheet", "VARCHAR"),
-    ("source_cell", "VARCHAR"),
-    ("title", "VARCHAR"),
-    ("title_cell", "VARCHAR"),
-)
 
 
 def __getattr__(name: str) -> Any:
@@ -416,12 +344,16 @@ class _Title:
     text: str
 
 
-_COMPILED = [(spec, re.compile(spec.pattern, re.I)) for spec in TITLES]
+@functools.cache
+def _compiled_titles() -> list[tuple[TitleSpec, re.Pattern[str]]]:
+    """The title patterns compiled, on the first workbook read rather than at import
+    (56 patterns: a start-up cost for every command that imports the module)."""
+    return [(spec, re.compile(spec.pattern, re.I)) for spec in TITLES]
 
 
 @functools.lru_cache(maxsize=8192)  # cell texts repeat (facility lists, labels)
 def _match_title(text: str) -> tuple[TitleSpec, re.Match[str]] | None:
-    for spec, rx in _COMPILED:
+    for spec, rx in _compiled_titles():
         m = rx.search(text)
         if m:
             return spec, m

@@ -2,7 +2,7 @@
 published in a detention statistics workbook) and its loading.
 
 It is not a records dataset (no ``event_date``, nothing to count): it has its own
-columns (``sources.detention_stats.FIGURE_FIELDS`` plus ``release_id`` and
+columns (``sources.detention_fields.FIGURE_FIELDS`` plus ``release_id`` and
 ``figure_key``). A workbook goes through the same ``icetally ingest`` path as every
 release: detected by content, one transaction per file, skipped when its sha256 is
 already in ``releases``, and one ``releases`` row with its provenance (snapshot and
@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from icetally import __version__
-from icetally.sources import detention_stats
-from icetally.sources.detention_stats import DIMENSIONS, FIGURE_FIELDS
+from icetally.sources.detention_fields import DIMENSIONS, FIGURE_FIELDS
 from icetally.store import coverage
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from icetally.sources import detention_stats
 
 TABLE = "official"
 
@@ -52,13 +53,28 @@ FIGURE_KEY_SQL = (
 )
 
 
+def __getattr__(name: str) -> Any:
+    """``detention_stats``, the workbook reader, imported on first use (PEP 562): every
+    ingest imports this module, and only a workbook needs the reader's 56 title
+    patterns compiled."""
+    if name == "detention_stats":
+        from icetally.sources import detention_stats
+
+        return detention_stats
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
 def claims(path: Path) -> bool:
     """Is this file an ICE detention statistics workbook (by content)?"""
-    return path.suffix.lower() in (".xlsx", ".xlsm") and detention_stats.sniff(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return False  # (every ingest asks: a delimited file never loads the reader)
+    from icetally.sources import detention_stats
+
+    return detention_stats.sniff(path)
 
 
 def _coverage(figures: pa.Table) -> tuple[date | None, date | None]:
@@ -76,6 +92,8 @@ def load(
     """Read one workbook and insert its figures and its releases row. The caller holds
     the transaction. Returns (the workbook read, release_id)."""
     import pyarrow as pa
+
+    from icetally.sources import detention_stats
 
     ensure_table(con)
     wb = detention_stats.read(path)

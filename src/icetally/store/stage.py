@@ -179,12 +179,13 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
                 if "\n" in (text or "").rstrip("\r\n"):
                     cut = (int(line), _line_of_byte(src, gz, int(byte_pos or 0)))
                     break
-            # the distinct-value estimates cleaning needs (``cleaned_columns``), in the
-            # same scan as the search for a line break
+            # the columns' dictionaries, and the search for a line break among them
             search = not scan.newlines_in_values and scan.width > 0
-            estimates = _estimates(cur, table, scan.width, staged, newline=search)
+            cleaned = cleaned_columns(
+                cur, table, scan.width, f"{prefix}_seg{seg}", staged, newline=search
+            )
             if search:
-                k = estimates.pop()
+                k = cleaned.newline_row
                 if k is not None:
                     before = 0
                     record = skip + 1 + int(k)
@@ -204,9 +205,7 @@ def stage_text(cur: duckdb.DuckDBPyConnection, scan: TextScan, prefix: str) -> S
             # refused records in a row share a threshold: the last count wins
             thresholds = {int(b[0]) - first_record - i: i + 1 for i, b in enumerate(bad)}
             view = f'{STAGE_DB}."{prefix}_v{seg}"'
-            cols, joins = cleaned_columns(
-                cur, table, scan.width, f"{prefix}_seg{seg}", staged, estimates=estimates
-            )
+            cols, joins = cleaned.select, cleaned.joins
             base = line0 - 1 + first_record
             if thresholds:
                 values = ", ".join(f"({t}, {j})" for t, j in thresholds.items())
@@ -280,28 +279,76 @@ INLINE_CHANGES = 16
 # more distinct values than this share of its rows (ids, free text): then per cell.
 DICTIONARY_SHARE = 0.5
 
-
-def _estimates(
-    cur: duckdb.DuckDBPyConnection, table: str, width: int, rows: int, *, newline: bool = True
-) -> list[int | None]:
-    """Each column's distinct values, estimated (``cleaned_columns``; zeros under
-    ``ESTIMATE_ROWS`` rows) and, with ``newline``, last: the first row holding a line
-    break (or None), in one scan of the staged text."""
-    items = [f"approx_count_distinct(c{i})" for i in range(width)] if rows >= ESTIMATE_ROWS else []
-    if newline and width:
-        test = " OR ".join(f"contains(c{i}, chr(10))" for i in range(width))
-        items.append(f"min(rowid) FILTER (WHERE {test})")
-    got = (
-        list(cur.execute(f"SELECT {', '.join(items)} FROM {table}").fetchall()[0]) if items else []
-    )
-    if rows < ESTIMATE_ROWS:
-        got[:0] = [0] * width
-    return got
-
-
 # Rows under which a column's distinct values are not estimated (every column is then
 # cleaned through its dictionary).
 ESTIMATE_ROWS = 10_000
+
+# Rows at the head of a relation whose distinct values, estimated, screen its columns:
+# a column with few distinct values there (dates, codes, countries) is taken to have
+# few in all and is not estimated over every row (``_per_cell_columns``).
+HEAD_ROWS = 16_384
+
+
+def _per_cell_columns(
+    cur: duckdb.DuckDBPyConnection,
+    relation: str,
+    width: int,
+    rows: int,
+    *,
+    numbered: bool,
+    newline: bool,
+) -> tuple[set[int], int | None, bool]:
+    """(columns cleaned per cell, first row holding a line break in a column estimated
+    over every row, whether that search was made) over ``relation``.
+
+    A column has more distinct values than ``DICTIONARY_SHARE`` of its rows if its
+    head (``HEAD_ROWS``) does and an estimate over every row agrees: only the columns
+    many-valued at the head (ids, free text) are estimated in full, so a release of
+    dates, codes and countries is read once more for its head only. A column whose
+    head repeats but whose rest does not is cleaned through its dictionary still: as
+    correct, only slower. ``numbered``: ``relation`` is a table (its ``rowid`` is the
+    row's order), so the head is read by row id and a line break can be searched."""
+    if rows < ESTIMATE_ROWS or width == 0:
+        return set(), None, False
+    head = min(rows, HEAD_ROWS)
+    if numbered:
+        source = f"{relation} WHERE rowid < {head}"
+    else:
+        cols = ", ".join(f"c{i}" for i in range(width))
+        source = f"(SELECT {cols} FROM {relation} LIMIT {head})"
+    estimates = cur.execute(
+        f"SELECT {', '.join(f'approx_count_distinct(c{i})' for i in range(width))} FROM {source}"
+    ).fetchall()[0]
+    many = [i for i in range(width) if int(estimates[i] or 0) > DICTIONARY_SHARE * head]
+    if not many or rows <= head:  # the head was every row
+        return set(many), None, False
+    items = [f"approx_count_distinct(c{i})" for i in many]
+    if newline and numbered:
+        # the per-cell columns' line breaks, in the same scan (``cleaned_columns``)
+        items.append(_first_line_break(many))
+    got = cur.execute(f"SELECT {', '.join(items)} FROM {relation}").fetchall()[0]
+    per_cell = {i for i, n in zip(many, got, strict=False) if int(n or 0) > DICTIONARY_SHARE * rows}
+    if newline and numbered:
+        # a column estimated but grouped has its line breaks found in its dictionary:
+        # the row searched covers them too (the earliest row is the one asked for)
+        return per_cell, got[-1], True
+    return per_cell, None, False
+
+
+def _first_line_break(columns: list[int]) -> str:
+    """Aggregate: the first row (by rowid) with a line break in one of ``columns``."""
+    test = " OR ".join(f"contains(c{i}, chr(10))" for i in columns)
+    return f"min(rowid) FILTER (WHERE {test})"
+
+
+@dataclass
+class Cleaned:
+    """How a relation's columns are cleaned (``cleaned_columns``)."""
+
+    select: str  # c0.., x0.. (cleaned), r0.. (redacted) over the relation aliased s
+    joins: str  # the dictionaries they read, joined
+    # with ``newline``: the first row (by rowid) holding a line break, or None
+    newline_row: int | None = None
 
 
 def cleaned_columns(
@@ -312,57 +359,98 @@ def cleaned_columns(
     rows: int,
     db: str = STAGE_DB,
     *,
-    estimates: list[int | None] | None = None,
-) -> tuple[str, str]:
-    """(select list, joins) giving ``c0``.. as read, ``x0``.. cleaned and ``r0``.. (the
-    cell was a redaction) over ``relation`` aliased ``s``.
+    numbered: bool = True,
+    newline: bool = False,
+) -> Cleaned:
+    """The select list and joins giving ``c0``.. as read, ``x0``.. cleaned and ``r0``..
+    (the cell was a redaction) over ``relation`` aliased ``s``, and with ``newline``
+    (``relation`` a table, ``numbered``) the first row holding a line break.
 
     Why dictionaries: a release's columns repeat a few values (25 AORs, 365 dates, one
     redaction code in every birth date), and cleaning a cell (trim, redaction pattern,
     empty tokens: ``it_clean``) costs several times reading it; cleaning each distinct
-    value once (a table in ``db`` named after ``prefix``) and joining it back
-    costs a fraction. Most of a release's values are clean as read: a column whose
-    dictionary changes nothing is taken as it is (no join), one where cleaning changes
-    a few values (``INLINE_CHANGES``: a redaction code in every birth date) gets a
-    CASE over those, and only the others are joined to their dictionary. A column of
-    mostly distinct values (identifiers) is cleaned per cell. A NULL cell stays NULL,
-    as cleaning NULL gives."""
+    value once and joining it back costs a fraction. Every such column's distinct
+    values are gathered first and cleaned by ONE statement: cleaning is planned once,
+    not once per column (its plan alone costs about what grouping a column does).
+    Only the values cleaning changes are kept (a table in ``db`` named after
+    ``prefix``), and the values holding a line break (so the search for one reads the
+    dictionary, not every cell). Most of a release's
+    values are clean as read: a column with none changed is taken as it is (no join),
+    one where cleaning changes a few values (``INLINE_CHANGES``: a redaction code in
+    every birth date) gets a CASE over those, and only the others are joined to their
+    changed values (a value not among them is as read). A column of mostly distinct
+    values (identifiers, ``_per_cell_columns``) is cleaned per cell. A NULL cell stays
+    NULL, as cleaning NULL gives."""
     if width == 0:
-        return "", ""
-    if estimates is None:
-        estimates = _estimates(cur, relation, width, rows, newline=False)
+        return Cleaned("", "")
+    search = newline and numbered
+    per_cell, newline_row, searched = _per_cell_columns(
+        cur, relation, width, rows, numbered=numbered, newline=search
+    )
+    grouped = [i for i in range(width) if i not in per_cell]
+    d = f'{db}."{prefix}_dict"'
+    changes: dict[int, int] = {}
+    pairs: dict[int, list[tuple[str, str | None, bool]]] = {}
+    broken = False  # a grouped column holds a line break
+    if grouped:
+        temp = "TEMP " if db == "temp" else ""
+        values = f'{db}."{prefix}_values"'
+        kept = "changed OR contains(v, chr(10))" if search else "changed"
+        # one column's distinct values per statement (one hash table at a time: an
+        # aggregate of every column at once held 3-10 times the memory), all in one
+        # call, and all cleaned by one statement
+        cur.execute(
+            ";\n".join(
+                [
+                    f"CREATE {temp}TABLE {values} (i INTEGER, v VARCHAR)",
+                    *(
+                        f"INSERT INTO {values} SELECT {i}, c{i} FROM {relation} "
+                        f"WHERE c{i} IS NOT NULL GROUP BY c{i}"
+                        for i in grouped
+                    ),
+                    f"CREATE {temp}TABLE {d} AS SELECT i, v, x, r, changed FROM ("
+                    "SELECT i, v, x, r, r OR x IS DISTINCT FROM v AS changed FROM ("
+                    f"SELECT i, v, it_clean(v) AS x, it_redacted(v) AS r FROM {values})) "
+                    f"WHERE {kept}",
+                    f"DROP TABLE {values}",
+                ]
+            )
+        )
+        for i, n, lines in cur.execute(
+            f"SELECT i, count_if(changed), bool_or(contains(v, chr(10))) FROM {d} GROUP BY i"
+        ).fetchall():
+            changes[int(i)] = int(n)
+            broken = broken or bool(lines)
+        few = [i for i, n in changes.items() if 0 < n <= INLINE_CHANGES]
+        if few:
+            for i, v, x, r in cur.execute(
+                f"SELECT i, v, x, r FROM {d} WHERE changed AND i IN ({', '.join(map(str, few))}) "
+                "ORDER BY i, v"
+            ).fetchall():
+                pairs.setdefault(int(i), []).append((v, x, r))
+    # the first row holding a line break: in a grouped column (seen in its dictionary)
+    # any column's may come first; else only per-cell columns not searched yet can
+    search_in = (
+        list(range(width)) if broken else sorted(per_cell) if search and not searched else []
+    )
+    if search and search_in:
+        newline_row = cur.execute(
+            f"SELECT {_first_line_break(search_in)} FROM {relation}"
+        ).fetchall()[0][0]
     select: list[str] = []
     joins: list[str] = []
     for i in range(width):
-        if int(estimates[i] or 0) > DICTIONARY_SHARE * rows:
+        if i in per_cell:
             select.append(f"s.c{i}, it_clean(s.c{i}) AS x{i}, it_redacted(s.c{i}) AS r{i}")
             continue
-        d = f'{db}."{prefix}_d{i}"'
-        temp = "TEMP " if db == "temp" else ""
-        # only the values cleaning changes (most of a release's are clean already)
-        cur.execute(
-            f"CREATE {temp}TABLE {d} AS SELECT v, it_clean(v) AS x, it_redacted(v) AS r "
-            f"FROM (SELECT DISTINCT c{i} AS v FROM {relation} WHERE c{i} IS NOT NULL)"
-        )
-        # (counted apart: a filter in the statement above would be pushed below the
-        # DISTINCT, cleaning every cell instead of every value)
-        changed = cur.execute(
-            f"SELECT count(*) FILTER (WHERE r OR x IS DISTINCT FROM v) FROM {d}"
-        ).fetchall()[0][0]
-        if not changed:  # every value as read: nothing to join
+        if not changes.get(i):  # every value as read: nothing to join
             select.append(f"s.c{i}, s.c{i} AS x{i}, false AS r{i}")
             continue
-        pairs = (
-            cur.execute(
-                f"SELECT v, x, r FROM {d} WHERE r OR x IS DISTINCT FROM v ORDER BY v"
-            ).fetchall()
-            if changed <= INLINE_CHANGES
-            else []
-        )
-        if pairs and all(v.isprintable() for v, _, _ in pairs):
+        few_pairs = pairs.get(i, [])
+        if few_pairs and all(v.isprintable() for v, _, _ in few_pairs):
             # a few values (a redaction code in every birth date): a CASE, no join
-            cases = " ".join(f"WHEN {_lit(v)} THEN {_lit_or_null(x)}" for v, x, _ in pairs)
-            redacted = [_lit(v) for v, _, r in pairs if r]
+            cases = " ".join(f"WHEN {_lit(v)} THEN {_lit_or_null(x)}" for v, x, _ in few_pairs)
+            redacted = [_lit(v) for v, _, r in few_pairs if r]
             red = f"s.c{i} IN ({', '.join(redacted)})" if redacted else "false"
             select.append(
                 f"s.c{i}, CASE s.c{i} {cases} ELSE s.c{i} END AS x{i}, "
@@ -373,8 +461,10 @@ def cleaned_columns(
             f"s.c{i}, CASE WHEN d{i}.v IS NULL THEN s.c{i} ELSE d{i}.x END AS x{i}, "
             f"coalesce(d{i}.r, false) AS r{i}"
         )
-        joins.append(f"LEFT JOIN {d} d{i} ON d{i}.v = s.c{i}")
-    return ", ".join(select), " ".join(joins)
+        joins.append(
+            f"LEFT JOIN (SELECT v, x, r FROM {d} WHERE i = {i} AND changed) d{i} ON d{i}.v = s.c{i}"
+        )
+    return Cleaned(", ".join(select), " ".join(joins), newline_row)
 
 
 # Readers whose Arrow batches are staged whole on the reading thread, like a text scan
@@ -405,7 +495,8 @@ def stage_arrow(cur: duckdb.DuckDBPyConnection, part: Part, path: Path, prefix: 
             cur.unregister(chunk)
         rows += data.num_rows
         del data
-    cols, joins = cleaned_columns(cur, table, width, f"{prefix}_arrow", rows)
+    cleaned = cleaned_columns(cur, table, width, f"{prefix}_arrow", rows)
+    cols, joins = cleaned.select, cleaned.joins
     view = f'{STAGE_DB}."{prefix}_rows"'
     sep = ", " if cols else ""
     cur.execute(f"CREATE VIEW {view} AS SELECT {cols}{sep}s.{SOURCE_ROW} FROM {table} s {joins}")
@@ -420,7 +511,8 @@ def cleaned_view(
     ``cleaned_columns``); ``drop(con, prefix, "temp")`` drops it and its dictionaries.
     Temporary: it is made inside the file's transaction, which writes to the store (a
     transaction writes to one attached database, and to temp)."""
-    cols, joins = cleaned_columns(con, relation, width, prefix, rows, db="temp")
+    cleaned = cleaned_columns(con, relation, width, prefix, rows, db="temp", numbered=False)
+    cols, joins = cleaned.select, cleaned.joins
     view = f'temp."{prefix}_clean"'
     sep = ", " if cols else ""
     con.execute(
