@@ -204,11 +204,10 @@ def _release_id(sha: str, sheet: str | None) -> str:
 
 @dataclass
 class _Plan:
-    """What the SQL needs to know about a part: its batch columns and lookups."""
+    """What the SQL needs to know about a part: its width, lookups, statements and the
+    columns it fills."""
 
     width: int
-    fields: dict[str, str]  # batch column (c0..) -> canonical field
-    raw_columns: dict[str, str]  # batch column -> raw_* column
     keys: list[CodeKey]
     insert_sql: str
     quarantine_sql: str
@@ -268,8 +267,6 @@ def _plan(
     )
     return _Plan(
         width=len(part.columns),
-        fields=fields,
-        raw_columns={safe[h]: c for h, c in raw_columns.items()},
         keys=keys,
         insert_sql=f"INSERT INTO {table} BY NAME {insert}",
         quarantine_sql=f"INSERT INTO quarantine BY NAME {quarantine}",
